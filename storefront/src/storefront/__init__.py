@@ -1,0 +1,1 @@
+"""The TapStack storefront service."""
