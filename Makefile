@@ -1,0 +1,31 @@
+# The project's verbs. Everything installs from this repo's files: uv (if missing), then the locked
+# Python environment. No AWS credentials, network lookups or Docker are needed to synth or test.
+SHELL := /bin/bash
+ENVIRONMENT ?= dev
+UV_VERSION := 0.13.9
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+PY := .venv/bin/python
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: synth test lint format install
+
+install: .venv/.synced
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv .tools && .tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock storefront/pyproject.toml | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+synth: install ## synthesize TapStack-$(ENVIRONMENT) into cdk.out/ (runs the cdk-nag gate)
+	$(PY) app.py -c environment=$(ENVIRONMENT)
+
+test: install ## every test and gate: CDK assertions, cdk-nag, cfn-lint, ruff, mypy, storefront
+	$(UV) run --frozen pytest
+
+lint: install
+	$(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check . && $(UV) run --frozen mypy
+
+format: install
+	$(UV) run --frozen ruff format . && $(UV) run --frozen ruff check --fix .

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""CDK entry point: reads the context, builds one TapStack-<environment>, runs the compliance gate."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import App
+
+from infra.compliance import add_compliance_checks
+from infra.config import load_config
+from infra.stack import TapStack
+
+
+def build_app(context: Mapping[str, object] | None = None, outdir: str | None = None) -> tuple[App, TapStack]:
+    """The app as `cdk synth` builds it; tests call this with cdk.json's context."""
+    app = App(context=dict(context or {}), outdir=outdir)
+
+    def context_str(key: str, default: str | None = None) -> str | None:
+        value = app.node.try_get_context(key)
+        return default if value is None else str(value)
+
+    config = load_config(
+        context_str("environment", "dev") or "dev",
+        region=context_str("region", "us-east-1") or "us-east-1",
+        account=os.environ.get("CDK_DEFAULT_ACCOUNT") or None,
+        email_address=context_str("emailAddress"),
+    )
+    stack = TapStack(app, config.stack_name, config=config)
+    add_compliance_checks(app)
+    return app, stack
+
+
+def _cli_context(argv: list[str]) -> dict[str, object]:
+    """cdk.json's context plus `-c key=value` arguments, as the CDK CLI would pass them."""
+    with open(Path(__file__).with_name("cdk.json")) as f:
+        context: dict[str, object] = json.load(f).get("context", {})
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-c", "--context"):
+            key, sep, value = next(args, "").partition("=")
+            if not sep:
+                raise SystemExit(f"expected -c key=value, got {key!r}")
+            context[key] = value
+    return context
+
+
+def main(argv: list[str]) -> None:
+    # Under the CDK CLI the context arrives in CDK_CONTEXT_JSON; `make synth` runs this file directly.
+    context = None if "CDK_CONTEXT_JSON" in os.environ else _cli_context(argv)
+    app, _ = build_app(context, outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
+    app.synth()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

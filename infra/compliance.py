@@ -1,0 +1,26 @@
+"""The compliance gate: cdk-nag rule packs that every synth of the app runs.
+
+cdk-nag 3.x packs are CDK policy-validation plugins: with an unacknowledged error, `app.synth()`
+raises and the cloud assembly gets `policy-validation-report.json` naming each finding. Findings are
+acknowledged next to the resource they excuse (`Validations.of(construct).acknowledge`), never here.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, App, Validations
+from cdk_nag import AwsSolutionsChecks, PCIDSS321Checks
+from constructs import IConstruct
+
+
+def add_compliance_checks(app: App) -> None:
+    """Run the AWS Solutions and PCI DSS 3.2.1 packs on the whole app at synth."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), PCIDSS321Checks(app))
+
+
+def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
+    """Accept one cdk-nag finding on `construct` and its children, with the reviewer-facing reason.
+
+    `rule` is the pack's rule id as cdk-nag prints it ("AwsSolutions-IAM4[Policy::...]",
+    "PCI.DSS.321-IAMNoInlinePolicy").
+    """
+    Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))

@@ -1,0 +1,208 @@
+"""Typed, validated settings for every concern of the stack, one profile per environment.
+
+The profile table of DESIGN.md "Environments" lives here and nowhere else: constructs read settings
+(`settings.deletion_protection`), they never test the environment's name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+
+
+class ConfigError(ValueError):
+    """A setting has a value the stack cannot deploy with."""
+
+
+def _fail(setting: str, value: object, allowed: str) -> ConfigError:
+    return ConfigError(f"invalid setting {setting}={value!r}: allowed is {allowed}")
+
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+# The seed's README deploys with `-c environment=production`; its users' commands keep working.
+ENVIRONMENT_ALIASES = {"production": "prod"}
+
+# CloudWatch Logs accepts only these retention periods (days).
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+_LOG_RETENTION_DAYS = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+
+
+def log_retention(days: int, setting: str) -> logs.RetentionDays:
+    """Map a number of days to the CloudWatch Logs retention enum, or fail naming the setting."""
+    if days not in _LOG_RETENTION_DAYS:
+        raise _fail(
+            setting, days, f"one of the CloudWatch Logs retention periods {sorted(_LOG_RETENTION_DAYS)}"
+        )
+    return _LOG_RETENTION_DAYS[days]
+
+
+def _positive(setting: str, value: int | float) -> None:
+    if isinstance(value, bool) or value <= 0:
+        raise _fail(setting, value, "a positive number")
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    cidr: str
+    availability_zones: tuple[str, ...]
+    nat_gateways: int
+    flow_log_retention_days: int
+
+    def validate(self) -> None:
+        if not re.fullmatch(r"10\.\d{1,3}\.0\.0/16", self.cidr):
+            raise _fail(
+                "network.cidr", self.cidr, "a 10.x.0.0/16 block (room for three tiers of /20 subnets)"
+            )
+        if not 2 <= len(self.availability_zones) <= 3:
+            raise _fail("network.availability_zones", self.availability_zones, "2 or 3 zones")
+        if not 1 <= self.nat_gateways <= len(self.availability_zones):
+            raise _fail(
+                "network.nat_gateways",
+                self.nat_gateways,
+                f"1 to {len(self.availability_zones)} (one per availability zone at most)",
+            )
+        log_retention(self.flow_log_retention_days, "network.flow_log_retention_days")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    email_address: str | None
+
+    def validate(self) -> None:
+        if self.email_address is not None and not _EMAIL.fullmatch(self.email_address):
+            raise _fail(
+                "emailAddress", self.email_address, "an e-mail address like ops@example.com, or no value"
+            )
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything one deployment of TapStack needs, validated when it is built."""
+
+    environment: str
+    region: str
+    account: str | None
+    # What happens to keys, buckets, secrets and log groups when the stack is deleted.
+    removal_policy: RemovalPolicy
+    network: NetworkSettings
+    alerts: AlertSettings
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def stack_name(self) -> str:
+        return f"TapStack-{self.environment}"
+
+    def validate(self) -> Config:
+        if self.environment not in ENVIRONMENTS:
+            raise _fail(
+                "environment", self.environment, f"one of {', '.join(ENVIRONMENTS)} (or 'production')"
+            )
+        if not _REGION.fullmatch(self.region):
+            raise _fail("region", self.region, "an AWS region name like us-east-1")
+        if self.account is not None and not re.fullmatch(r"\d{12}", self.account):
+            raise _fail("account", self.account, "a 12-digit AWS account id")
+        if self.removal_policy not in (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
+            raise _fail("removal_policy", self.removal_policy, "RETAIN or DESTROY")
+        for settings in (self.network, self.alerts):
+            settings.validate()
+        return self
+
+
+def _zones(region: str, count: int) -> tuple[str, ...]:
+    # Named explicitly so synth needs no account lookup (an account-agnostic stack gets only 2 AZs).
+    return tuple(f"{region}{suffix}" for suffix in "abc"[:count])
+
+
+def _profile(environment: str, region: str) -> dict[str, Any]:
+    """The DESIGN.md profile table: what differs between dev, staging and prod."""
+    profiles: dict[str, dict[str, Any]] = {
+        "dev": {
+            "removal_policy": RemovalPolicy.DESTROY,
+            "network": NetworkSettings(
+                cidr="10.10.0.0/16",
+                availability_zones=_zones(region, 3),
+                nat_gateways=1,
+                flow_log_retention_days=14,
+            ),
+        },
+        "staging": {
+            "removal_policy": RemovalPolicy.RETAIN,
+            "network": NetworkSettings(
+                cidr="10.20.0.0/16",
+                availability_zones=_zones(region, 3),
+                nat_gateways=1,
+                flow_log_retention_days=30,
+            ),
+        },
+        "prod": {
+            "removal_policy": RemovalPolicy.RETAIN,
+            "network": NetworkSettings(
+                cidr="10.30.0.0/16",
+                availability_zones=_zones(region, 3),
+                nat_gateways=3,
+                flow_log_retention_days=365,
+            ),
+        },
+    }
+    if environment not in profiles:
+        raise _fail("environment", environment, f"one of {', '.join(ENVIRONMENTS)} (or 'production')")
+    return profiles[environment]
+
+
+def load_config(
+    environment: str = "dev",
+    *,
+    region: str = "us-east-1",
+    account: str | None = None,
+    email_address: str | None = None,
+) -> Config:
+    """Build and validate the Config of one profile."""
+    environment = ENVIRONMENT_ALIASES.get(environment, environment)
+    if not _REGION.fullmatch(region):
+        raise _fail("region", region, "an AWS region name like us-east-1")
+    values = _profile(environment, region)
+    config = Config(
+        environment=environment,
+        region=region,
+        account=account,
+        alerts=AlertSettings(email_address=email_address or None),
+        tags={
+            "Environment": environment,
+            "Project": "ECommerce",
+            "ManagedBy": "CDK",
+            "CostCenter": "Engineering",
+        },
+        **values,
+    )
+    return config.validate()
+
+
+def with_settings(config: Config, **changes: Any) -> Config:
+    """A copy of `config` with some settings replaced, validated again (for tests and overrides)."""
+    return replace(config, **changes).validate()

@@ -1,0 +1,64 @@
+"""The gates every profile's template must pass: cdk-nag packs and cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_s3 as s3
+
+from infra.compliance import add_compliance_checks
+from tests.infra.conftest import PROFILES, Synthesized
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _findings(synthesized: Synthesized, severity: str) -> list[str]:
+    return [
+        f"{report['pluginName']} {violation['ruleName']} at {construct['constructPath']}: "
+        f"{violation['description']}"
+        for report in synthesized.report["pluginReports"]
+        for violation in report["violations"]
+        if violation["severity"] == severity
+        for construct in violation["violatingConstructs"]
+    ]
+
+
+def test_compliance_gate_runs_both_packs_and_fails_synth(tmp_path: Path) -> None:
+    """The gate is real: an unencrypted, non-TLS bucket fails synth with AwsSolutions and PCI findings."""
+    app = App(outdir=str(tmp_path))
+    s3.Bucket(Stack(app, "Probe"), "Plain")
+    add_compliance_checks(app)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {v["ruleName"] for r in report["pluginReports"] for v in r["violations"]}
+    assert "AwsSolutions-S10" in rules
+    assert "PCI.DSS.321-S3BucketSSLRequestsOnly" in rules
+
+
+def test_no_unacknowledged_cdk_nag_errors(profile: Synthesized) -> None:
+    """AwsSolutions and PCI DSS 3.2.1: zero errors that no reviewed acknowledgement excuses."""
+    assert _findings(profile, "error") == []
+
+
+def test_no_unacknowledged_cdk_nag_warnings(profile: Synthesized) -> None:
+    """Warnings of the packs are treated like errors: fixed or acknowledged with a reason."""
+    assert _findings(profile, "warning") == []
+
+
+def test_cfn_lint_reports_no_errors_or_warnings(synth) -> None:  # type: ignore[no-untyped-def]
+    """cfn-lint (CloudFormation resource specification and best practices): 0 errors, 0 warnings."""
+    templates = [str(synth(environment).template_path) for environment in PROFILES]
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), "--format", "parseable", *templates],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

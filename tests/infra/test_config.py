@@ -1,0 +1,57 @@
+"""infra/config.py: each profile's settings and the errors a wrong value gives."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from infra.config import ConfigError, load_config, with_settings
+
+
+def test_production_is_the_seeds_name_for_prod() -> None:
+    assert load_config("production").environment == "prod"
+
+
+def test_unknown_environment_names_the_setting_and_the_allowed_values() -> None:
+    with pytest.raises(ConfigError, match=r"environment='qa'.*dev, staging, prod"):
+        load_config("qa")
+
+
+def test_malformed_email_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"emailAddress='ops-at-example'"):
+        load_config("dev", email_address="ops-at-example")
+
+
+def test_malformed_region_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"region='useast1'"):
+        load_config("dev", region="useast1")
+
+
+def test_malformed_account_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"account='12345'.*12-digit"):
+        load_config("dev", account="12345")
+
+
+def test_more_nat_gateways_than_zones_is_rejected() -> None:
+    config = load_config("prod")
+    with pytest.raises(ConfigError, match=r"network.nat_gateways=4.*1 to 3"):
+        with_settings(config, network=dataclasses.replace(config.network, nat_gateways=4))
+
+
+def test_non_positive_flow_log_retention_is_rejected() -> None:
+    config = load_config("dev")
+    with pytest.raises(ConfigError, match=r"network.flow_log_retention_days=0"):
+        with_settings(config, network=dataclasses.replace(config.network, flow_log_retention_days=0))
+
+
+def test_vpc_cidr_must_be_a_private_16() -> None:
+    config = load_config("dev")
+    with pytest.raises(ConfigError, match=r"network.cidr='192.168.0.0/24'"):
+        with_settings(config, network=dataclasses.replace(config.network, cidr="192.168.0.0/24"))
+
+
+def test_settings_are_frozen() -> None:
+    config = load_config("dev")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.network.nat_gateways = 2  # type: ignore[misc]
