@@ -90,6 +90,60 @@ class NetworkSettings:
         log_retention(self.flow_log_retention_days, "network.flow_log_retention_days")
 
 
+# Aurora Serverless v2 capacity is set in steps of 0.5 ACU, from 0 (auto-pause) to 256.
+# https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.setting-capacity.html
+_ACU_MAX = 256
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    min_capacity: float
+    max_capacity: float
+    readers: int
+    # Minutes without connections before a 0-ACU writer pauses (only used when min_capacity is 0).
+    auto_pause_minutes: int
+    backup_retention_days: int
+    deletion_protection: bool
+    # SNAPSHOT keeps a final snapshot when the stack or the cluster is deleted; DESTROY does not.
+    removal_policy: RemovalPolicy
+    performance_insights: bool
+    log_retention_days: int
+    rotation_days: int = 30
+    database_name: str = "storefront"
+
+    def validate(self) -> None:
+        for name in ("min_capacity", "max_capacity"):
+            value = getattr(self, name)
+            if not 0 <= value <= _ACU_MAX or (value * 2) % 1:
+                raise _fail(f"database.{name}", value, f"0 to {_ACU_MAX} ACU in steps of 0.5")
+        if self.max_capacity < 1:
+            raise _fail("database.max_capacity", self.max_capacity, "at least 1 ACU")
+        if self.min_capacity > self.max_capacity:
+            raise _fail(
+                "database.min_capacity",
+                self.min_capacity,
+                f"at most database.max_capacity ({self.max_capacity})",
+            )
+        if not 0 <= self.readers <= 2:
+            raise _fail("database.readers", self.readers, "0 to 2 readers (one per other AZ)")
+        # Aurora auto-pause accepts 5 minutes to 24 hours.
+        if not 5 <= self.auto_pause_minutes <= 1440:
+            raise _fail("database.auto_pause_minutes", self.auto_pause_minutes, "5 to 1440 minutes")
+        if not 1 <= self.backup_retention_days <= 35:
+            raise _fail("database.backup_retention_days", self.backup_retention_days, "1 to 35 days")
+        if self.removal_policy not in (RemovalPolicy.SNAPSHOT, RemovalPolicy.DESTROY):
+            raise _fail("database.removal_policy", self.removal_policy, "SNAPSHOT or DESTROY")
+        if self.deletion_protection and self.removal_policy is RemovalPolicy.DESTROY:
+            raise _fail("database.removal_policy", "DESTROY", "SNAPSHOT when deletion_protection is on")
+        if not 1 <= self.rotation_days <= 365:
+            raise _fail("database.rotation_days", self.rotation_days, "1 to 365 days")
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", self.database_name):
+            raise _fail(
+                "database.database_name", self.database_name, "a PostgreSQL identifier: [a-z][a-z0-9_]*"
+            )
+        log_retention(self.log_retention_days, "database.log_retention_days")
+
+
 @dataclass(frozen=True)
 class AlertSettings:
     email_address: str | None
@@ -111,6 +165,7 @@ class Config:
     # What happens to keys, buckets, secrets and log groups when the stack is deleted.
     removal_policy: RemovalPolicy
     network: NetworkSettings
+    database: DatabaseSettings
     alerts: AlertSettings
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -129,7 +184,11 @@ class Config:
             raise _fail("account", self.account, "a 12-digit AWS account id")
         if self.removal_policy not in (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
             raise _fail("removal_policy", self.removal_policy, "RETAIN or DESTROY")
-        for settings in (self.network, self.alerts):
+        if self.database.readers > len(self.network.availability_zones) - 1:
+            raise _fail(
+                "database.readers", self.database.readers, "at most one reader per AZ besides the writer's"
+            )
+        for settings in (self.network, self.database, self.alerts):
             settings.validate()
         return self
 
@@ -150,6 +209,17 @@ def _profile(environment: str, region: str) -> dict[str, Any]:
                 nat_gateways=1,
                 flow_log_retention_days=14,
             ),
+            "database": DatabaseSettings(
+                min_capacity=0,
+                max_capacity=2,
+                readers=0,
+                auto_pause_minutes=30,
+                backup_retention_days=1,
+                deletion_protection=False,
+                removal_policy=RemovalPolicy.DESTROY,
+                performance_insights=False,
+                log_retention_days=7,
+            ),
         },
         "staging": {
             "removal_policy": RemovalPolicy.RETAIN,
@@ -159,6 +229,17 @@ def _profile(environment: str, region: str) -> dict[str, Any]:
                 nat_gateways=1,
                 flow_log_retention_days=30,
             ),
+            "database": DatabaseSettings(
+                min_capacity=0.5,
+                max_capacity=4,
+                readers=0,
+                auto_pause_minutes=60,
+                backup_retention_days=7,
+                deletion_protection=True,
+                removal_policy=RemovalPolicy.SNAPSHOT,
+                performance_insights=True,
+                log_retention_days=30,
+            ),
         },
         "prod": {
             "removal_policy": RemovalPolicy.RETAIN,
@@ -167,6 +248,17 @@ def _profile(environment: str, region: str) -> dict[str, Any]:
                 availability_zones=_zones(region, 3),
                 nat_gateways=3,
                 flow_log_retention_days=365,
+            ),
+            "database": DatabaseSettings(
+                min_capacity=0.5,
+                max_capacity=16,
+                readers=1,
+                auto_pause_minutes=60,
+                backup_retention_days=30,
+                deletion_protection=True,
+                removal_policy=RemovalPolicy.SNAPSHOT,
+                performance_insights=True,
+                log_retention_days=365,
             ),
         },
     }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.cfn import drop_redundant_depends_on
 from infra.compliance import acknowledge
 from infra.config import NetworkSettings, log_retention
 
@@ -61,7 +62,8 @@ class Network(Construct):
                 "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
             },
         )
-        _drop_redundant_depends_on(Stack.of(self), "Custom::VpcRestrictDefaultSGCustomResourceProvider")
+        provider = Stack.of(self).node.find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
+        drop_redundant_depends_on(provider.node.find_child("Handler"), provider.node.find_child("Role"))
         acknowledge(
             self.vpc,
             "PCI.DSS.321-VPCNoUnrestrictedRouteToIGW",
@@ -90,13 +92,3 @@ class Network(Construct):
                 "policy cannot be attached to any other principal, which is stricter than a managed one."
             ),
         )
-
-
-def _drop_redundant_depends_on(stack: Stack, provider_id: str) -> None:
-    """CDK's custom resource provider adds DependsOn its role beside a GetAtt of the same role;
-    cfn-lint W3005 flags the duplicate. The GetAtt alone already orders the two."""
-    provider = stack.node.find_child(provider_id)
-    handler = provider.node.find_child("Handler")
-    role = provider.node.find_child("Role")
-    if isinstance(handler, CfnResource) and isinstance(role, CfnResource):
-        handler.remove_dependency(role)

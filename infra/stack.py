@@ -6,6 +6,7 @@ from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
 from infra.config import Config
+from infra.database import Database
 from infra.keys import Keys
 from infra.network import Network
 
@@ -26,4 +27,12 @@ class TapStack(Stack):
         keys = Keys(self, "Keys", removal_policy=config.removal_policy)
         self.network = Network(
             self, "Network", settings=config.network, key=keys.key, removal_policy=config.removal_policy
+        )
+        self.database = Database(
+            self,
+            "Database",
+            settings=config.database,
+            vpc=self.network.vpc,
+            key=keys.key,
+            secret_removal_policy=config.removal_policy,
         )

@@ -1,0 +1,178 @@
+"""Aurora PostgreSQL Serverless v2: the cluster, its credentials and their rotation, backups, logs."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_rds as rds
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra.cfn import cfn_resource, drop_redundant_depends_on
+from infra.compliance import acknowledge
+from infra.config import DatabaseSettings, log_retention
+
+# Aurora PostgreSQL 17.9: a current minor that Aurora can create (cfn-lint W3690 lists retired ones; the
+# seed's 15.3 is among them, D1) and that supports 0-ACU auto-pause (16.3+ / 17.x).
+# https://docs.aws.amazon.com/AmazonRDS/latest/AuroraPostgreSQLReleaseNotes/aurorapostgresql-release-calendar.html
+ENGINE = rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEngineVersion.VER_17_9)
+PORT = 5432
+MASTER_USERNAME = "storefront_admin"
+
+
+class Database(Construct):
+    """The storefront's database, reachable only from security groups that are let in via `connections`.
+
+    Credentials live in a generated Secrets Manager secret (encrypted with our key) that the hosted
+    single-user rotation function changes every `rotation_days`; the service reads the secret by ARN
+    and re-reads it when PostgreSQL rejects the password (docs/database.md).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: DatabaseSettings,
+        vpc: ec2.IVpc,
+        key: kms.IKey,
+        secret_removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        zones = vpc.availability_zones
+
+        # The cluster's identifier is named so that its PostgreSQL log group can exist, encrypted and
+        # with a retention, before RDS first writes to it (RDS would create it unencrypted otherwise).
+        # It contains the stack name, so every deployment still gets its own.
+        # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.CloudWatch.html
+        cluster_identifier = f"{stack.stack_name.lower()}-storefront"
+        log_group = logs.LogGroup(
+            self,
+            "PostgresLogs",
+            log_group_name=f"/aws/rds/cluster/{cluster_identifier}/postgresql",
+            encryption_key=key,
+            retention=log_retention(settings.log_retention_days, "database.log_retention_days"),
+            removal_policy=secret_removal_policy,
+        )
+
+        parameter_group = rds.ParameterGroup(
+            self,
+            "ClusterParameters",
+            engine=ENGINE,
+            description="TLS only; slow statements logged",
+            parameters={
+                # Refuse unencrypted connections: the service and the rotation function connect with TLS.
+                "rds.force_ssl": "1",
+                "log_min_duration_statement": "1000",
+            },
+        )
+
+        def instance_props(zone: str) -> dict[str, object]:
+            return {
+                "availability_zone": zone,
+                "publicly_accessible": False,
+                "enable_performance_insights": settings.performance_insights,
+                **(
+                    {
+                        "performance_insight_encryption_key": key,
+                        # 7 days is the free tier of Performance Insights.
+                        "performance_insight_retention": rds.PerformanceInsightRetention.DEFAULT,
+                    }
+                    if settings.performance_insights
+                    else {}
+                ),
+            }
+
+        cluster = rds.DatabaseCluster(
+            self,
+            "Cluster",
+            engine=ENGINE,
+            cluster_identifier=cluster_identifier,
+            credentials=rds.Credentials.from_generated_secret(
+                MASTER_USERNAME,
+                encryption_key=key,
+                # Characters that break connection strings or shells are left out of the password.
+                exclude_characters=" %+~`#$&*()|[]{}:;<>?!'/@\"\\",
+            ),
+            default_database_name=settings.database_name,
+            port=PORT,
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            writer=rds.ClusterInstance.serverless_v2("Writer", **instance_props(zones[0])),  # type: ignore[arg-type]
+            readers=[
+                rds.ClusterInstance.serverless_v2(
+                    f"Reader{index + 1}",
+                    scale_with_writer=True,
+                    **instance_props(zones[index + 1]),  # type: ignore[arg-type]
+                )
+                for index in range(settings.readers)
+            ],
+            serverless_v2_min_capacity=settings.min_capacity,
+            serverless_v2_max_capacity=settings.max_capacity,
+            serverless_v2_auto_pause_duration=(
+                Duration.minutes(settings.auto_pause_minutes) if settings.min_capacity == 0 else None
+            ),
+            storage_encrypted=True,
+            storage_encryption_key=key,
+            iam_authentication=True,
+            parameter_group=parameter_group,
+            cloudwatch_logs_exports=["postgresql"],
+            backup=rds.BackupProps(
+                retention=Duration.days(settings.backup_retention_days),
+                preferred_window="03:00-04:00",
+            ),
+            preferred_maintenance_window="Sun:04:30-Sun:05:30",
+            copy_tags_to_snapshot=True,
+            deletion_protection=settings.deletion_protection,
+            removal_policy=settings.removal_policy,
+        )
+        cfn_resource(cluster).add_resource_dependency(cfn_resource(log_group))
+        if cluster.secret is None:  # from_generated_secret always makes one
+            raise RuntimeError("the cluster has no credentials secret")
+        secret = cluster.secret
+        # The generated secret itself (not its attachment) outlives the stack where the data does.
+        cfn_resource(cluster.node.find_child("Secret")).apply_removal_policy(secret_removal_policy)
+
+        # Hosted single-user rotation (AWS SAR application) in the private subnets: it reaches the
+        # database through the security group rule CDK adds, and the Secrets Manager API through NAT.
+        rotation = cluster.add_rotation_single_user(
+            automatically_after=Duration.days(settings.rotation_days),
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+        )
+        for rule in ("PCI.DSS.321-EC2RestrictedCommonPorts", "PCI.DSS.321-EC2RestrictedSSH"):
+            acknowledge(
+                cluster.connections.security_groups[0],
+                rule,
+                "The rule cannot read the port, a GetAtt of the cluster's endpoint port, which is 5432 "
+                "(tests/infra/test_database.py); the ingress comes from a named security group only.",
+            )
+        # The first rotation must not start before the cluster and its instances exist (seed defect D7).
+        schedule = cfn_resource(secret.node.find_child("RotationSchedule"))
+        for instance in ("Writer", *(f"Reader{index + 1}" for index in range(settings.readers))):
+            schedule.add_resource_dependency(cfn_resource(cluster.node.find_child(instance)))
+        drop_redundant_depends_on(rotation, rotation.node.find_child("SecurityGroup"))
+
+        self.cluster: rds.IDatabaseCluster = cluster
+        self.secret: secretsmanager.ISecret = secret
+        self.connections: ec2.Connections = cluster.connections
+        self.endpoint: rds.Endpoint = cluster.cluster_endpoint
+        self.reader_endpoint: rds.Endpoint = cluster.cluster_read_endpoint
+        self.port = PORT
+        self.database_name = settings.database_name
+
+        if not settings.deletion_protection:
+            acknowledge(
+                cluster,
+                "AwsSolutions-RDS10",
+                "Deletion protection is off only in the dev profile, whose data is disposable; staging and "
+                "prod have it on (infra/config.py).",
+            )
+        acknowledge(
+            cluster,
+            "AwsSolutions-RDS11",
+            "The default port 5432 is kept: the cluster is in isolated subnets and admits only named "
+            "security groups; a non-standard port adds no protection against a peer that can reach it.",
+        )
