@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from aws_cdk import RemovalPolicy
 
 from infra.config import ConfigError, load_config, with_settings
 
@@ -55,3 +56,33 @@ def test_settings_are_frozen() -> None:
     config = load_config("dev")
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.network.nat_gateways = 2  # type: ignore[misc]
+
+
+def test_database_min_capacity_above_max_is_rejected() -> None:
+    config = load_config("prod")
+    with pytest.raises(ConfigError, match=r"database.min_capacity=20.*at most database.max_capacity"):
+        with_settings(config, database=dataclasses.replace(config.database, min_capacity=20))
+
+
+def test_database_capacity_must_be_in_half_acu_steps() -> None:
+    config = load_config("prod")
+    with pytest.raises(ConfigError, match=r"database.max_capacity=8.3.*steps of 0.5"):
+        with_settings(config, database=dataclasses.replace(config.database, max_capacity=8.3))
+
+
+def test_database_readers_need_a_zone_of_their_own() -> None:
+    config = load_config("prod")
+    with pytest.raises(ConfigError, match=r"database.readers=3"):
+        with_settings(config, database=dataclasses.replace(config.database, readers=3))
+
+
+def test_database_backup_retention_is_limited_to_35_days() -> None:
+    config = load_config("prod")
+    with pytest.raises(ConfigError, match=r"database.backup_retention_days=0.*1 to 35"):
+        with_settings(config, database=dataclasses.replace(config.database, backup_retention_days=0))
+
+
+def test_deletion_protection_requires_a_final_snapshot() -> None:
+    config = load_config("prod")
+    with pytest.raises(ConfigError, match=r"database.removal_policy='DESTROY'.*SNAPSHOT"):
+        with_settings(config, database=dataclasses.replace(config.database, removal_policy=RemovalPolicy.DESTROY))
