@@ -85,4 +85,6 @@ def test_database_backup_retention_is_limited_to_35_days() -> None:
 def test_deletion_protection_requires_a_final_snapshot() -> None:
     config = load_config("prod")
     with pytest.raises(ConfigError, match=r"database.removal_policy='DESTROY'.*SNAPSHOT"):
-        with_settings(config, database=dataclasses.replace(config.database, removal_policy=RemovalPolicy.DESTROY))
+        with_settings(
+            config, database=dataclasses.replace(config.database, removal_policy=RemovalPolicy.DESTROY)
+        )
