@@ -56,9 +56,7 @@ _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 def log_retention(days: int, setting: str) -> logs.RetentionDays:
     """Map a number of days to the CloudWatch Logs retention enum, or fail naming the setting."""
     if days not in _LOG_RETENTION_DAYS:
-        raise _fail(
-            setting, days, f"one of the CloudWatch Logs retention periods {sorted(_LOG_RETENTION_DAYS)}"
-        )
+        raise _fail(setting, days, f"one of the CloudWatch Logs retention periods {sorted(_LOG_RETENTION_DAYS)}")
     return _LOG_RETENTION_DAYS[days]
 
 
@@ -76,9 +74,7 @@ class NetworkSettings:
 
     def validate(self) -> None:
         if not re.fullmatch(r"10\.\d{1,3}\.0\.0/16", self.cidr):
-            raise _fail(
-                "network.cidr", self.cidr, "a 10.x.0.0/16 block (room for three tiers of /20 subnets)"
-            )
+            raise _fail("network.cidr", self.cidr, "a 10.x.0.0/16 block (room for three tiers of /20 subnets)")
         if not 2 <= len(self.availability_zones) <= 3:
             raise _fail("network.availability_zones", self.availability_zones, "2 or 3 zones")
         if not 1 <= self.nat_gateways <= len(self.availability_zones):
@@ -138,10 +134,55 @@ class DatabaseSettings:
         if not 1 <= self.rotation_days <= 365:
             raise _fail("database.rotation_days", self.rotation_days, "1 to 365 days")
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", self.database_name):
-            raise _fail(
-                "database.database_name", self.database_name, "a PostgreSQL identifier: [a-z][a-z0-9_]*"
-            )
+            raise _fail("database.database_name", self.database_name, "a PostgreSQL identifier: [a-z][a-z0-9_]*")
         log_retention(self.log_retention_days, "database.log_retention_days")
+
+
+# Fargate task sizes: CPU units and the memory (MiB) each allows.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+_FARGATE_SIZES = {256: (512, 1024, 2048), 512: (1024, 2048, 3072, 4096), 1024: tuple(range(2048, 8193, 1024))}
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    cpu: int
+    memory_mib: int
+    min_tasks: int
+    max_tasks: int
+    cpu_target_percent: int
+    memory_target_percent: int
+    requests_per_target: int
+    log_retention_days: int
+    access_log_expiry_days: int
+    # Seconds: scale out fast on load, scale in slowly so a dip does not drop capacity twice.
+    scale_out_cooldown_seconds: int = 60
+    scale_in_cooldown_seconds: int = 300
+    # Start-up runs migrations under an advisory lock before /health answers.
+    health_check_grace_seconds: int = 120
+
+    def validate(self) -> None:
+        if self.cpu not in _FARGATE_SIZES:
+            raise _fail("service.cpu", self.cpu, f"one of {sorted(_FARGATE_SIZES)} CPU units")
+        if self.memory_mib not in _FARGATE_SIZES[self.cpu]:
+            raise _fail("service.memory_mib", self.memory_mib, f"one of {_FARGATE_SIZES[self.cpu]} for cpu={self.cpu}")
+        if self.min_tasks < 1:
+            raise _fail("service.min_tasks", self.min_tasks, "at least 1")
+        if self.max_tasks < self.min_tasks:
+            raise _fail("service.max_tasks", self.max_tasks, f"at least service.min_tasks ({self.min_tasks})")
+        for name in ("cpu_target_percent", "memory_target_percent"):
+            if not 10 <= getattr(self, name) <= 90:
+                raise _fail(f"service.{name}", getattr(self, name), "10 to 90 percent")
+        _positive("service.requests_per_target", self.requests_per_target)
+        _positive("service.access_log_expiry_days", self.access_log_expiry_days)
+        _positive("service.scale_out_cooldown_seconds", self.scale_out_cooldown_seconds)
+        if self.scale_in_cooldown_seconds <= self.scale_out_cooldown_seconds:
+            raise _fail(
+                "service.scale_in_cooldown_seconds",
+                self.scale_in_cooldown_seconds,
+                f"longer than service.scale_out_cooldown_seconds ({self.scale_out_cooldown_seconds})",
+            )
+        _positive("service.health_check_grace_seconds", self.health_check_grace_seconds)
+        log_retention(self.log_retention_days, "service.log_retention_days")
 
 
 @dataclass(frozen=True)
@@ -150,9 +191,7 @@ class AlertSettings:
 
     def validate(self) -> None:
         if self.email_address is not None and not _EMAIL.fullmatch(self.email_address):
-            raise _fail(
-                "emailAddress", self.email_address, "an e-mail address like ops@example.com, or no value"
-            )
+            raise _fail("emailAddress", self.email_address, "an e-mail address like ops@example.com, or no value")
 
 
 @dataclass(frozen=True)
@@ -166,6 +205,7 @@ class Config:
     removal_policy: RemovalPolicy
     network: NetworkSettings
     database: DatabaseSettings
+    service: ServiceSettings
     alerts: AlertSettings
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -175,9 +215,7 @@ class Config:
 
     def validate(self) -> Config:
         if self.environment not in ENVIRONMENTS:
-            raise _fail(
-                "environment", self.environment, f"one of {', '.join(ENVIRONMENTS)} (or 'production')"
-            )
+            raise _fail("environment", self.environment, f"one of {', '.join(ENVIRONMENTS)} (or 'production')")
         if not _REGION.fullmatch(self.region):
             raise _fail("region", self.region, "an AWS region name like us-east-1")
         if self.account is not None and not re.fullmatch(r"\d{12}", self.account):
@@ -185,10 +223,8 @@ class Config:
         if self.removal_policy not in (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
             raise _fail("removal_policy", self.removal_policy, "RETAIN or DESTROY")
         if self.database.readers > len(self.network.availability_zones) - 1:
-            raise _fail(
-                "database.readers", self.database.readers, "at most one reader per AZ besides the writer's"
-            )
-        for settings in (self.network, self.database, self.alerts):
+            raise _fail("database.readers", self.database.readers, "at most one reader per AZ besides the writer's")
+        for settings in (self.network, self.database, self.service, self.alerts):
             settings.validate()
         return self
 
@@ -220,6 +256,17 @@ def _profile(environment: str, region: str) -> dict[str, Any]:
                 performance_insights=False,
                 log_retention_days=7,
             ),
+            "service": ServiceSettings(
+                cpu=256,
+                memory_mib=512,
+                min_tasks=1,
+                max_tasks=2,
+                cpu_target_percent=60,
+                memory_target_percent=75,
+                requests_per_target=500,
+                log_retention_days=14,
+                access_log_expiry_days=14,
+            ),
         },
         "staging": {
             "removal_policy": RemovalPolicy.RETAIN,
@@ -240,6 +287,17 @@ def _profile(environment: str, region: str) -> dict[str, Any]:
                 performance_insights=True,
                 log_retention_days=30,
             ),
+            "service": ServiceSettings(
+                cpu=256,
+                memory_mib=512,
+                min_tasks=2,
+                max_tasks=4,
+                cpu_target_percent=60,
+                memory_target_percent=75,
+                requests_per_target=500,
+                log_retention_days=30,
+                access_log_expiry_days=30,
+            ),
         },
         "prod": {
             "removal_policy": RemovalPolicy.RETAIN,
@@ -259,6 +317,17 @@ def _profile(environment: str, region: str) -> dict[str, Any]:
                 removal_policy=RemovalPolicy.SNAPSHOT,
                 performance_insights=True,
                 log_retention_days=365,
+            ),
+            "service": ServiceSettings(
+                cpu=512,
+                memory_mib=1024,
+                min_tasks=2,
+                max_tasks=10,
+                cpu_target_percent=60,
+                memory_target_percent=75,
+                requests_per_target=500,
+                log_retention_days=365,
+                access_log_expiry_days=90,
             ),
         },
     }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Environment, Stack, Tags
+from aws_cdk import CfnOutput, Environment, Stack, Tags
 from constructs import Construct
 
 from infra.config import Config
 from infra.database import Database
 from infra.keys import Keys
 from infra.network import Network
+from infra.service import StorefrontService
 
 
 class TapStack(Stack):
@@ -36,3 +37,18 @@ class TapStack(Stack):
             key=keys.key,
             secret_removal_policy=config.removal_policy,
         )
+        self.service = StorefrontService(
+            self,
+            "Service",
+            settings=config.service,
+            vpc=self.network.vpc,
+            key=keys.key,
+            database_secret=self.database.secret,
+            database_endpoint=self.database.endpoint,
+            database_name=self.database.database_name,
+            removal_policy=config.removal_policy,
+        )
+        self.database.connections.allow_default_port_from(self.service.service, "storefront tasks")
+
+        CfnOutput(self, "ALBDNSName", value=self.service.load_balancer.load_balancer_dns_name)
+        CfnOutput(self, "DatabaseEndpoint", value=self.database.endpoint.hostname)

@@ -19,8 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _findings(synthesized: Synthesized, severity: str) -> list[str]:
     return [
-        f"{report['pluginName']} {violation['ruleName']} at {construct['constructPath']}: "
-        f"{violation['description']}"
+        f"{report['pluginName']} {violation['ruleName']} at {construct['constructPath']}: {violation['description']}"
         for report in synthesized.report["pluginReports"]
         for violation in report["violations"]
         if violation["severity"] == severity

@@ -85,6 +85,22 @@ def test_database_backup_retention_is_limited_to_35_days() -> None:
 def test_deletion_protection_requires_a_final_snapshot() -> None:
     config = load_config("prod")
     with pytest.raises(ConfigError, match=r"database.removal_policy='DESTROY'.*SNAPSHOT"):
-        with_settings(
-            config, database=dataclasses.replace(config.database, removal_policy=RemovalPolicy.DESTROY)
-        )
+        with_settings(config, database=dataclasses.replace(config.database, removal_policy=RemovalPolicy.DESTROY))
+
+
+def test_fargate_memory_must_fit_the_cpu_size() -> None:
+    config = load_config("dev")
+    with pytest.raises(ConfigError, match=r"service.memory_mib=4096.*for cpu=256"):
+        with_settings(config, service=dataclasses.replace(config.service, memory_mib=4096))
+
+
+def test_max_tasks_below_min_tasks_is_rejected() -> None:
+    config = load_config("prod")
+    with pytest.raises(ConfigError, match=r"service.max_tasks=1.*at least service.min_tasks"):
+        with_settings(config, service=dataclasses.replace(config.service, max_tasks=1))
+
+
+def test_scale_in_must_be_slower_than_scale_out() -> None:
+    config = load_config("prod")
+    with pytest.raises(ConfigError, match=r"service.scale_in_cooldown_seconds=30.*longer than"):
+        with_settings(config, service=dataclasses.replace(config.service, scale_in_cooldown_seconds=30))

@@ -26,12 +26,8 @@ def test_key_policy_lets_cloudwatch_logs_encrypt_only_this_accounts_log_groups(p
                         Match.object_like(
                             {
                                 "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
-                                "Action": Match.array_with(
-                                    ["kms:Decrypt*", "kms:Encrypt*", "kms:GenerateDataKey*"]
-                                ),
-                                "Condition": {
-                                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": Match.any_value()}
-                                },
+                                "Action": Match.array_with(["kms:Decrypt*", "kms:Encrypt*", "kms:GenerateDataKey*"]),
+                                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": Match.any_value()}},
                             }
                         )
                     ]

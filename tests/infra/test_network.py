@@ -72,8 +72,6 @@ def test_no_security_group_admits_the_whole_internet(profile: Synthesized) -> No
         else:
             continue
         open_rules += [
-            logical_id
-            for rule in rules
-            if rule.get("CidrIp") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0"
+            logical_id for rule in rules if rule.get("CidrIp") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0"
         ]
     assert open_rules == []

@@ -1,0 +1,283 @@
+"""The storefront on ECS Fargate behind an internal Application Load Balancer, autoscaled."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_rds as rds
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra.compliance import acknowledge
+from infra.config import ServiceSettings, log_retention
+
+STOREFRONT_DIR = Path(__file__).resolve().parents[1] / "storefront"
+# One port end to end: container, task definition, target group and health checks (seed D3).
+CONTAINER_PORT = 8000
+LISTENER_PORT = 80
+# The unprivileged user the image runs as (storefront/Dockerfile).
+CONTAINER_USER = "10001"
+NOT_FOUND_BODY = json.dumps({"error": {"code": "not_found", "message": "No such route"}}, separators=(",", ":"))
+
+
+class StorefrontService(Construct):
+    """Fargate tasks (ARM64) in the private subnets, reached only through the internal load balancer.
+
+    The listener routes `/api/*` and `/health*` to the tasks and answers everything else with a 404
+    in the API's error shape (seed D15); callers (CloudFront's VPC origin, the API's VPC link) are let
+    in by the front doors through `load_balancer.connections`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: ServiceSettings,
+        vpc: ec2.IVpc,
+        key: kms.IKey,
+        database_secret: secretsmanager.ISecret,
+        database_endpoint: rds.Endpoint,
+        database_name: str,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+
+        cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+
+        # The admin token the storefront's admin routes check; rotate by putting a new value (docs/deploy.md).
+        self.admin_token = secretsmanager.Secret(
+            self,
+            "AdminToken",
+            description="Bearer token for the storefront's admin routes",
+            encryption_key=key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template="{}",  # noqa: S106 - an empty JSON template, not a password
+                generate_string_key="token",
+                exclude_punctuation=True,
+                password_length=48,
+            ),
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.admin_token,
+            "AwsSolutions-SMG4",
+            "The admin token is a static bearer token that operators rotate by putting a new value; there is "
+            "no downstream system for a rotation function to update.",
+        )
+
+        task_definition = ecs.FargateTaskDefinition(
+            self,
+            "Task",
+            cpu=settings.cpu,
+            memory_limit_mib=settings.memory_mib,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.ARM64,
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+        )
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=key,
+            retention=log_retention(settings.log_retention_days, "service.log_retention_days"),
+            removal_policy=removal_policy,
+        )
+        container = task_definition.add_container(
+            "storefront",
+            image=ecs.ContainerImage.from_asset(
+                str(STOREFRONT_DIR),
+                platform=ecr_assets.Platform.LINUX_ARM64,
+                exclude=[".venv", ".data", "**/__pycache__", "*.egg-info"],
+            ),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="storefront", log_group=log_group),
+            port_mappings=[ecs.PortMapping(container_port=CONTAINER_PORT)],
+            readonly_root_filesystem=True,
+            user=CONTAINER_USER,
+            environment={
+                # Where the database is and which secret holds its credentials; never a value (seed D8).
+                "DB_HOST": database_endpoint.hostname,
+                "DB_PORT": str(database_endpoint.port),
+                "DB_NAME": database_name,
+                "DB_SECRET_ARN": database_secret.secret_arn,
+            },
+            secrets={
+                # Injected per field at task start; the service re-reads DB_SECRET_ARN after a rotation.
+                "DB_PASSWORD": ecs.Secret.from_secrets_manager(database_secret, "password"),
+                "STOREFRONT_ADMIN_TOKEN": ecs.Secret.from_secrets_manager(self.admin_token, "token"),
+            },
+            health_check=ecs.HealthCheck(
+                command=[
+                    "CMD",
+                    "python",
+                    "-c",
+                    f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{CONTAINER_PORT}/health', "
+                    "timeout=3)",
+                ],
+                interval=Duration.seconds(15),
+                timeout=Duration.seconds(5),
+                retries=3,
+                start_period=Duration.seconds(settings.health_check_grace_seconds),
+            ),
+        )
+        # A read-only root filesystem still needs a scratch directory.
+        task_definition.add_volume(name="tmp")
+        container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))  # noqa: S108
+        # The task re-reads the credentials after a rotation; it may read exactly this secret.
+        database_secret.grant_read(task_definition.task_role)
+        acknowledge(
+            task_definition,
+            "AwsSolutions-ECS2",
+            "The environment holds only where the database is and the ARN of its secret; the password and "
+            "the admin token are ECS secrets (tests/infra/test_service.py checks no value leaks).",
+        )
+        acknowledge(
+            task_definition,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken has no resource-level permissions; every other statement of the "
+            "execution role names the image repository, log group or secret.",
+        )
+        acknowledge(
+            task_definition,
+            "PCI.DSS.321-IAMNoInlinePolicy",
+            "The task and execution roles' policies are written by CDK grants to exactly this service's "
+            "secrets, image and log group; an inline policy cannot be attached to any other principal.",
+        )
+
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=task_definition,
+            desired_count=settings.min_tasks,
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            health_check_grace_period=Duration.seconds(settings.health_check_grace_seconds),
+            vpc_subnets=private,
+            assign_public_ip=False,
+        )
+
+        self.load_balancer = elbv2.ApplicationLoadBalancer(
+            self,
+            "LoadBalancer",
+            vpc=vpc,
+            internet_facing=False,
+            vpc_subnets=private,
+            drop_invalid_header_fields=True,
+        )
+        access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            # ALB access logs support only SSE-S3 on the target bucket.
+            # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(settings.access_log_expiry_days))],
+            removal_policy=removal_policy,
+        )
+        self.load_balancer.log_access_logs(access_logs, prefix="alb")
+        for rule, reason in (
+            ("AwsSolutions-S1", "This bucket receives access logs; logging it would log the logs."),
+            (
+                "PCI.DSS.321-S3BucketLoggingEnabled",
+                "This bucket receives access logs; logging it would log the logs.",
+            ),
+            ("PCI.DSS.321-S3BucketReplicationEnabled", "Access logs expire after days; no cross-region copy is kept."),
+            ("PCI.DSS.321-S3BucketVersioningEnabled", "Log objects are written once and never overwritten."),
+            ("PCI.DSS.321-S3DefaultEncryptionKMS", "ALB access logging supports only SSE-S3 on its bucket."),
+        ):
+            acknowledge(access_logs, rule, reason)
+
+        self.target_group = elbv2.ApplicationTargetGroup(
+            self,
+            "Targets",
+            vpc=vpc,
+            port=CONTAINER_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            target_type=elbv2.TargetType.IP,
+            targets=[self.service],
+            # Requests are short; 30 s lets in-flight ones finish while SIGTERM drains the task.
+            deregistration_delay=Duration.seconds(30),
+            health_check=elbv2.HealthCheck(
+                # Liveness only: /health/ready would fail every task while a dev database is paused.
+                path="/health",
+                port=str(CONTAINER_PORT),
+                interval=Duration.seconds(15),
+                timeout=Duration.seconds(5),
+                # Two passes (30 s) to join, three failures (45 s) to leave: quick to recover, no flapping.
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=3,
+                healthy_http_codes="200",
+            ),
+        )
+        self.listener = self.load_balancer.add_listener(
+            "Http",
+            port=LISTENER_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            open=False,
+            default_action=elbv2.ListenerAction.fixed_response(
+                404, content_type="application/json", message_body=NOT_FOUND_BODY
+            ),
+        )
+        self.listener.add_target_groups(
+            "Storefront",
+            priority=10,
+            conditions=[elbv2.ListenerCondition.path_patterns(["/api/*", "/health*"])],
+            target_groups=[self.target_group],
+        )
+        for rule in (
+            "PCI.DSS.321-ELBTlsHttpsListenersOnly",
+            "PCI.DSS.321-ALBHttpToHttpsRedirection",
+            "PCI.DSS.321-ELBv2ACMCertificateRequired",
+        ):
+            acknowledge(
+                self.load_balancer,
+                rule,
+                "The load balancer is internal: TLS ends at CloudFront and API Gateway, which reach it only "
+                "through the CloudFront VPC origin and the API's VPC link inside the VPC.",
+            )
+
+        acknowledge(
+            self.load_balancer,
+            "PCI.DSS.321-ALBWAFEnabled",
+            "The web ACLs sit on the two front doors (CloudFront and API Gateway), the only ways in; the "
+            "internal load balancer is not reachable from the internet.",
+        )
+
+        scaling = self.service.auto_scale_task_count(min_capacity=settings.min_tasks, max_capacity=settings.max_tasks)
+        scale_in = Duration.seconds(settings.scale_in_cooldown_seconds)
+        scale_out = Duration.seconds(settings.scale_out_cooldown_seconds)
+        scaling.scale_on_cpu_utilization(
+            "Cpu",
+            target_utilization_percent=settings.cpu_target_percent,
+            scale_in_cooldown=scale_in,
+            scale_out_cooldown=scale_out,
+        )
+        scaling.scale_on_memory_utilization(
+            "Memory",
+            target_utilization_percent=settings.memory_target_percent,
+            scale_in_cooldown=scale_in,
+            scale_out_cooldown=scale_out,
+        )
+        scaling.scale_on_request_count(
+            "Requests",
+            requests_per_target=settings.requests_per_target,
+            target_group=self.target_group,
+            scale_in_cooldown=scale_in,
+            scale_out_cooldown=scale_out,
+        )
+        self.cluster: ecs.ICluster = cluster
+        self.log_group: logs.ILogGroup = log_group

@@ -1,0 +1,213 @@
+"""infra/service.py: Fargate service, internal load balancer, routing, scaling, secrets."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from tests.infra.conftest import Synthesized
+
+
+def _one(synthesized: Synthesized, resource_type: str) -> dict[str, Any]:
+    (resource,) = synthesized.of_type(resource_type).values()
+    properties: dict[str, Any] = resource["Properties"]
+    return properties
+
+
+def _container(synthesized: Synthesized) -> dict[str, Any]:
+    (container,) = _one(synthesized, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    return container  # type: ignore[no-any-return]
+
+
+def test_one_port_from_container_to_health_checks(profile: Synthesized) -> None:
+    """Seed D3: the container, the service's load balancer mapping, the target group and its health
+    check all use port 8000, so tasks can become healthy."""
+    assert _container(profile)["PortMappings"][0]["ContainerPort"] == 8000
+    assert _one(profile, "AWS::ECS::Service")["LoadBalancers"][0]["ContainerPort"] == 8000
+    target_group = _one(profile, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert target_group["Port"] == 8000
+    assert target_group["HealthCheckPort"] == "8000"
+
+
+def test_load_balancer_is_not_reachable_from_the_internet(profile: Synthesized) -> None:
+    """Seed D10: the load balancer is internal, in the private subnets."""
+    load_balancer = _one(profile, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert load_balancer["Scheme"] == "internal"
+    assert all("PrivateSubnet" in subnet["Ref"] for subnet in load_balancer["Subnets"])
+
+
+def test_unrouted_paths_get_a_json_404(profile: Synthesized) -> None:
+    """Seed D15: the default action is a 404 in the API's error shape, never a 200 that hides outages."""
+    (action,) = _one(profile, "AWS::ElasticLoadBalancingV2::Listener")["DefaultActions"]
+    config = action["FixedResponseConfig"]
+    assert config["StatusCode"] == "404"
+    assert config["ContentType"] == "application/json"
+    assert json.loads(config["MessageBody"])["error"]["code"] == "not_found"
+
+
+def test_api_and_health_paths_forward_to_the_service(profile: Synthesized) -> None:
+    """DESIGN.md Traffic: /api/* and /health* reach the tasks; nothing is answered by a static rule."""
+    rule = _one(profile, "AWS::ElasticLoadBalancingV2::ListenerRule")
+    assert rule["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*", "/health*"]}}]
+    assert rule["Actions"][0]["Type"] == "forward"
+
+
+def test_target_group_checks_liveness_not_readiness(profile: Synthesized) -> None:
+    """ELB health checks on /health: /health/ready would fail every task while a dev database pauses."""
+    target_group = _one(profile, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert target_group["HealthCheckPath"] == "/health"
+    assert target_group["HealthyThresholdCount"] == 2
+    assert target_group["UnhealthyThresholdCount"] == 3
+    assert target_group["TargetType"] == "ip"
+
+
+def test_failed_deployments_roll_back(profile: Synthesized) -> None:
+    """ECS deployment circuit breaker: a task that never becomes healthy rolls back in minutes instead
+    of CloudFormation waiting hours (seed D3); no capacity is lost during a deploy."""
+    deployment = _one(profile, "AWS::ECS::Service")["DeploymentConfiguration"]
+    assert deployment == {
+        "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
+        "MaximumPercent": 200,
+        "MinimumHealthyPercent": 100,
+    }
+    assert _one(profile, "AWS::ECS::Service")["HealthCheckGracePeriodSeconds"] >= 60
+
+
+def test_tasks_run_on_graviton(profile: Synthesized) -> None:
+    """Fargate ARM64 runtime platform (the image is built for linux/arm64)."""
+    assert _one(profile, "AWS::ECS::TaskDefinition")["RuntimePlatform"] == {
+        "CpuArchitecture": "ARM64",
+        "OperatingSystemFamily": "LINUX",
+    }
+
+
+def test_container_is_hardened(profile: Synthesized) -> None:
+    """Read-only root filesystem, a non-root user, and a container health check on /health."""
+    container = _container(profile)
+    assert container["ReadonlyRootFilesystem"] is True
+    assert container["User"] == "10001"
+    assert "/health" in " ".join(container["HealthCheck"]["Command"])
+
+
+def test_secrets_are_injected_by_arn_per_field(profile: Synthesized) -> None:
+    """Seed D8: ECS reads single JSON keys of the secrets (ARN:field::), never the whole secret."""
+    secrets = {s["Name"]: s["ValueFrom"] for s in _container(profile)["Secrets"]}
+    assert set(secrets) == {"DB_PASSWORD", "STOREFRONT_ADMIN_TOKEN"}
+    assert secrets["DB_PASSWORD"]["Fn::Join"][1][-1] == ":password::"
+    assert secrets["STOREFRONT_ADMIN_TOKEN"]["Fn::Join"][1][-1] == ":token::"
+
+
+def test_no_secret_value_in_any_environment_variable(profile: Synthesized) -> None:
+    """Environment variables are visible to anyone who can describe the task definition: they hold
+    where things are, never a password or a resolved secret."""
+    for task in profile.of_type("AWS::ECS::TaskDefinition").values():
+        for container in task["Properties"]["ContainerDefinitions"]:
+            environment = {e["Name"]: e["Value"] for e in container.get("Environment", [])}
+            assert "{{resolve:secretsmanager" not in json.dumps(environment)
+            assert not [name for name in environment if "PASSWORD" in name or "TOKEN" in name.split("_")[-1:]]
+            # The attachment's Ref is the secret's ARN.
+            assert environment["DB_SECRET_ARN"] == {"Ref": "DatabaseClusterSecretAttachmentDC8466C0"}
+
+
+def test_task_role_reads_exactly_the_database_secret(profile: Synthesized) -> None:
+    """Least privilege: the task role's grant names the secret, no wildcard resource."""
+    task_role = _one(profile, "AWS::ECS::TaskDefinition")["TaskRoleArn"]["Fn::GetAtt"][0]
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in profile.of_type("AWS::IAM::Policy").values()
+        if {"Ref": task_role} in p["Properties"]["Roles"]
+    ]
+    statements = [s for statements in policies for s in statements]
+    secret_reads = [s for s in statements if "secretsmanager:GetSecretValue" in s["Action"]]
+    assert secret_reads
+    assert all(s["Resource"] != "*" for s in statements)
+
+
+def test_container_logs_go_to_an_encrypted_log_group(profile: Synthesized) -> None:
+    """Seed D2: the log group uses our key, whose policy lets CloudWatch Logs use it."""
+    options = _container(profile)["LogConfiguration"]["Options"]
+    group = profile.resources[options["awslogs-group"]["Ref"]]["Properties"]
+    assert "KmsKeyId" in group and group["RetentionInDays"] > 0
+
+
+def test_access_logs_bucket_is_sse_s3_and_admits_the_regional_elb_account(profile: Synthesized) -> None:
+    """ALB access logs: the bucket must use SSE-S3 and its policy must let the region's ELB account
+    (us-east-1: 127311923021) write under the prefix; it also refuses non-TLS requests."""
+    profile.template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "LifecycleConfiguration": {"Rules": [Match.object_like({"ExpirationInDays": Match.any_value()})]},
+        },
+    )
+    profile.template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
+                        Match.object_like(
+                            {"Action": "s3:PutObject", "Principal": {"AWS": "arn:aws:iam::127311923021:root"}}
+                        ),
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_tasks_admit_only_the_load_balancer(profile: Synthesized) -> None:
+    """Tasks in private subnets; their only ingress is the load balancer's security group on 8000."""
+    service = _one(profile, "AWS::ECS::Service")
+    (group,) = service["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
+    ingress = [
+        r["Properties"]
+        for r in profile.of_type("AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == group
+    ]
+    assert len(ingress) == 1
+    assert ingress[0]["FromPort"] == ingress[0]["ToPort"] == 8000
+    assert ingress[0]["SourceSecurityGroupId"]["Fn::GetAtt"][0].startswith("ServiceLoadBalancerSecurityGroup")
+
+
+def test_database_admits_the_tasks(profile: Synthesized) -> None:
+    service = _one(profile, "AWS::ECS::Service")
+    (group,) = service["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
+    sources = [
+        r["Properties"].get("SourceSecurityGroupId") for r in profile.of_type("AWS::EC2::SecurityGroupIngress").values()
+    ]
+    assert group in sources
+
+
+@pytest.mark.parametrize(("environment", "low", "high"), [("dev", 1, 2), ("staging", 2, 4), ("prod", 2, 10)])
+def test_task_count_scales_within_the_profile_bounds(synth, environment: str, low: int, high: int) -> None:  # type: ignore[no-untyped-def]
+    target = _one(synth(environment), "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (low, high)
+    assert _one(synth(environment), "AWS::ECS::Service")["DesiredCount"] == low
+
+
+def test_scaling_tracks_cpu_memory_and_requests_scaling_in_slower_than_out(profile: Synthesized) -> None:
+    """Target tracking on CPU, memory and ALB requests per target; a longer scale-in cooldown stops a
+    short dip from removing capacity that the next burst needs."""
+    policies = [
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+        for p in profile.of_type("AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    ]
+    metrics = {p["PredefinedMetricSpecification"]["PredefinedMetricType"] for p in policies}
+    assert metrics == {
+        "ECSServiceAverageCPUUtilization",
+        "ECSServiceAverageMemoryUtilization",
+        "ALBRequestCountPerTarget",
+    }
+    assert all(p["ScaleInCooldown"] > p["ScaleOutCooldown"] for p in policies)
+
+
+def test_container_insights_uses_the_current_setting(profile: Synthesized) -> None:
+    """Seed D19: containerInsights (boolean) is deprecated; ClusterSettings containerInsights=enabled."""
+    assert _one(profile, "AWS::ECS::Cluster")["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
