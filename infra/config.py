@@ -187,11 +187,53 @@ class ServiceSettings:
 
 @dataclass(frozen=True)
 class AlertSettings:
+    """Where alerts go and the thresholds of the alarms (infra/monitoring.py, docs/operations.md)."""
+
     email_address: str | None
+    target_5xx_percent: float = 5
+    load_balancer_5xx_count: int = 10
+    target_p99_seconds: float = 1.5
+    task_cpu_percent: int = 85
+    task_memory_percent: int = 85
+    database_cpu_percent: int = 80
+    database_acu_percent: int = 90
+    database_connections: int = 400
+    database_freeable_memory_mib: int = 256
+    database_free_local_storage_mib: int = 1024
+    replica_lag_ms: int = 2000
+    api_5xx_percent: float = 1
+    api_4xx_percent: float = 25
+    api_p99_ms: int = 2500
+    cloudfront_5xx_percent: float = 5
+    waf_blocked_requests: int = 1000
 
     def validate(self) -> None:
         if self.email_address is not None and not _EMAIL.fullmatch(self.email_address):
             raise _fail("emailAddress", self.email_address, "an e-mail address like ops@example.com, or no value")
+        for name in (
+            "target_5xx_percent",
+            "task_cpu_percent",
+            "task_memory_percent",
+            "database_cpu_percent",
+            "database_acu_percent",
+            "api_5xx_percent",
+            "api_4xx_percent",
+            "cloudfront_5xx_percent",
+        ):
+            value = getattr(self, name)
+            if not 0 < value <= 100:
+                raise _fail(f"alerts.{name}", value, "a percentage above 0 and at most 100")
+        for name in (
+            "load_balancer_5xx_count",
+            "target_p99_seconds",
+            "database_connections",
+            "database_freeable_memory_mib",
+            "database_free_local_storage_mib",
+            "replica_lag_ms",
+            "api_p99_ms",
+            "waf_blocked_requests",
+        ):
+            _positive(f"alerts.{name}", getattr(self, name))
 
 
 @dataclass(frozen=True)

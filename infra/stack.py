@@ -8,6 +8,7 @@ from constructs import Construct
 from infra.config import Config
 from infra.database import Database
 from infra.keys import Keys
+from infra.monitoring import Monitoring
 from infra.network import Network
 from infra.service import StorefrontService
 
@@ -50,5 +51,22 @@ class TapStack(Stack):
         )
         self.database.connections.allow_default_port_from(self.service.service, "storefront tasks")
 
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            settings=config.alerts,
+            key=keys.key,
+            vpc=self.network.vpc,
+            load_balancer=self.service.load_balancer,
+            target_group=self.service.target_group,
+            service=self.service.service,
+            database=self.database.cluster,
+            database_secret=self.database.secret,
+            database_readers=config.database.readers,
+        )
+
         CfnOutput(self, "ALBDNSName", value=self.service.load_balancer.load_balancer_dns_name)
         CfnOutput(self, "DatabaseEndpoint", value=self.database.endpoint.hostname)
+        CfnOutput(self, "DatabaseSecretArn", value=self.database.secret.secret_arn)
+        CfnOutput(self, "AlertTopicArn", value=self.monitoring.topic.topic_arn)
+        CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)

@@ -1,0 +1,172 @@
+"""infra/monitoring.py: the alert topic, alarms, composite alarm, event rules, dashboard, runbook."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from tests.infra.conftest import Synthesized
+
+RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+
+
+def _alarm_ids(synthesized: Synthesized, resource_type: str = "AWS::CloudWatch::Alarm") -> list[str]:
+    ids = []
+    for alarm in synthesized.of_type(resource_type).values():
+        match = re.match(r"\[(\w+)\]", alarm["Properties"]["AlarmDescription"])
+        assert match, alarm["Properties"]["AlarmDescription"]
+        ids.append(match.group(1))
+    return ids
+
+
+def _topic_id(synthesized: Synthesized) -> str:
+    (topic_id,) = synthesized.of_type("AWS::SNS::Topic")
+    return topic_id
+
+
+def test_key_policy_lets_cloudwatch_and_eventbridge_use_the_topic_key(profile: Synthesized) -> None:
+    """SNS SSE: an encrypted topic accepts alarms and events only if the key policy lets
+    cloudwatch.amazonaws.com and events.amazonaws.com call kms:GenerateDataKey* and kms:Decrypt (seed D5).
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"""
+    profile.template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_topic_is_encrypted_with_our_key_and_requires_tls(profile: Synthesized) -> None:
+    """AwsSolutions-SNS2/SNS3: SSE with the CMK and a topic policy denying non-TLS publishes."""
+    profile.template.has_resource_properties(
+        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}}
+    )
+    profile.template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
+
+
+def test_no_email_address_means_no_subscription(dev: Synthesized) -> None:
+    """Unlike the seed, no made-up default address receives the alerts."""
+    dev.template.resource_count_is("AWS::SNS::Subscription", 0)
+
+
+def test_email_address_subscribes_to_the_topic(tmp_path: Path) -> None:
+    from tests.infra.conftest import synthesize
+
+    synthesized = synthesize("dev", tmp_path, emailAddress="ops@example.com")
+    synthesized.template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
+
+
+def test_every_alarm_notifies_the_topic_on_alarm_and_ok(profile: Synthesized) -> None:
+    topic = {"Ref": _topic_id(profile)}
+    for resource_type in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
+        for alarm in profile.of_type(resource_type).values():
+            assert alarm["Properties"]["AlarmActions"] == [topic]
+            assert alarm["Properties"]["OKActions"] == [topic]
+
+
+def test_every_alarm_states_how_it_treats_missing_data(profile: Synthesized) -> None:
+    """Seed D14: missing data is a decision per metric, never the default."""
+    for alarm in profile.of_type("AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["TreatMissingData"] in {"breaching", "notBreaching"}
+
+
+def test_cpu_and_memory_alarms_do_not_fire_on_missing_data(profile: Synthesized) -> None:
+    """Seed D14: the seed treated missing CPU/memory data as breaching and alarmed whenever tasks were absent."""
+    for alarm in profile.of_type("AWS::CloudWatch::Alarm").values():
+        if alarm["Properties"].get("MetricName") in {"CPUUtilization", "MemoryUtilization"}:
+            assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize(("environment", "count"), [("dev", 15), ("staging", 15), ("prod", 18)])
+def test_alarm_count_follows_the_profile(synth, environment: str, count: int) -> None:  # type: ignore[no-untyped-def]
+    """Prod adds the replica lag alarm and one NAT port-allocation alarm per NAT gateway."""
+    assert len(synth(environment).of_type("AWS::CloudWatch::Alarm")) == count
+
+
+def test_replica_lag_is_watched_only_where_there_is_a_reader(synth) -> None:  # type: ignore[no-untyped-def]
+    assert "ReplicaLagHigh" in _alarm_ids(synth("prod"))
+    assert "ReplicaLagHigh" not in _alarm_ids(synth("dev"))
+
+
+def test_shop_is_down_fires_when_no_task_is_healthy(profile: Synthesized) -> None:
+    """The composite alarm is the page: no healthy task, or load balancer 5xx and task 5xx together."""
+    (composite,) = profile.of_type("AWS::CloudWatch::CompositeAlarm").values()
+    rule = json.dumps(composite["Properties"]["AlarmRule"])
+    alarms = profile.of_type("AWS::CloudWatch::Alarm")
+    by_id = {_alarm_ids(profile).__getitem__(i): k for i, k in enumerate(alarms)}
+    assert by_id["NoHealthyTasks"] in rule
+    assert by_id["LoadBalancer5xx"] in rule and by_id["TargetErrorRate"] in rule
+
+
+def _rule(synthesized: Synthesized, source: str) -> dict[str, Any]:
+    (rule,) = [
+        r["Properties"]
+        for r in synthesized.of_type("AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"]["source"] == [source]
+    ]
+    return rule
+
+
+@pytest.mark.parametrize(
+    ("source", "detail"),
+    [
+        ("aws.ecs", {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]}),
+        ("aws.secretsmanager", {"eventName": ["RotationFailed"]}),
+        ("aws.rds", {"EventCategories": ["failover", "failure", "notification"]}),
+    ],
+)
+def test_operational_events_reach_the_topic(profile: Synthesized, source: str, detail: dict[str, list[str]]) -> None:
+    """EventBridge: failed deployments, failed rotations and database failovers notify the topic."""
+    rule = _rule(profile, source)
+    for key, values in detail.items():
+        assert rule["EventPattern"]["detail"][key] == values
+    assert rule["Targets"][0]["Arn"] == {"Ref": _topic_id(profile)}
+
+
+def test_dashboard_is_cdk_named_and_shows_every_tier(profile: Synthesized) -> None:
+    """Seed D17: no hard-coded dashboard name; a section per tier."""
+    (dashboard,) = profile.of_type("AWS::CloudWatch::Dashboard").values()
+    assert "DashboardName" not in dashboard["Properties"]
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for section in ("Load balancer", "Storefront tasks (ECS)", "Database (Aurora)"):
+        assert section in body
+
+
+def test_every_alarm_is_in_the_runbook(synth) -> None:  # type: ignore[no-untyped-def]
+    """docs/operations.md has a section for each alarm any profile defines."""
+    runbook = RUNBOOK.read_text()
+    documented = set(re.findall(r"^### (\w+)", runbook, flags=re.MULTILINE))
+    defined = {
+        re.sub(r"^(NatPortAllocationErrors)\d+$", r"\1", alarm_id)
+        for environment in ("dev", "staging", "prod")
+        for resource_type in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
+        for alarm_id in _alarm_ids(synth(environment), resource_type)
+    }
+    assert defined - documented == set()
