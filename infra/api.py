@@ -28,6 +28,9 @@ STAGE_NAME = "v1"
 # Everything the service answers lives under /api; API Gateway must forward that prefix (seed D9).
 PREFIX = "api"
 
+# DESIGN.md "Storefront API contract": {"error": {"code", "message"}}; messageString is already quoted.
+ERROR_TEMPLATE = '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString}}'
+
 # One JSON object per request, with what an on-call engineer needs to trace a partner's call: who
 # (API key id, IP), what (method, path), outcome (status, latencies, WAF and integration errors).
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
@@ -180,6 +183,21 @@ class PartnerApi(Construct):
             "reached only through the VPC link inside the VPC, and its security group admits only the "
             "link's security group.",
         )
+
+        # API Gateway's own refusals (missing or wrong key, throttled, quota used up, WAF block, backend
+        # unreachable) answer in the storefront's error shape, so partners handle one format. The code
+        # is API Gateway's response type (INVALID_API_KEY, THROTTLED, QUOTA_EXCEEDED, WAF_FILTERED...).
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+        for name, response_type in (
+            ("Default4xx", apigateway.ResponseType.DEFAULT_4_XX),
+            ("Default5xx", apigateway.ResponseType.DEFAULT_5_XX),
+        ):
+            api.add_gateway_response(
+                name,
+                type=response_type,
+                templates={"application/json": ERROR_TEMPLATE},
+                response_headers={"x-request-id": "context.requestId"},
+            )
 
         # The API proxies: it defines no bodies of its own, so there is no model to validate a body
         # against (the service validates them and answers 422). What API Gateway can check is that the

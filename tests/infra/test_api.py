@@ -303,6 +303,21 @@ def test_waf_logs_redact_the_api_key(built: Built) -> None:
     assert {"SingleHeader": {"Name": "x-api-key"}} in logging["Properties"]["RedactedFields"]
 
 
+def test_gateway_refusals_use_the_storefront_error_shape(built: Built) -> None:
+    """DESIGN.md "Storefront API contract": API Gateway's own 4xx/5xx answer {"error": {code, message}}."""
+    for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        _, response = _only(
+            built.template.find_resources(
+                "AWS::ApiGateway::GatewayResponse", {"Properties": {"ResponseType": response_type}}
+            )
+        )
+        template = response["Properties"]["ResponseTemplates"]["application/json"]
+        example = template.replace("$context.error.responseType", "THROTTLED").replace(
+            "$context.error.messageString", '"Too Many Requests"'
+        )
+        assert json.loads(example) == {"error": {"code": "THROTTLED", "message": "Too Many Requests"}}
+
+
 def test_api_key_value_is_never_an_output(built: Built) -> None:
     """API keys are secrets: the key's value is neither set in the template nor exported."""
     key_id, key = _only(built.of_type("AWS::ApiGateway::ApiKey"))
