@@ -56,6 +56,8 @@ _ACCESS_LOG_FIELDS = {
     "xrayTraceId": apigateway.AccessLogField.context_xray_trace_id(),
 }
 
+# The baseline and IP reputation groups AWS recommends for every web ACL; all are free of extra charge.
+# https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html
 _MANAGED_RULE_GROUPS = (
     # OWASP-style common exploits (XSS, path traversal, oversize bodies...).
     "AWSManagedRulesCommonRuleSet",
@@ -270,6 +272,8 @@ class PartnerApi(Construct):
             )
 
         # --- Partner credentials and usage plan ------------------------------------------------
+        # One key to start with; each further partner gets a key in this plan (docs/partner-api.md).
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html
         self.api_key: apigateway.IApiKey = apigateway.ApiKey(
             self,
             "PartnerKey",
@@ -329,6 +333,7 @@ class PartnerApi(Construct):
         # WAF logs the requests it blocks or counts (PCI DSS 10.2; access logs already cover the allowed
         # ones). WAF only writes to log groups whose name starts with aws-waf-logs-, so this one is named:
         # the suffix is the construct's unique id, which contains the stack name, so deployments differ.
+        # (With RETAIN, a deleted stack leaves the group behind: delete it before recreating that stack.)
         # https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
         waf_logs = logs.LogGroup(
             self,
