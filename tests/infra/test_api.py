@@ -7,7 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aws_cdk import App, Environment, RemovalPolicy, Stack
@@ -32,11 +32,12 @@ class Built:
     report: dict[str, Any] = field(repr=False)
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        resources: dict[str, dict[str, Any]] = self.template.find_resources(resource_type)
-        return resources
+        return cast(dict[str, dict[str, Any]], self.template.find_resources(resource_type))
 
 
-def _stand_in_load_balancer(stack: Stack, vpc: ec2.IVpc) -> tuple[elbv2.ApplicationLoadBalancer, Any]:
+def _stand_in_load_balancer(
+    stack: Stack, vpc: ec2.IVpc
+) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationListener]:
     """An internal ALB with an HTTP:80 listener, in place of infra/service.py's."""
     alb = elbv2.ApplicationLoadBalancer(
         stack,
@@ -306,11 +307,10 @@ def test_waf_logs_redact_the_api_key(built: Built) -> None:
 def test_gateway_refusals_use_the_storefront_error_shape(built: Built) -> None:
     """DESIGN.md "Storefront API contract": API Gateway's own 4xx/5xx answer {"error": {code, message}}."""
     for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
-        _, response = _only(
-            built.template.find_resources(
-                "AWS::ApiGateway::GatewayResponse", {"Properties": {"ResponseType": response_type}}
-            )
+        found = built.template.find_resources(
+            "AWS::ApiGateway::GatewayResponse", {"Properties": {"ResponseType": response_type}}
         )
+        _, response = _only(cast(dict[str, dict[str, Any]], found))
         template = response["Properties"]["ResponseTemplates"]["application/json"]
         example = template.replace("$context.error.responseType", "THROTTLED").replace(
             "$context.error.messageString", '"Too Many Requests"'
