@@ -185,6 +185,41 @@ class ServiceSettings:
         log_retention(self.log_retention_days, "service.log_retention_days")
 
 
+# API Gateway throttles at most 10,000 requests per second per account and Region (burst 5,000 by
+# default, raised on request); a usage plan above that is never reached.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+_API_MAX_RATE = 10_000
+# A WAF rate-based rule counts requests per IP over 5 minutes; AWS accepts 10 to 2,000,000,000.
+# https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-request-limiting.html
+_WAF_RATE_LIMIT = (10, 2_000_000_000)
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The partner REST API's usage plan, WAF rate limit, logging and tracing (DESIGN.md "Traffic")."""
+
+    # Usage plan and stage throttling: steady requests per second and the token-bucket burst.
+    rate_limit: float = 1000
+    burst_limit: int = 2000
+    # Requests each API key may make per calendar month.
+    monthly_quota: int = 1_000_000
+    # Requests one client IP may make in any 5-minute window before WAF blocks it.
+    waf_rate_limit: int = 2000
+    access_log_retention_days: int = 30
+    tracing: bool = True
+
+    def validate(self) -> None:
+        if isinstance(self.rate_limit, bool) or not 0 < self.rate_limit <= _API_MAX_RATE:
+            raise _fail("api.rate_limit", self.rate_limit, f"more than 0 and at most {_API_MAX_RATE} requests/s")
+        if isinstance(self.burst_limit, bool) or self.burst_limit < self.rate_limit:
+            raise _fail("api.burst_limit", self.burst_limit, f"at least api.rate_limit ({self.rate_limit}) requests")
+        _positive("api.monthly_quota", self.monthly_quota)
+        low, high = _WAF_RATE_LIMIT
+        if isinstance(self.waf_rate_limit, bool) or not low <= self.waf_rate_limit <= high:
+            raise _fail("api.waf_rate_limit", self.waf_rate_limit, f"{low} to {high} requests per 5 minutes per IP")
+        log_retention(self.access_log_retention_days, "api.access_log_retention_days")
+
+
 @dataclass(frozen=True)
 class AlertSettings:
     """Where alerts go and the thresholds of the alarms (infra/monitoring.py, docs/operations.md)."""
@@ -248,6 +283,7 @@ class Config:
     network: NetworkSettings
     database: DatabaseSettings
     service: ServiceSettings
+    api: ApiSettings
     alerts: AlertSettings
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -266,7 +302,7 @@ class Config:
             raise _fail("removal_policy", self.removal_policy, "RETAIN or DESTROY")
         if self.database.readers > len(self.network.availability_zones) - 1:
             raise _fail("database.readers", self.database.readers, "at most one reader per AZ besides the writer's")
-        for settings in (self.network, self.database, self.service, self.alerts):
+        for settings in (self.network, self.database, self.service, self.api, self.alerts):
             settings.validate()
         return self
 
@@ -309,6 +345,14 @@ def _profile(environment: str, region: str) -> dict[str, Any]:
                 log_retention_days=14,
                 access_log_expiry_days=14,
             ),
+            "api": ApiSettings(
+                rate_limit=1000,
+                burst_limit=2000,
+                monthly_quota=1_000_000,
+                waf_rate_limit=2000,
+                access_log_retention_days=7,
+                tracing=False,
+            ),
         },
         "staging": {
             "removal_policy": RemovalPolicy.RETAIN,
@@ -340,6 +384,14 @@ def _profile(environment: str, region: str) -> dict[str, Any]:
                 log_retention_days=30,
                 access_log_expiry_days=30,
             ),
+            "api": ApiSettings(
+                rate_limit=1000,
+                burst_limit=2000,
+                monthly_quota=1_000_000,
+                waf_rate_limit=2000,
+                access_log_retention_days=30,
+                tracing=True,
+            ),
         },
         "prod": {
             "removal_policy": RemovalPolicy.RETAIN,
@@ -370,6 +422,14 @@ def _profile(environment: str, region: str) -> dict[str, Any]:
                 requests_per_target=500,
                 log_retention_days=365,
                 access_log_expiry_days=90,
+            ),
+            "api": ApiSettings(
+                rate_limit=1000,
+                burst_limit=2000,
+                monthly_quota=1_000_000,
+                waf_rate_limit=2000,
+                access_log_retention_days=365,
+                tracing=True,
             ),
         },
     }

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
@@ -30,6 +31,7 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra.config import AlertSettings
@@ -75,6 +77,8 @@ class Monitoring(Construct):
         database: rds.IDatabaseCluster,
         database_secret: secretsmanager.ISecret,
         database_readers: int,
+        rest_api: apigateway.RestApi,
+        api_web_acl: wafv2.CfnWebACL,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -246,6 +250,42 @@ class Monitoring(Construct):
                 periods=1,
             ),
         ]
+        specs += [
+            AlarmSpec(
+                "Api5xxRate",
+                f"More than {settings.api_5xx_percent}% of partner API requests end in a 5xx.",
+                # API Gateway's 5XXError averaged over requests is the error rate (0 to 1).
+                rest_api.metric_server_error(statistic="Average", period=FIVE_MINUTES),
+                settings.api_5xx_percent / 100,
+                GT,
+                QUIET,
+            ),
+            AlarmSpec(
+                "Api4xxSpike",
+                f"More than {settings.api_4xx_percent}% of partner API requests are rejected with a 4xx.",
+                rest_api.metric_client_error(statistic="Average", period=FIVE_MINUTES),
+                settings.api_4xx_percent / 100,
+                GT,
+                QUIET,
+            ),
+            AlarmSpec(
+                "ApiLatencyP99",
+                f"The slowest 1% of partner API requests take longer than {settings.api_p99_ms} ms.",
+                rest_api.metric_latency(statistic="p99", period=FIVE_MINUTES),
+                settings.api_p99_ms,
+                GT,
+                QUIET,
+            ),
+            AlarmSpec(
+                "ApiWafBlockedSpike",
+                f"The partner API's web ACL blocked more than {settings.waf_blocked_requests} requests in 5 minutes.",
+                _waf_blocked_requests(api_web_acl, region=stack.region),
+                settings.waf_blocked_requests,
+                GT,
+                QUIET,
+                periods=1,
+            ),
+        ]
         if database_readers:
             specs.append(
                 AlarmSpec(
@@ -294,7 +334,11 @@ class Monitoring(Construct):
 
         self._event_rules(service=service, database=database, database_secret=database_secret)
         self.dashboard = self._dashboard(
-            load_balancer=load_balancer, target_group=target_group, service=service, database=database
+            load_balancer=load_balancer,
+            target_group=target_group,
+            service=service,
+            database=database,
+            rest_api=rest_api,
         )
 
     def _in_alarm(self, alarm_id: str) -> cloudwatch.IAlarmRule:
@@ -367,11 +411,30 @@ class Monitoring(Construct):
         target_group: elbv2.ApplicationTargetGroup,
         service: ecs.FargateService,
         database: rds.IDatabaseCluster,
+        rest_api: apigateway.RestApi,
     ) -> cloudwatch.Dashboard:
         """Golden signals per tier: requests, errors, latency, saturation (CDK-named, seed D17)."""
         dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(6))
         target = target_group.metrics
         dashboard.add_widgets(
+            cloudwatch.TextWidget(markdown="## Partner API (API Gateway)", width=24, height=1),
+            cloudwatch.GraphWidget(title="API requests", left=[rest_api.metric_count()], width=6),
+            cloudwatch.GraphWidget(
+                title="API 4xx / 5xx rate",
+                left=[
+                    rest_api.metric_client_error(statistic="Average"),
+                    rest_api.metric_server_error(statistic="Average"),
+                ],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="API latency",
+                left=[rest_api.metric_latency(statistic=s) for s in ("p50", "p99")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="API WAF blocked requests", left=[self.alarms["ApiWafBlockedSpike"].metric], width=6
+            ),
             cloudwatch.TextWidget(markdown="## Load balancer (internal)", width=24, height=1),
             cloudwatch.GraphWidget(title="ALB requests", left=[load_balancer.metrics.request_count()], width=6),
             cloudwatch.GraphWidget(
@@ -422,3 +485,18 @@ class Monitoring(Construct):
             ),
         )
         return dashboard
+
+
+def _waf_blocked_requests(web_acl: wafv2.CfnWebACL, *, region: str) -> cloudwatch.Metric:
+    """Requests a web ACL blocked; WAF names the ACL in its metrics by its visibility metric name.
+    https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html"""
+    visibility = web_acl.visibility_config
+    if not isinstance(visibility, wafv2.CfnWebACL.VisibilityConfigProperty):
+        raise TypeError("the web ACL's visibility config must be a literal")
+    return cloudwatch.Metric(
+        namespace="AWS/WAFV2",
+        metric_name="BlockedRequests",
+        dimensions_map={"WebACL": visibility.metric_name, "Rule": "ALL", "Region": region},
+        statistic="Sum",
+        period=FIVE_MINUTES,
+    )

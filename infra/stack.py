@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Environment, Stack, Tags
 from constructs import Construct
 
+from infra.api import PartnerApi
 from infra.config import Config
 from infra.database import Database
 from infra.keys import Keys
@@ -51,6 +52,17 @@ class TapStack(Stack):
         )
         self.database.connections.allow_default_port_from(self.service.service, "storefront tasks")
 
+        self.partner_api = PartnerApi(
+            self,
+            "Api",
+            settings=config.api,
+            key=keys.key,
+            vpc=self.network.vpc,
+            load_balancer=self.service.load_balancer,
+            listener=self.service.listener,
+            removal_policy=config.removal_policy,
+        )
+
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -63,9 +75,15 @@ class TapStack(Stack):
             database=self.database.cluster,
             database_secret=self.database.secret,
             database_readers=config.database.readers,
+            rest_api=self.partner_api.rest_api,
+            api_web_acl=self.partner_api.web_acl,
         )
 
         CfnOutput(self, "ALBDNSName", value=self.service.load_balancer.load_balancer_dns_name)
+        CfnOutput(self, "APIGatewayURL", value=self.partner_api.rest_api.url)
+        # The key's id, never its value: `aws apigateway get-api-key --api-key <id> --include-value`.
+        CfnOutput(self, "APIKey", value=self.partner_api.api_key.key_id)
+        CfnOutput(self, "UsagePlanId", value=self.partner_api.usage_plan.usage_plan_id)
         CfnOutput(self, "DatabaseEndpoint", value=self.database.endpoint.hostname)
         CfnOutput(self, "DatabaseSecretArn", value=self.database.secret.secret_arn)
         CfnOutput(self, "AlertTopicArn", value=self.monitoring.topic.topic_arn)

@@ -104,3 +104,45 @@ def test_scale_in_must_be_slower_than_scale_out() -> None:
     config = load_config("prod")
     with pytest.raises(ConfigError, match=r"service.scale_in_cooldown_seconds=30.*longer than"):
         with_settings(config, service=dataclasses.replace(config.service, scale_in_cooldown_seconds=30))
+
+
+def test_api_profiles_default_to_the_partner_usage_plan() -> None:
+    for environment in ("dev", "staging", "prod"):
+        api = load_config(environment).api
+        assert (api.rate_limit, api.burst_limit, api.monthly_quota) == (1000, 2000, 1_000_000)
+
+
+def test_non_positive_api_rate_limit_is_rejected() -> None:
+    config = load_config("dev")
+    with pytest.raises(ConfigError, match=r"api.rate_limit=0.*more than 0"):
+        with_settings(config, api=dataclasses.replace(config.api, rate_limit=0))
+
+
+def test_api_rate_limit_above_the_account_limit_is_rejected() -> None:
+    config = load_config("dev")
+    with pytest.raises(ConfigError, match=r"api.rate_limit=20000.*at most 10000"):
+        with_settings(config, api=dataclasses.replace(config.api, rate_limit=20000, burst_limit=20000))
+
+
+def test_api_burst_below_rate_is_rejected() -> None:
+    config = load_config("dev")
+    with pytest.raises(ConfigError, match=r"api.burst_limit=500.*at least api.rate_limit"):
+        with_settings(config, api=dataclasses.replace(config.api, burst_limit=500))
+
+
+def test_non_positive_api_monthly_quota_is_rejected() -> None:
+    config = load_config("dev")
+    with pytest.raises(ConfigError, match=r"api.monthly_quota=0.*positive"):
+        with_settings(config, api=dataclasses.replace(config.api, monthly_quota=0))
+
+
+def test_waf_rate_limit_outside_the_waf_range_is_rejected() -> None:
+    config = load_config("dev")
+    with pytest.raises(ConfigError, match=r"api.waf_rate_limit=5.*10 to 2000000000"):
+        with_settings(config, api=dataclasses.replace(config.api, waf_rate_limit=5))
+
+
+def test_api_access_log_retention_must_be_a_cloudwatch_period() -> None:
+    config = load_config("dev")
+    with pytest.raises(ConfigError, match=r"api.access_log_retention_days=10.*retention periods"):
+        with_settings(config, api=dataclasses.replace(config.api, access_log_retention_days=10))

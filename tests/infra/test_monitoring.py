@@ -104,7 +104,7 @@ def test_cpu_and_memory_alarms_do_not_fire_on_missing_data(profile: Synthesized)
             assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
 
 
-@pytest.mark.parametrize(("environment", "count"), [("dev", 15), ("staging", 15), ("prod", 18)])
+@pytest.mark.parametrize(("environment", "count"), [("dev", 19), ("staging", 19), ("prod", 22)])
 def test_alarm_count_follows_the_profile(synth, environment: str, count: int) -> None:  # type: ignore[no-untyped-def]
     """Prod adds the replica lag alarm and one NAT port-allocation alarm per NAT gateway."""
     assert len(synth(environment).of_type("AWS::CloudWatch::Alarm")) == count
@@ -155,7 +155,7 @@ def test_dashboard_is_cdk_named_and_shows_every_tier(profile: Synthesized) -> No
     (dashboard,) = profile.of_type("AWS::CloudWatch::Dashboard").values()
     assert "DashboardName" not in dashboard["Properties"]
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for section in ("Load balancer", "Storefront tasks (ECS)", "Database (Aurora)"):
+    for section in ("Partner API", "Load balancer", "Storefront tasks (ECS)", "Database (Aurora)"):
         assert section in body
 
 

@@ -1,0 +1,384 @@
+"""The partner front door: an API Gateway REST API with API keys, a usage plan and WAF, reaching the
+internal load balancer over a private VPC link (DESIGN.md "Traffic")."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import ArnFormat, Names, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_apigatewayv2 as apigatewayv2
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from infra.cfn import cfn_resource
+from infra.compliance import acknowledge
+from infra.config import ApiSettings, log_retention
+
+# The internal load balancer's HTTP listener (infra/service.py). Plain HTTP is acceptable only because
+# the hop never leaves the VPC: API Gateway's VPC link puts its network interfaces in our private
+# subnets (seed defect D11 was HTTP across the internet).
+LISTENER_PORT = 80
+# The stage is part of every partner URL: https://{api}.execute-api.{region}.amazonaws.com/v1/api/...
+STAGE_NAME = "v1"
+# Everything the service answers lives under /api; API Gateway must forward that prefix (seed D9).
+PREFIX = "api"
+
+# DESIGN.md "Storefront API contract": {"error": {"code", "message"}}; messageString is already quoted.
+ERROR_TEMPLATE = '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString}}'
+
+# One JSON object per request, with what an on-call engineer needs to trace a partner's call: who
+# (API key id, IP), what (method, path), outcome (status, latencies, WAF and integration errors).
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
+_ACCESS_LOG_FIELDS = {
+    "requestId": apigateway.AccessLogField.context_request_id(),
+    "extendedRequestId": apigateway.AccessLogField.context_extended_request_id(),
+    "ip": apigateway.AccessLogField.context_identity_source_ip(),
+    "userAgent": apigateway.AccessLogField.context_identity_user_agent(),
+    "apiKeyId": apigateway.AccessLogField.context_identity_api_key_id(),
+    "requestTime": apigateway.AccessLogField.context_request_time(),
+    "method": apigateway.AccessLogField.context_http_method(),
+    "resourcePath": apigateway.AccessLogField.context_resource_path(),
+    "path": apigateway.AccessLogField.context_path(),
+    "protocol": apigateway.AccessLogField.context_protocol(),
+    "status": apigateway.AccessLogField.context_status(),
+    "responseLength": apigateway.AccessLogField.context_response_length(),
+    "latency": apigateway.AccessLogField.context_response_latency(),
+    "integrationLatency": apigateway.AccessLogField.context_integration_latency(),
+    "integrationStatus": apigateway.AccessLogField.context_integration_status(),
+    "integrationError": apigateway.AccessLogField.context_integration_error_message(),
+    "wafStatus": apigateway.AccessLogField.context_waf_response_code(),
+    "error": apigateway.AccessLogField.context_error_message(),
+    "xrayTraceId": apigateway.AccessLogField.context_xray_trace_id(),
+}
+
+# The baseline and IP reputation groups AWS recommends for every web ACL; all are free of extra charge.
+# https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html
+_MANAGED_RULE_GROUPS = (
+    # OWASP-style common exploits (XSS, path traversal, oversize bodies...).
+    "AWSManagedRulesCommonRuleSet",
+    # Request patterns known to exploit vulnerabilities (Log4j, Spring4Shell...).
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    # IPs that Amazon threat intelligence reports as bots and attackers.
+    "AWSManagedRulesAmazonIpReputationList",
+)
+
+
+class PartnerApi(Construct):
+    """The REST API partners call with an API key; it forwards /api and /api/* to the internal ALB.
+
+    - Private integration: a VPC link v2 in the private subnets targets the ALB directly (REST APIs
+      support VPC links v2 and ALB targets since late 2025; v1 links needed an NLB in front).
+      https://docs.aws.amazon.com/apigateway/latest/developerguide/private-integration.html
+    - Auth model: API keys with a usage plan (throttle + monthly quota) per partner, and WAF in front.
+    - The API key's value is never a stack output; read it with
+      `aws apigateway get-api-key --api-key <id> --include-value`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: ApiSettings,
+        key: kms.IKey,
+        vpc: ec2.IVpc,
+        load_balancer: elbv2.IApplicationLoadBalancer,
+        listener: elbv2.IApplicationListener,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+
+        # --- Private path to the load balancer -------------------------------------------------
+        self.security_group: ec2.ISecurityGroup = ec2.SecurityGroup(
+            self,
+            "VpcLinkSecurityGroup",
+            vpc=vpc,
+            description="API Gateway VPC link to the internal load balancer",
+            allow_all_outbound=False,
+        )
+        vpc_link = apigatewayv2.VpcLink(
+            self,
+            "VpcLink",
+            vpc=vpc,
+            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[self.security_group],
+        )
+        self.vpc_link: apigatewayv2.IVpcLink = vpc_link
+        # Adds the ALB's ingress from the link's security group and the link's egress to the ALB's, and
+        # nothing else: the ALB admits no CIDR for the API.
+        load_balancer.connections.allow_from(
+            self.security_group, ec2.Port.tcp(LISTENER_PORT), "API Gateway VPC link (partner API)"
+        )
+
+        # --- Access logs -----------------------------------------------------------------------
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            encryption_key=key,
+            retention=log_retention(settings.access_log_retention_days, "api.access_log_retention_days"),
+            removal_policy=removal_policy,
+        )
+        self.access_log_group: logs.ILogGroup = access_logs
+
+        # --- The REST API ----------------------------------------------------------------------
+        api = apigateway.RestApi(
+            self,
+            "RestApi",
+            # Not a unique name (API Gateway allows duplicates); it tells deployments apart in the console.
+            rest_api_name=f"{Stack.of(self).stack_name}-partner-api",
+            description="TapStack partner API: /api/* of the storefront, API key required",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            api_key_source_type=apigateway.ApiKeySourceType.HEADER,
+            # Execution logging needs the account-level API Gateway CloudWatch role
+            # (AWS::ApiGateway::Account, one per account and Region). RETAIN: if a second deployment
+            # in the account set it later, deleting this stack must not pull the role out from under it.
+            # https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigateway.StageOptions(
+                stage_name=STAGE_NAME,
+                description="Partner API",
+                throttling_rate_limit=settings.rate_limit,
+                throttling_burst_limit=settings.burst_limit,
+                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
+                access_log_format=apigateway.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS)),
+                # ERROR only, and never request/response bodies: they hold customer data (seed D12).
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+                tracing_enabled=settings.tracing,
+            ),
+            default_method_options=apigateway.MethodOptions(api_key_required=True),
+        )
+        self.rest_api: apigateway.RestApi = api
+        self.stage: apigateway.Stage = api.deployment_stage
+        acknowledge(
+            api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "The account's API Gateway logging role uses the AWS managed policy made for exactly this "
+            "role; AWS updates it as API Gateway's logging needs change.",
+        )
+        acknowledge(
+            api,
+            "AwsSolutions-APIG2",
+            "The API proxies to the service and defines no request models, so there is no body schema to "
+            "validate; the validator checks the declared parameters, and the service validates bodies "
+            "(422 with its error shape).",
+        )
+        acknowledge(
+            self.stage,
+            "PCI.DSS.321-APIGWCacheEnabledAndEncrypted",
+            "Caching is deliberately off: responses are carts, orders and stock levels that must be "
+            "current and are specific to the caller; a stage cache would serve stale or another "
+            "partner's data.",
+        )
+        acknowledge(
+            self.stage,
+            "PCI.DSS.321-APIGWSSLEnabled",
+            "A client certificate lets an HTTPS backend on the internet authenticate API Gateway; ours is "
+            "reached only through the VPC link inside the VPC, and its security group admits only the "
+            "link's security group.",
+        )
+
+        # API Gateway's own refusals (missing or wrong key, throttled, quota used up, WAF block, backend
+        # unreachable) answer in the storefront's error shape, so partners handle one format. The code
+        # is API Gateway's response type (INVALID_API_KEY, THROTTLED, QUOTA_EXCEEDED, WAF_FILTERED...).
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+        for name, response_type in (
+            ("Default4xx", apigateway.ResponseType.DEFAULT_4_XX),
+            ("Default5xx", apigateway.ResponseType.DEFAULT_5_XX),
+        ):
+            api.add_gateway_response(
+                name,
+                type=response_type,
+                templates={"application/json": ERROR_TEMPLATE},
+                response_headers={"x-request-id": "context.requestId"},
+            )
+
+        # The API proxies: it defines no bodies of its own, so there is no model to validate a body
+        # against (the service validates them and answers 422). What API Gateway can check is that the
+        # declared request parameters (the {proxy} path) are present.
+        validator = api.add_request_validator(
+            "ParameterValidator", validate_request_parameters=True, validate_request_body=False
+        )
+
+        # VPC link v2 for REST: the aws_apigateway L2 only knows v1 links (NLB targets); importing the v2
+        # link's id lets the L2 Integration render ConnectionType VPC_LINK and ConnectionId.
+        link = apigateway.VpcLink.from_vpc_link_id(self, "VpcLinkRef", vpc_link.vpc_link_id)
+        origin = f"http://{load_balancer.load_balancer_dns_name}:{LISTENER_PORT}/{PREFIX}"
+
+        prefix = api.root.add_resource(PREFIX)
+        prefix_method = prefix.add_method(
+            "ANY",
+            apigateway.HttpIntegration(
+                origin,
+                http_method="ANY",
+                proxy=True,
+                options=apigateway.IntegrationOptions(
+                    connection_type=apigateway.ConnectionType.VPC_LINK, vpc_link=link
+                ),
+            ),
+            request_validator=validator,
+        )
+        # {proxy+} matches the rest of the path; it is mapped into the URI after /api, so /api/products
+        # reaches the ALB as /api/products (seed D9 stripped the prefix).
+        proxy = prefix.add_resource("{proxy+}")
+        proxy_method = proxy.add_method(
+            "ANY",
+            apigateway.HttpIntegration(
+                f"{origin}/{{proxy}}",
+                http_method="ANY",
+                proxy=True,
+                options=apigateway.IntegrationOptions(
+                    connection_type=apigateway.ConnectionType.VPC_LINK,
+                    vpc_link=link,
+                    request_parameters={"integration.request.path.proxy": "method.request.path.proxy"},
+                ),
+            ),
+            request_parameters={"method.request.path.proxy": True},
+            request_validator=validator,
+        )
+        for method in (prefix_method, proxy_method):
+            # IntegrationTarget (the load balancer a VPC link v2 sends to) has no L2 property yet in
+            # aws-cdk-lib 2.275; the URI's host only sets the Host header.
+            # https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-private-integration.html
+            cfn_resource(method).add_property_override("Integration.IntegrationTarget", load_balancer.load_balancer_arn)
+            # The listener must exist before API Gateway can send to it (a no-op for an imported one).
+            method.node.add_dependency(listener)
+            # The override is invisible to the deployment's hash: add it, so a new target redeploys.
+            if api.latest_deployment is not None:
+                api.latest_deployment.add_to_logical_id({"integrationTarget": load_balancer.load_balancer_arn})
+            acknowledge(
+                method,
+                "AwsSolutions-APIG4",
+                'Partners authenticate with API keys bound to a usage plan (DESIGN.md "Traffic"); the '
+                "service authorizes each call itself. An IAM or Cognito authorizer would need partner "
+                "identities we do not manage.",
+            )
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "Partners are machines with API keys, not users of a Cognito user pool.",
+            )
+
+        # --- Partner credentials and usage plan ------------------------------------------------
+        # One key to start with; each further partner gets a key in this plan (docs/partner-api.md).
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html
+        self.api_key: apigateway.IApiKey = apigateway.ApiKey(
+            self,
+            "PartnerKey",
+            description="TapStack partner API key (value: aws apigateway get-api-key --include-value)",
+            enabled=True,
+        )
+        self.usage_plan: apigateway.UsagePlan = api.add_usage_plan(
+            "UsagePlan",
+            description="Partner throttle and monthly quota per API key",
+            throttle=apigateway.ThrottleSettings(rate_limit=settings.rate_limit, burst_limit=settings.burst_limit),
+            quota=apigateway.QuotaSettings(limit=settings.monthly_quota, period=apigateway.Period.MONTH),
+            api_stages=[apigateway.UsagePlanPerApiStage(api=api, stage=self.stage)],
+        )
+        self.usage_plan.add_api_key(self.api_key)
+
+        # --- WAF -------------------------------------------------------------------------------
+        # aws_wafv2 has no L2 constructs, only CloudFormation resources.
+        self.web_acl: wafv2.CfnWebACL = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            description="Partner API: AWS managed rules and a per-IP rate limit",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=_visibility("PartnerApi"),
+            rules=[
+                *(
+                    wafv2.CfnWebACL.RuleProperty(
+                        name=name,
+                        priority=priority,
+                        statement=wafv2.CfnWebACL.StatementProperty(
+                            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                                vendor_name="AWS", name=name
+                            )
+                        ),
+                        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                        visibility_config=_visibility(name),
+                    )
+                    for priority, name in enumerate(_MANAGED_RULE_GROUPS)
+                ),
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RateLimitPerIp",
+                    priority=len(_MANAGED_RULE_GROUPS),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=settings.waf_rate_limit,
+                            aggregate_key_type="IP",
+                            evaluation_window_sec=300,
+                        )
+                    ),
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    visibility_config=_visibility("RateLimitPerIp"),
+                ),
+            ],
+        )
+        # WAF logs the requests it blocks or counts (PCI DSS 10.2; access logs already cover the allowed
+        # ones). WAF only writes to log groups whose name starts with aws-waf-logs-, so this one is named:
+        # the suffix is the construct's unique id, which contains the stack name, so deployments differ.
+        # (With RETAIN, a deleted stack leaves the group behind: delete it before recreating that stack.)
+        # https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
+        waf_logs = logs.LogGroup(
+            self,
+            "WafLogs",
+            log_group_name=f"aws-waf-logs-{Names.unique_id(self)}",
+            encryption_key=key,
+            retention=log_retention(settings.access_log_retention_days, "api.access_log_retention_days"),
+            removal_policy=removal_policy,
+        )
+        # aws_wafv2 has no L2 constructs, only CloudFormation resources.
+        wafv2.CfnLoggingConfiguration(
+            self,
+            "WafLogging",
+            resource_arn=self.web_acl.attr_arn,
+            # WAF wants the log group ARN without the ":*" suffix that LogGroup.log_group_arn carries.
+            log_destination_configs=[
+                Stack.of(self).format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=waf_logs.log_group_name,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+            # Partner credentials never reach the logs. SingleHeader and LoggingFilter are JSON-typed in
+            # the L1, so CDK passes them through unconverted: they are written in CloudFormation's casing.
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
+                for header in ("x-api-key", "authorization", "cookie")
+            ],
+            logging_filter={
+                "DefaultBehavior": "DROP",
+                "Filters": [
+                    {
+                        "Behavior": "KEEP",
+                        "Requirement": "MEETS_ANY",
+                        "Conditions": [{"ActionCondition": {"Action": action}} for action in ("BLOCK", "COUNT")],
+                    }
+                ],
+            },
+        )
+        # aws_wafv2 has no L2 constructs, only CloudFormation resources.
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.stage.stage_arn,
+            web_acl_arn=self.web_acl.attr_arn,
+        )
+
+
+def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    # Metric names are dimensions under the web ACL, not account-wide names: two deployments don't clash.
+    return wafv2.CfnWebACL.VisibilityConfigProperty(
+        cloud_watch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True
+    )
