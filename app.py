@@ -12,7 +12,7 @@ from pathlib import Path
 from aws_cdk import App
 
 from infra.compliance import add_compliance_checks
-from infra.config import load_config
+from infra.config import ConfigError, load_config
 from infra.stack import TapStack
 
 
@@ -52,7 +52,10 @@ def _cli_context(argv: list[str]) -> dict[str, object]:
 def main(argv: list[str]) -> None:
     # Under the CDK CLI the context arrives in CDK_CONTEXT_JSON; `make synth` runs this file directly.
     context = None if "CDK_CONTEXT_JSON" in os.environ else _cli_context(argv)
-    app, _ = build_app(context, outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
+    try:
+        app, _ = build_app(context, outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
+    except ConfigError as error:
+        raise SystemExit(f"error: {error}") from None
     app.synth()
 
 

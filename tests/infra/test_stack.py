@@ -1,0 +1,76 @@
+"""infra/stack.py and app.py: what every deployment shares: name, tags, outputs, stateful IDs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.infra.conftest import Synthesized
+
+# Renaming any of these replaces the resource and loses what it holds (data, keys, logs).
+STATEFUL_LOGICAL_IDS = {
+    "KeysDataKey8F3FE3A4": "AWS::KMS::Key",
+    "DatabaseCluster5B53A178": "AWS::RDS::DBCluster",
+    "NetworkFlowLogs2BEC3212": "AWS::Logs::LogGroup",
+    "DatabasePostgresLogs807072D3": "AWS::Logs::LogGroup",
+    "ServiceLogs205D48C6": "AWS::Logs::LogGroup",
+    "ServiceAccessLogsC4D1116F": "AWS::S3::Bucket",
+    "ApiAccessLogs50B185DB": "AWS::Logs::LogGroup",
+    "ApiWafLogsBA46EA93": "AWS::Logs::LogGroup",
+}
+
+
+def test_stateful_resources_keep_their_logical_ids(profile: Synthesized) -> None:
+    """CloudFormation replaces a resource whose logical ID changes: pinned for every stateful one."""
+    for logical_id, resource_type in STATEFUL_LOGICAL_IDS.items():
+        assert profile.resources.get(logical_id, {}).get("Type") == resource_type, logical_id
+
+
+def test_every_stateful_resource_states_its_removal_policy(profile: Synthesized) -> None:
+    """A resource that holds data says what happens to it on stack delete (DeletionPolicy)."""
+    for logical_id in STATEFUL_LOGICAL_IDS:
+        assert profile.resources[logical_id]["DeletionPolicy"] in {"Retain", "Snapshot", "Delete"}
+
+
+@pytest.mark.parametrize(("environment", "policy"), [("dev", "Delete"), ("staging", "Retain"), ("prod", "Retain")])
+def test_keys_and_logs_are_retained_outside_dev(synth, environment: str, policy: str) -> None:  # type: ignore[no-untyped-def]
+    resources = synth(environment).resources
+    assert resources["KeysDataKey8F3FE3A4"]["DeletionPolicy"] == policy
+    assert resources["ServiceAccessLogsC4D1116F"]["DeletionPolicy"] == policy
+
+
+def test_outputs_keep_the_seeds_names(profile: Synthesized) -> None:
+    """Users of the seed read these outputs after deploy; the names carry over."""
+    outputs = profile.template.to_json()["Outputs"]
+    for name in ("ALBDNSName", "APIGatewayURL", "APIKey", "DatabaseEndpoint"):
+        assert name in outputs
+
+
+def test_api_key_output_is_the_keys_id_never_its_value(profile: Synthesized) -> None:
+    """An output is readable by anyone who can describe the stack: it holds the key's id only."""
+    outputs = profile.template.to_json()["Outputs"]
+    (key_id,) = profile.of_type("AWS::ApiGateway::ApiKey")
+    assert outputs["APIKey"]["Value"] == {"Ref": key_id}
+
+
+def test_resources_carry_the_seeds_tags(profile: Synthesized) -> None:
+    (vpc,) = profile.of_type("AWS::EC2::VPC").values()
+    tags = {tag["Key"]: tag["Value"] for tag in vpc["Properties"]["Tags"]}
+    assert tags["Environment"] == profile.environment
+    assert {tags["Project"], tags["ManagedBy"], tags["CostCenter"]} == {"ECommerce", "CDK", "Engineering"}
+
+
+def test_no_physical_names_block_a_second_deployment(profile: Synthesized) -> None:
+    """Seed D17: no hard-coded names for keys, aliases, buckets, dashboards or topics."""
+    profile.template.resource_count_is("AWS::KMS::Alias", 0)
+    for resource_type, name_property in (
+        ("AWS::S3::Bucket", "BucketName"),
+        ("AWS::CloudWatch::Dashboard", "DashboardName"),
+        ("AWS::SNS::Topic", "TopicName"),
+        ("AWS::ECS::Cluster", "ClusterName"),
+    ):
+        for resource in profile.of_type(resource_type).values():
+            assert name_property not in resource["Properties"]
+
+
+def test_stack_name_follows_the_environment(profile: Synthesized) -> None:
+    assert profile.template_path.name == f"TapStack-{profile.environment}.template.json"
