@@ -19,7 +19,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from infra.cfn import cfn_resource
+from infra.cfn import cfn_resource, drop_redundant_depends_on
 from infra.compliance import acknowledge
 from infra.config import EdgeSettings, log_retention
 
@@ -139,6 +139,12 @@ class Edge(Construct):
             "The site's objects are rebuilt from storefront/web/ in git on every deploy; a replica adds "
             "cost and no recovery.",
         )
+
+        if auto_delete:
+            # The auto-delete function is a stack-level singleton; CDK adds DependsOn on its role beside
+            # the GetAtt of it (cfn-lint W3005).
+            provider = stack.node.find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
+            drop_redundant_depends_on(provider.node.find_child("Handler"), provider.node.find_child("Role"))
 
         web_acl = self._web_acl(settings, key, removal_policy)
 
@@ -373,6 +379,10 @@ class Edge(Construct):
         if not isinstance(function, Construct):
             raise TypeError("BucketDeployment's role has no function scope")
         stack = Stack.of(bucket)
+        # The function's construct dependency on its role renders DependsOn on the role (beside the
+        # GetAtt of it, cfn-lint W3005) and on the role's policy; only the policy one orders anything.
+        policy = deployment.handler_role.node.find_child("DefaultPolicy")
+        cfn_resource(function).add_override("DependsOn", [stack.get_logical_id(cfn_resource(policy))])
         region = stack.region
         bucket_id = stack.resolve(cfn_resource(bucket).logical_id)
         reasons = {
