@@ -448,6 +448,8 @@ def test_page_has_no_inline_script_or_style() -> None:
         html = page.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), page
         assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=", html), page
+        for local in re.findall(r'(?:src|href)="/([^"]+)"', html):
+            assert (WEB / local).is_file(), f"{page.name} refers to missing /{local}"
 
 
 def _findings(edge: EdgeStack, severity: str) -> list[str]:
