@@ -12,10 +12,12 @@
  *   #products-status               "Loading products…", "No products yet." or empty
  *   #next-page, #first-page        paging buttons (hidden when there is nothing to page to)
  *   #cart                          the cart; #cart-items has one <li data-testid="cart-item-<sku>">
- *                                  per line with a [data-testid=quantity] element; #cart-empty
- *                                  shows when it has none; #cart-total is the formatted total
+ *                                  per line with a [data-testid=quantity] element and a
+ *                                  [data-testid=remove-<sku>] button; #cart-empty shows when it
+ *                                  has none; #cart-total is the formatted total
  *   #place-order                   places the order (disabled while the cart is empty or busy)
- *   #confirmation                  shown after an order: #order-id, #order-lines, #order-total
+ *   #confirmation                  shown after an order: #order-id, #order-total and #order-lines
+ *                                  with one <li data-testid="order-item-<sku>"> per line
  *   #error                         the last error, readable (e.g. "Sorry, ... is out of stock"),
  *                                  with data-code set to the API's error code; hidden when none
  *   body[data-busy]                "true" while a request is in flight
@@ -232,7 +234,12 @@
   async function addToCart(productId) {
     const cart = await ensureCart();
     const line = (cart.items || []).find((item) => item.product_id === productId);
-    const quantity = (line ? line.quantity : 0) + 1;
+    await setQuantity(productId, (line ? line.quantity : 0) + 1);
+  }
+
+  /** Sets one line's quantity; 0 removes it. */
+  async function setQuantity(productId, quantity) {
+    const cart = await ensureCart();
     const updated = await api(
       "PUT",
       `/api/carts/${encodeURIComponent(cart.id)}/items/${encodeURIComponent(productId)}`,
@@ -261,30 +268,38 @@
     return { name: `Product ${productId}`, sku: String(productId) };
   }
 
-  function renderLines(list, lines) {
+  function renderLines(list, lines, { removable = false } = {}) {
     list.replaceChildren();
     for (const line of lines) {
       const { name, sku } = describe(line.product_id);
-      list.append(
+      const item = element(
+        "li",
+        { dataset: { testid: `${removable ? "cart" : "order"}-item-${sku}`, productId: line.product_id } },
         element(
-          "li",
-          { dataset: { testid: `cart-item-${sku}`, productId: line.product_id } },
-          element(
-            "span",
-            {},
-            name,
-            " × ",
-            element("span", { dataset: { testid: "quantity" } }, String(line.quantity)),
-          ),
-          element("span", { className: "price" }, formatMoney(line.unit_price_cents * line.quantity)),
+          "span",
+          {},
+          name,
+          " × ",
+          element("span", { dataset: { testid: "quantity" } }, String(line.quantity)),
         ),
+        element("span", { className: "price" }, formatMoney(line.unit_price_cents * line.quantity)),
       );
+      if (removable) {
+        const remove = element(
+          "button",
+          { type: "button", className: "remove", dataset: { testid: `remove-${sku}` } },
+          "Remove",
+        );
+        remove.addEventListener("click", () => action(() => setQuantity(line.product_id, 0)));
+        item.append(remove);
+      }
+      list.append(item);
     }
   }
 
   function renderCart() {
     const items = (state.cart && state.cart.items) || [];
-    renderLines($("cart-items"), items);
+    renderLines($("cart-items"), items, { removable: true });
     $("cart-empty").hidden = items.length > 0;
     $("cart-total").textContent = formatMoney((state.cart && state.cart.total_cents) || 0);
     updateButtons();
@@ -324,7 +339,8 @@
     const busy = document.body.dataset.busy === "true";
     const empty = !state.cart || !(state.cart.items || []).length;
     $("place-order").disabled = busy || empty;
-    for (const button of document.querySelectorAll("#products button.add, .paging button")) {
+    const buttons = document.querySelectorAll("#products button.add, #cart-items button, .paging button");
+    for (const button of buttons) {
       button.disabled = busy;
     }
   }
