@@ -6,7 +6,7 @@ to the internal load balancer through a CloudFront VPC origin; nothing of either
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -296,6 +296,12 @@ class Edge(Construct):
         self.distribution: cloudfront.IDistribution = distribution
         self.web_acl: wafv2.CfnWebACL = web_acl
         self.domain_name: str = settings.domain_name or distribution.distribution_domain_name
+        CfnOutput(
+            self,
+            "StorefrontUrl",
+            value=f"https://{self.domain_name}/",
+            description="The storefront page (CloudFront); the browser's API is /api/* on the same origin",
+        )
 
     def _web_acl(
         self, settings: EdgeSettings, key: kms.IKey, removal_policy: RemovalPolicy

@@ -482,3 +482,8 @@ def test_cfn_lint_reports_no_errors_or_warnings(edge: EdgeStack) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_storefront_url_is_an_output(edge: EdgeStack) -> None:
+    """After deploy a person opens the shop at the distribution's (or the custom) domain."""
+    edge.template.has_output("*", {"Value": "https://shop.example.com/"})
