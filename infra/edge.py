@@ -253,7 +253,10 @@ class Edge(Construct):
         # service-managed group CloudFront-VPCOrigins-Service-SG, which only exists after the first VPC
         # origin is created and whose id CloudFormation does not return (it would need a describe
         # custom resource). The prefix list is known before deploy (edge.origin_facing_prefix_list_id).
+        # It weighs 55 of the default 60 rules per security group: the load balancer's group has room
+        # for a few more rules (the API's VPC link), not for another prefix list.
         # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html
+        # https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html#aws-managed-prefix-list-weight
         self.origin_peer: ec2.IPeer = ec2.Peer.prefix_list(settings.origin_facing_prefix_list_id)
         self.origin_port: ec2.Port = ec2.Port.tcp(ORIGIN_PORT)
         load_balancer.connections.allow_from(
