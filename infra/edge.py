@@ -181,7 +181,8 @@ class Edge(Construct):
         # (kms:Decrypt). That key statement can only name this account's distributions
         # (AWS:SourceArn arn:aws:cloudfront::<account>:distribution/*), not this one: the key encrypts
         # the bucket the distribution reads, so naming the distribution in the key policy is a
-        # CloudFormation dependency cycle (key -> distribution -> bucket -> key). The bucket policy,
+        # CloudFormation dependency cycle (key -> distribution -> bucket -> key; tried: cfn-lint E3004,
+        # and CloudFormation refuses the template). The bucket policy,
         # which does name this distribution, decides which objects CloudFront may read at all.
         # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
         site_origin = origins.S3BucketOrigin.with_origin_access_control(bucket)
