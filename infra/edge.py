@@ -178,12 +178,11 @@ class Edge(Construct):
         # OAC, not an origin access identity: an OAI cannot read SSE-KMS objects (seed defect D6), and
         # granting one puts a CanonicalUser into the key policy (D4). CDK writes the bucket policy
         # statement for exactly this distribution and a key policy statement for cloudfront.amazonaws.com
-        # (kms:Decrypt). That key statement can only name this account's distributions
+        # (kms:Decrypt). That key statement names this account's distributions
         # (AWS:SourceArn arn:aws:cloudfront::<account>:distribution/*), not this one: the key encrypts
         # the bucket the distribution reads, so naming the distribution in the key policy is a
-        # CloudFormation dependency cycle (key -> distribution -> bucket -> key; tried: cfn-lint E3004,
-        # and CloudFormation refuses the template). The bucket policy,
-        # which does name this distribution, decides which objects CloudFront may read at all.
+        # dependency cycle key -> distribution -> bucket -> key (tried: cfn-lint E3004, CloudFormation
+        # rejects it). The bucket policy, which names this distribution, decides what CloudFront reads.
         # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
         site_origin = origins.S3BucketOrigin.with_origin_access_control(bucket)
 
