@@ -24,8 +24,8 @@ from infra.compliance import acknowledge
 from infra.config import EdgeSettings, log_retention
 
 # The internal load balancer's listener (infra/service.py) is plain HTTP on 80: the VPC origin carries
-# the request over AWS's network from CloudFront's managed interfaces inside our VPC, and an internal
-# load balancer has no public name a certificate could be issued for.
+# the request on AWS's network from CloudFront's interfaces inside our VPC, and HTTPS to the origin
+# would need a certificate for a domain of ours, which edge.domain_name leaves optional.
 ORIGIN_PORT = 80
 
 # The page loads only its own script, style sheet and API; nothing may frame it.

@@ -366,7 +366,10 @@ def test_waf_web_acl_guards_the_distribution(edge: EdgeStack) -> None:
         "AWSManagedRulesAmazonIpReputationList",
     }
     (rate,) = [r for r in rules if "RateBasedStatement" in r["Statement"]]
-    assert rate["Statement"]["RateBasedStatement"] == {"AggregateKeyType": "IP", "Limit": 1000}
+    assert rate["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "Limit": edge.settings.waf_rate_limit,
+    }
     assert rate["Action"] == {"Block": {}}
     assert len(rules) == 4
     assert all(r["VisibilityConfig"]["CloudWatchMetricsEnabled"] for r in rules)
