@@ -184,8 +184,8 @@ class EdgeSettings:
             raise _fail("edge.waf_rate_limit", self.waf_rate_limit, "10 to 2000000000 requests per 5 minutes")
         if not 1 <= self.noncurrent_version_days <= 3650:
             raise _fail("edge.noncurrent_version_days", self.noncurrent_version_days, "1 to 3650 days")
-        if not 1 <= self.access_log_days <= 3650:
-            raise _fail("edge.access_log_days", self.access_log_days, "1 to 3650 days")
+        # Also the retention of the site deployment's log group and the WAF's log group.
+        log_retention(self.access_log_days, "edge.access_log_days")
         if not re.fullmatch(r"pl-[0-9a-f]{8,17}", self.origin_facing_prefix_list_id):
             raise _fail(
                 "edge.origin_facing_prefix_list_id",
@@ -272,7 +272,7 @@ def _zones(region: str, count: int) -> tuple[str, ...]:
 
 def _profile(environment: str, region: str) -> dict[str, Any]:
     """The DESIGN.md profile table: what differs between dev, staging and prod."""
-    # Empty outside us-east-1, where Config.validate stops first and names the region.
+    # Empty outside us-east-1; Config.validate rejects such a region before it looks at this.
     prefix_list = CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS.get(region, "")
     profiles: dict[str, dict[str, Any]] = {
         "dev": {
@@ -368,12 +368,17 @@ def load_config(
     region: str = "us-east-1",
     account: str | None = None,
     email_address: str | None = None,
+    domain_name: str | None = None,
+    certificate_arn: str | None = None,
 ) -> Config:
     """Build and validate the Config of one profile."""
     environment = ENVIRONMENT_ALIASES.get(environment, environment)
     if not _REGION.fullmatch(region):
         raise _fail("region", region, "an AWS region name like us-east-1")
     values = _profile(environment, region)
+    values["edge"] = replace(
+        values["edge"], domain_name=domain_name or None, certificate_arn=certificate_arn or None
+    )
     config = Config(
         environment=environment,
         region=region,

@@ -120,4 +120,11 @@ def test_certificate_outside_us_east_1_is_rejected() -> None:
 
 def test_domain_name_with_certificate_is_accepted() -> None:
     arn = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
-    _edge(domain_name="shop.example.com", certificate_arn=arn)
+    config = load_config("prod", domain_name="shop.example.com", certificate_arn=arn)
+    assert (config.edge.domain_name, config.edge.certificate_arn) == ("shop.example.com", arn)
+
+
+def test_access_log_days_must_be_a_cloudwatch_retention() -> None:
+    """The same days set the retention of the edge's CloudWatch log groups, which accept fixed values."""
+    with pytest.raises(ConfigError, match=r"edge.access_log_days=45.*CloudWatch Logs retention"):
+        _edge(access_log_days=45)
