@@ -59,7 +59,7 @@ def test_settings_are_frozen() -> None:
 
 def _edge(**changes: object) -> None:
     config = load_config("dev")
-    with_settings(config, edge=dataclasses.replace(config.edge, **changes))  # type: ignore[arg-type]
+    with_settings(config, edge=dataclasses.replace(config.edge, **changes))
 
 
 def test_edge_requires_us_east_1() -> None:
