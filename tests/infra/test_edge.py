@@ -490,3 +490,22 @@ def test_cfn_lint_reports_no_errors_or_warnings(edge: EdgeStack) -> None:
 def test_storefront_url_is_an_output(edge: EdgeStack) -> None:
     """After deploy a person opens the shop at the distribution's (or the custom) domain."""
     edge.template.has_output("*", {"Value": "https://shop.example.com/"})
+
+
+def test_stateful_resource_logical_ids_are_pinned(edge: EdgeStack) -> None:
+    """CloudFormation replaces a bucket whose logical ID changes, losing its objects and logs; these IDs
+    (for an Edge construct with id "Edge" at the stack's root) must never change."""
+    assert set(edge.of_type("AWS::S3::Bucket")) == {"EdgeSite1C882D16", "EdgeAccessLogsC159D9EF"}
+
+
+def test_no_hard_coded_physical_names(edge: EdgeStack) -> None:
+    """Seed defect D17: two deployments must fit in one account. The one name set here is the WAF log
+    group's, whose aws-waf-logs- prefix AWS WAF requires; it contains the stack name."""
+    names = {
+        logical_id: resource["Properties"][name_key]
+        for logical_id, resource in edge.resources.items()
+        for name_key in ("BucketName", "LogGroupName", "Name", "AliasName")
+        if logical_id.startswith("Edge")
+        and isinstance(resource.get("Properties", {}).get(name_key), str)  # a Ref names nothing
+    }
+    assert list(names.values()) == ["aws-waf-logs-EdgeTest-edge"]
