@@ -93,6 +93,7 @@ class Edge(Construct):
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+            # A deleted or overwritten log stays recoverable until it expires (PCI DSS 10.5).
             versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
