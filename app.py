@@ -29,6 +29,8 @@ def build_app(context: Mapping[str, object] | None = None, outdir: str | None = 
         region=context_str("region", "us-east-1") or "us-east-1",
         account=os.environ.get("CDK_DEFAULT_ACCOUNT") or None,
         email_address=context_str("emailAddress"),
+        domain_name=context_str("domainName"),
+        certificate_arn=context_str("certificateArn"),
     )
     stack = TapStack(app, config.stack_name, config=config)
     add_compliance_checks(app)

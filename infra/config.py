@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aws_cdk import RemovalPolicy
+from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_logs as logs
 
 
@@ -220,6 +221,70 @@ class ApiSettings:
         log_retention(self.access_log_retention_days, "api.access_log_retention_days")
 
 
+# A web ACL of scope CLOUDFRONT, and the ACM certificate of a distribution, can only be created in
+# us-east-1; the stack requires that region (Config.validate) rather than splitting off a second stack.
+# https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html
+EDGE_REGION = "us-east-1"
+
+# The id of the AWS-managed prefix list com.amazonaws.global.cloudfront.origin-facing differs per
+# region; it is named here so that synth needs no lookup (`aws ec2 describe-managed-prefix-lists`).
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/LocationsOfEdgeServers.html
+CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS = {"us-east-1": "pl-3b927c52"}
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_CLOUDFRONT_CERTIFICATE = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$")
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """The browser front door: CloudFront, its WAF web ACL and the site's buckets."""
+
+    price_class: cloudfront.PriceClass
+    # Requests from one IP address in any 5-minute window before the WAF blocks it.
+    waf_rate_limit: int
+    # Days a replaced or deleted page version stays in the versioned site bucket.
+    noncurrent_version_days: int
+    # Days CloudFront and S3 access logs stay in the log bucket.
+    access_log_days: int
+    origin_facing_prefix_list_id: str
+    # A custom domain and its us-east-1 ACM certificate: both or neither.
+    domain_name: str | None = None
+    certificate_arn: str | None = None
+
+    def validate(self) -> None:
+        if not isinstance(self.price_class, cloudfront.PriceClass):
+            raise _fail("edge.price_class", self.price_class, "a cloudfront.PriceClass")
+        # AWS WAF rate-based statements accept 10 to 2,000,000,000 requests per evaluation window.
+        # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html
+        if isinstance(self.waf_rate_limit, bool) or not 10 <= self.waf_rate_limit <= 2_000_000_000:
+            raise _fail("edge.waf_rate_limit", self.waf_rate_limit, "10 to 2000000000 requests per 5 minutes")
+        if not 1 <= self.noncurrent_version_days <= 3650:
+            raise _fail("edge.noncurrent_version_days", self.noncurrent_version_days, "1 to 3650 days")
+        # Also the retention of the site deployment's log group and the WAF's log group.
+        log_retention(self.access_log_days, "edge.access_log_days")
+        if not re.fullmatch(r"pl-[0-9a-f]{8,17}", self.origin_facing_prefix_list_id):
+            raise _fail(
+                "edge.origin_facing_prefix_list_id",
+                self.origin_facing_prefix_list_id,
+                "the id (pl-...) of com.amazonaws.global.cloudfront.origin-facing in the stack's region",
+            )
+        if (self.domain_name is None) != (self.certificate_arn is None):
+            raise _fail(
+                "edge.domain_name/edge.certificate_arn",
+                (self.domain_name, self.certificate_arn),
+                "both (a custom domain with its us-east-1 ACM certificate) or neither",
+            )
+        if self.domain_name is not None and not _DOMAIN.fullmatch(self.domain_name):
+            raise _fail("edge.domain_name", self.domain_name, "a lower-case DNS name like shop.example.com")
+        if self.certificate_arn is not None and not _CLOUDFRONT_CERTIFICATE.fullmatch(self.certificate_arn):
+            raise _fail(
+                "edge.certificate_arn",
+                self.certificate_arn,
+                "an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>), "
+                "the only region CloudFront takes certificates from",
+            )
+
+
 @dataclass(frozen=True)
 class AlertSettings:
     """Where alerts go and the thresholds of the alarms (infra/monitoring.py, docs/operations.md)."""
@@ -284,6 +349,7 @@ class Config:
     database: DatabaseSettings
     service: ServiceSettings
     api: ApiSettings
+    edge: EdgeSettings
     alerts: AlertSettings
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -302,7 +368,13 @@ class Config:
             raise _fail("removal_policy", self.removal_policy, "RETAIN or DESTROY")
         if self.database.readers > len(self.network.availability_zones) - 1:
             raise _fail("database.readers", self.database.readers, "at most one reader per AZ besides the writer's")
-        for settings in (self.network, self.database, self.service, self.api, self.alerts):
+        if self.region != EDGE_REGION:
+            raise _fail(
+                "region",
+                self.region,
+                f"{EDGE_REGION}: CloudFront's WAF web ACL and certificate can only be created there",
+            )
+        for settings in (self.network, self.database, self.service, self.api, self.edge, self.alerts):
             settings.validate()
         return self
 
@@ -314,6 +386,8 @@ def _zones(region: str, count: int) -> tuple[str, ...]:
 
 def _profile(environment: str, region: str) -> dict[str, Any]:
     """The DESIGN.md profile table: what differs between dev, staging and prod."""
+    # Empty outside us-east-1; Config.validate rejects such a region before it looks at this.
+    prefix_list = CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS.get(region, "")
     profiles: dict[str, dict[str, Any]] = {
         "dev": {
             "removal_policy": RemovalPolicy.DESTROY,
@@ -352,6 +426,13 @@ def _profile(environment: str, region: str) -> dict[str, Any]:
                 waf_rate_limit=2000,
                 access_log_retention_days=7,
                 tracing=False,
+            ),
+            "edge": EdgeSettings(
+                price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+                waf_rate_limit=1000,
+                noncurrent_version_days=7,
+                access_log_days=30,
+                origin_facing_prefix_list_id=prefix_list,
             ),
         },
         "staging": {
@@ -392,6 +473,13 @@ def _profile(environment: str, region: str) -> dict[str, Any]:
                 access_log_retention_days=30,
                 tracing=True,
             ),
+            "edge": EdgeSettings(
+                price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+                waf_rate_limit=2000,
+                noncurrent_version_days=30,
+                access_log_days=90,
+                origin_facing_prefix_list_id=prefix_list,
+            ),
         },
         "prod": {
             "removal_policy": RemovalPolicy.RETAIN,
@@ -431,6 +519,13 @@ def _profile(environment: str, region: str) -> dict[str, Any]:
                 access_log_retention_days=365,
                 tracing=True,
             ),
+            "edge": EdgeSettings(
+                price_class=cloudfront.PriceClass.PRICE_CLASS_ALL,
+                waf_rate_limit=2000,
+                noncurrent_version_days=90,
+                access_log_days=365,
+                origin_facing_prefix_list_id=prefix_list,
+            ),
         },
     }
     if environment not in profiles:
@@ -444,12 +539,15 @@ def load_config(
     region: str = "us-east-1",
     account: str | None = None,
     email_address: str | None = None,
+    domain_name: str | None = None,
+    certificate_arn: str | None = None,
 ) -> Config:
     """Build and validate the Config of one profile."""
     environment = ENVIRONMENT_ALIASES.get(environment, environment)
     if not _REGION.fullmatch(region):
         raise _fail("region", region, "an AWS region name like us-east-1")
     values = _profile(environment, region)
+    values["edge"] = replace(values["edge"], domain_name=domain_name or None, certificate_arn=certificate_arn or None)
     config = Config(
         environment=environment,
         region=region,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
@@ -79,6 +80,8 @@ class Monitoring(Construct):
         database_readers: int,
         rest_api: apigateway.RestApi,
         api_web_acl: wafv2.CfnWebACL,
+        distribution: cloudfront.IDistribution,
+        edge_web_acl: wafv2.CfnWebACL,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -252,6 +255,23 @@ class Monitoring(Construct):
         ]
         specs += [
             AlarmSpec(
+                "CloudFront5xxRate",
+                f"More than {settings.cloudfront_5xx_percent}% of browser requests end in a 5xx at CloudFront.",
+                _cloudfront_metric(distribution, "5xxErrorRate", "Average"),
+                settings.cloudfront_5xx_percent,
+                GT,
+                QUIET,
+            ),
+            AlarmSpec(
+                "EdgeWafBlockedSpike",
+                f"The storefront's web ACL blocked more than {settings.waf_blocked_requests} requests in 5 minutes.",
+                _waf_blocked_requests(edge_web_acl, region=None),
+                settings.waf_blocked_requests,
+                GT,
+                QUIET,
+                periods=1,
+            ),
+            AlarmSpec(
                 "Api5xxRate",
                 f"More than {settings.api_5xx_percent}% of partner API requests end in a 5xx.",
                 # API Gateway's 5XXError averaged over requests is the error rate (0 to 1).
@@ -323,10 +343,10 @@ class Monitoring(Construct):
         self.shop_is_down = cloudwatch.CompositeAlarm(
             self,
             "ShopIsDown",
-            alarm_description="[ShopIsDown] No healthy storefront task, or the load balancer and tasks both fail.",
+            alarm_description="[ShopIsDown] No healthy storefront task, or both front doors answer 5xx.",
             alarm_rule=cloudwatch.AlarmRule.any_of(
                 self._in_alarm("NoHealthyTasks"),
-                cloudwatch.AlarmRule.all_of(self._in_alarm("LoadBalancer5xx"), self._in_alarm("TargetErrorRate")),
+                cloudwatch.AlarmRule.all_of(self._in_alarm("CloudFront5xxRate"), self._in_alarm("Api5xxRate")),
             ),
         )
         self.shop_is_down.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
@@ -339,6 +359,7 @@ class Monitoring(Construct):
             service=service,
             database=database,
             rest_api=rest_api,
+            distribution=distribution,
         )
 
     def _in_alarm(self, alarm_id: str) -> cloudwatch.IAlarmRule:
@@ -412,11 +433,32 @@ class Monitoring(Construct):
         service: ecs.FargateService,
         database: rds.IDatabaseCluster,
         rest_api: apigateway.RestApi,
+        distribution: cloudfront.IDistribution,
     ) -> cloudwatch.Dashboard:
         """Golden signals per tier: requests, errors, latency, saturation (CDK-named, seed D17)."""
         dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(6))
         target = target_group.metrics
         dashboard.add_widgets(
+            cloudwatch.TextWidget(markdown="## Browser front door (CloudFront)", width=24, height=1),
+            cloudwatch.GraphWidget(
+                title="CloudFront requests", left=[_cloudfront_metric(distribution, "Requests", "Sum")], width=6
+            ),
+            cloudwatch.GraphWidget(
+                title="CloudFront 4xx / 5xx rate %",
+                left=[
+                    _cloudfront_metric(distribution, "4xxErrorRate", "Average"),
+                    _cloudfront_metric(distribution, "5xxErrorRate", "Average"),
+                ],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="CloudFront bytes downloaded",
+                left=[_cloudfront_metric(distribution, "BytesDownloaded", "Sum")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Storefront WAF blocked requests", left=[self.alarms["EdgeWafBlockedSpike"].metric], width=6
+            ),
             cloudwatch.TextWidget(markdown="## Partner API (API Gateway)", width=24, height=1),
             cloudwatch.GraphWidget(title="API requests", left=[rest_api.metric_count()], width=6),
             cloudwatch.GraphWidget(
@@ -487,8 +529,9 @@ class Monitoring(Construct):
         return dashboard
 
 
-def _waf_blocked_requests(web_acl: wafv2.CfnWebACL, *, region: str) -> cloudwatch.Metric:
-    """Requests a web ACL blocked; WAF names the ACL in its metrics by its visibility metric name.
+def _waf_blocked_requests(web_acl: wafv2.CfnWebACL, *, region: str | None) -> cloudwatch.Metric:
+    """Requests a web ACL blocked; WAF names the ACL in its metrics by its visibility metric name, and
+    adds a Region dimension for REGIONAL web ACLs only (CLOUDFRONT ones report in us-east-1).
     https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html"""
     visibility = web_acl.visibility_config
     if not isinstance(visibility, wafv2.CfnWebACL.VisibilityConfigProperty):
@@ -496,7 +539,20 @@ def _waf_blocked_requests(web_acl: wafv2.CfnWebACL, *, region: str) -> cloudwatc
     return cloudwatch.Metric(
         namespace="AWS/WAFV2",
         metric_name="BlockedRequests",
-        dimensions_map={"WebACL": visibility.metric_name, "Rule": "ALL", "Region": region},
+        dimensions_map={"WebACL": visibility.metric_name, "Rule": "ALL", **({"Region": region} if region else {})},
+        region=None if region else "us-east-1",
         statistic="Sum",
         period=FIVE_MINUTES,
+    )
+
+
+def _cloudfront_metric(distribution: cloudfront.IDistribution, name: str, statistic: str) -> cloudwatch.Metric:
+    """CloudFront publishes its metrics in us-east-1 under Region=Global."""
+    return cloudwatch.Metric(
+        namespace="AWS/CloudFront",
+        metric_name=name,
+        dimensions_map={"DistributionId": distribution.distribution_id, "Region": "Global"},
+        statistic=statistic,
+        period=FIVE_MINUTES,
+        region="us-east-1",
     )

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import CfnOutput, Environment, Stack, Tags
 from constructs import Construct
 
 from infra.api import PartnerApi
 from infra.config import Config
 from infra.database import Database
+from infra.edge import Edge
 from infra.keys import Keys
 from infra.monitoring import Monitoring
 from infra.network import Network
 from infra.service import StorefrontService
+
+STOREFRONT_WEB = Path(__file__).resolve().parents[1] / "storefront" / "web"
 
 
 class TapStack(Stack):
@@ -52,6 +57,15 @@ class TapStack(Stack):
         )
         self.database.connections.allow_default_port_from(self.service.service, "storefront tasks")
 
+        self.edge = Edge(
+            self,
+            "Edge",
+            settings=config.edge,
+            key=keys.key,
+            load_balancer=self.service.load_balancer,
+            removal_policy=config.removal_policy,
+            site_source=str(STOREFRONT_WEB),
+        )
         self.partner_api = PartnerApi(
             self,
             "Api",
@@ -77,9 +91,13 @@ class TapStack(Stack):
             database_readers=config.database.readers,
             rest_api=self.partner_api.rest_api,
             api_web_acl=self.partner_api.web_acl,
+            distribution=self.edge.distribution,
+            edge_web_acl=self.edge.web_acl,
         )
 
         CfnOutput(self, "ALBDNSName", value=self.service.load_balancer.load_balancer_dns_name)
+        CfnOutput(self, "CloudFrontURL", value=f"https://{self.edge.domain_name}/")
+        CfnOutput(self, "S3BucketName", value=self.edge.bucket.bucket_name)
         CfnOutput(self, "APIGatewayURL", value=self.partner_api.rest_api.url)
         # The key's id, never its value: `aws apigateway get-api-key --api-key <id> --include-value`.
         CfnOutput(self, "APIKey", value=self.partner_api.api_key.key_id)

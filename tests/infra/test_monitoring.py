@@ -104,7 +104,7 @@ def test_cpu_and_memory_alarms_do_not_fire_on_missing_data(profile: Synthesized)
             assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
 
 
-@pytest.mark.parametrize(("environment", "count"), [("dev", 19), ("staging", 19), ("prod", 22)])
+@pytest.mark.parametrize(("environment", "count"), [("dev", 21), ("staging", 21), ("prod", 24)])
 def test_alarm_count_follows_the_profile(synth, environment: str, count: int) -> None:  # type: ignore[no-untyped-def]
     """Prod adds the replica lag alarm and one NAT port-allocation alarm per NAT gateway."""
     assert len(synth(environment).of_type("AWS::CloudWatch::Alarm")) == count
@@ -116,13 +116,15 @@ def test_replica_lag_is_watched_only_where_there_is_a_reader(synth) -> None:  # 
 
 
 def test_shop_is_down_fires_when_no_task_is_healthy(profile: Synthesized) -> None:
-    """The composite alarm is the page: no healthy task, or load balancer 5xx and task 5xx together."""
+    """The composite alarm is the page: no healthy task, or both front doors failing together."""
     (composite,) = profile.of_type("AWS::CloudWatch::CompositeAlarm").values()
     rule = json.dumps(composite["Properties"]["AlarmRule"])
     alarms = profile.of_type("AWS::CloudWatch::Alarm")
     by_id = {_alarm_ids(profile).__getitem__(i): k for i, k in enumerate(alarms)}
     assert by_id["NoHealthyTasks"] in rule
-    assert by_id["LoadBalancer5xx"] in rule and by_id["TargetErrorRate"] in rule
+    assert f'ALARM(\\"{by_id["CloudFront5xxRate"]}' in rule or by_id["CloudFront5xxRate"] in rule
+    assert by_id["Api5xxRate"] in rule
+    assert "AND" in rule and "OR" in rule
 
 
 def _rule(synthesized: Synthesized, source: str) -> dict[str, Any]:
@@ -155,7 +157,13 @@ def test_dashboard_is_cdk_named_and_shows_every_tier(profile: Synthesized) -> No
     (dashboard,) = profile.of_type("AWS::CloudWatch::Dashboard").values()
     assert "DashboardName" not in dashboard["Properties"]
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for section in ("Partner API", "Load balancer", "Storefront tasks (ECS)", "Database (Aurora)"):
+    for section in (
+        "Browser front door",
+        "Partner API",
+        "Load balancer",
+        "Storefront tasks (ECS)",
+        "Database (Aurora)",
+    ):
         assert section in body
 
 

@@ -16,6 +16,9 @@ STATEFUL_LOGICAL_IDS = {
     "ServiceAccessLogsC4D1116F": "AWS::S3::Bucket",
     "ApiAccessLogs50B185DB": "AWS::Logs::LogGroup",
     "ApiWafLogsBA46EA93": "AWS::Logs::LogGroup",
+    "EdgeSite1C882D16": "AWS::S3::Bucket",
+    "EdgeAccessLogsC159D9EF": "AWS::S3::Bucket",
+    "EdgeWafLogsA541426F": "AWS::Logs::LogGroup",
 }
 
 
@@ -41,7 +44,7 @@ def test_keys_and_logs_are_retained_outside_dev(synth, environment: str, policy:
 def test_outputs_keep_the_seeds_names(profile: Synthesized) -> None:
     """Users of the seed read these outputs after deploy; the names carry over."""
     outputs = profile.template.to_json()["Outputs"]
-    for name in ("ALBDNSName", "APIGatewayURL", "APIKey", "DatabaseEndpoint"):
+    for name in ("ALBDNSName", "CloudFrontURL", "APIGatewayURL", "APIKey", "S3BucketName", "DatabaseEndpoint"):
         assert name in outputs
 
 
