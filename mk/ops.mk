@@ -35,7 +35,7 @@ $(CDK): package.json package-lock.json
 	touch $@
 
 deploy: test $(CDK) ## every gate, then cdk deploy TapStack-$(ENVIRONMENT) (EMAIL=... subscribes alerts)
-	$(CDK) deploy $(CDK_ARGS)
+	$(CDK) deploy $(CDK_ARGS) --outputs-file cdk.out/outputs-$(ENVIRONMENT).json
 
 diff: install $(CDK) ## what a deploy of TapStack-$(ENVIRONMENT) would change in the account
 	$(CDK) diff $(CDK_ARGS)
