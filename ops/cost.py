@@ -241,9 +241,8 @@ def _ec2_instance(ctx: Context, logical_id: str, resource: Resource) -> list[Lin
     for mapping in p.get("BlockDeviceMappings", []):
         size = number(mapping.get("Ebs", {}).get("VolumeSize")) or size
     gb_month = ctx.prices("ec2", "ebs_gp3_gb_month")
-    lines.append(
-        Line("EBS volumes (gp3)", size, size * gb_month, size * gb_month, 0.0, f"{_usd(gb_month)}/GB-month")
-    )
+    unit = f"{_usd(gb_month)}/GB-month, {size:g} GB"
+    lines.append(Line("EBS volumes (gp3)", 1, size * gb_month, size * gb_month, 0.0, unit))
     if any(ni.get("AssociatePublicIpAddress") in (True, "true") for ni in p.get("NetworkInterfaces", [])):
         lines.append(_public_ipv4(ctx, 1))
     return lines
@@ -411,15 +410,30 @@ def _db_cluster(ctx: Context, _id: str, resource: Resource) -> list[Line]:
 
 def _web_acl(ctx: Context, _id: str, resource: Resource) -> list[Line]:
     rules = props(resource).get("Rules", [])
-    monthly = ctx.prices("waf", "web_acl_month") + len(rules) * ctx.prices("waf", "rule_month")
-    if "AWSManagedRulesBotControlRuleSet" in json.dumps(rules):
-        monthly += ctx.prices("waf", "bot_control_month")
+    acl, rule = ctx.prices("waf", "web_acl_month"), ctx.prices("waf", "rule_month")
     per_million = ctx.requests / 1e6 * ctx.prices("waf", "requests_per_million")
-    unit = (
-        f"{_usd(ctx.prices('waf', 'web_acl_month'))}/ACL + {_usd(ctx.prices('waf', 'rule_month'))}/rule"
-        f" a month + {_usd(ctx.prices('waf', 'requests_per_million'))}/1M requests"
-    )
-    return [Line(f"WAF web ACLs ({len(rules)} rules)", 1, monthly, monthly, per_million, unit)]
+    lines = [
+        Line(
+            "WAF web ACLs",
+            1,
+            acl,
+            acl,
+            per_million,
+            f"{_usd(acl)}/ACL-month + {_usd(ctx.prices('waf', 'requests_per_million'))}/1M requests",
+        ),
+        Line(
+            "WAF rules and rule groups",
+            len(rules),
+            len(rules) * rule,
+            len(rules) * rule,
+            0.0,
+            f"{_usd(rule)}/rule-month",
+        ),
+    ]
+    if "AWSManagedRulesBotControlRuleSet" in json.dumps(rules):
+        bot = ctx.prices("waf", "bot_control_month")
+        lines.append(Line("WAF Bot Control subscriptions", 1, bot, bot, 0.0, f"{_usd(bot)}/month + requests"))
+    return lines
 
 
 def _fixed(kind: str, section: str, key: str, unit: str) -> Pricer:

@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 import sys
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,8 @@ OUTPUT = REPO / "docs" / "architecture.md"
 
 # Top-level constructs CDK adds for its own singletons (custom resource providers, log retention...).
 _CDK_SUPPORT = re.compile(r"::|[0-9a-f]{32}$")
+# From this many sibling constructs holding one resource of the same type, they share a box.
+_MERGE_AT = 4
 _SUBNET = re.compile(r"^(?P<tier>[A-Za-z]+?)Subnet\d+$")
 # Reading order of the groups, front doors first; groups not named here follow alphabetically.
 _ORDER = ("Edge", "Api", "Service", "Database", "Network", "Keys", "Secrets", "Monitoring")
@@ -134,12 +136,21 @@ def build(
     """The boxes (grouped resources) and the "uses" edges between them."""
     resources: dict[str, dict[str, Any]] = template["Resources"]
     paths = construct_paths(tree, stack_name)
+    place = {lid: _place(paths[lid]) if lid in paths else ("Other", "Unmapped") for lid in resources}
+    # Many sibling constructs of one resource type each (alarms, log groups...) become one box.
+    single_type: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for lid, where in place.items():
+        single_type[where].add(resources[lid]["Type"])
+    alike = Counter((where[0], next(iter(types))) for where, types in single_type.items() if len(types) == 1)
+    for lid, (group, name) in place.items():
+        types = single_type[(group, name)]
+        kind = next(iter(types))
+        if len(types) == 1 and alike[(group, kind)] >= _MERGE_AT:
+            place[lid] = (group, f"{kind.split('::')[-1]}s ({alike[(group, kind)]} constructs)")
     boxes: dict[tuple[str, str], Box] = {}
     box_of: dict[str, Box] = {}
     for lid in sorted(resources):
-        path = paths.get(lid)
-        group, name = _place(path) if path else ("Other", "Unmapped")
-        box = boxes.setdefault((group, name), Box(group, name))
+        box = boxes.setdefault(place[lid], Box(*place[lid]))
         box.types[resources[lid]["Type"]] += 1
         box.public |= _is_public(resources[lid])
         box_of[lid] = box

@@ -85,3 +85,21 @@ def test_committed_architecture_diagram_matches_the_prod_stack(prod: Synthesized
         f"{OUTPUT.relative_to(Path(__file__).resolve().parents[2])} is stale: the stack changed. "
         "Run `make diagram` and commit docs/architecture.md."
     )
+
+
+def test_many_sibling_constructs_of_one_type_share_a_box() -> None:
+    """Twenty alarms are one box in the Monitoring group, not twenty."""
+    paths = [["Monitoring", f"Alarm{i}", "Resource"] for i in range(5)] + [
+        ["Monitoring", "Topic", "Resource"]
+    ]
+    template = {
+        "Resources": {
+            logical_id(path): {"Type": "AWS::SNS::Topic" if path[1] == "Topic" else "AWS::CloudWatch::Alarm"}
+            for path in paths
+        }
+    }
+    boxes, _ = build(template, _tree("S", paths), "S")
+    assert [(box.name, dict(box.types)) for box in boxes] == [
+        ("Alarms (5 constructs)", {"AWS::CloudWatch::Alarm": 5}),
+        ("Topic", {"AWS::SNS::Topic": 1}),
+    ]
