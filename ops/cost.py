@@ -671,6 +671,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--prices", type=Path, default=PRICES)
     args = parser.parse_args(argv)
+    # infra/config.py's alias, repeated: importing infra would start the CDK's node runtime.
+    args.environment = {"production": "prod"}.get(args.environment, args.environment)
     path: Path = args.template or CDK_OUT / f"TapStack-{args.environment}.template.json"
     if not path.exists():
         print(f"{path} not found: run `make synth ENVIRONMENT={args.environment}` first", file=sys.stderr)
