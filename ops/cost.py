@@ -229,11 +229,15 @@ def _ec2_instance(ctx: Context, logical_id: str, resource: Resource) -> list[Lin
     p = props(resource)
     instance_type = p.get("InstanceType", "m1.small")
     table = ctx.prices.table("ec2", "instance_hour")
+    # A NAT instance forwards traffic that is not its own, so it turns off the source/dest check.
+    nat = ", NAT instance" if p.get("SourceDestCheck") in (False, "false") else ""
     lines: list[Line] = []
     if isinstance(instance_type, str) and instance_type in table:
         cost = ctx.monthly(table[instance_type])
         lines.append(
-            Line(f"EC2 instances ({instance_type})", 1, cost, cost, 0.0, f"{_usd(table[instance_type])}/h")
+            Line(
+                f"EC2 instances ({instance_type}{nat})", 1, cost, cost, 0.0, f"{_usd(table[instance_type])}/h"
+            )
         )
     else:
         ctx.notes.append(f"{logical_id}: EC2 instance type {instance_type!r} has no price in prices.toml")
