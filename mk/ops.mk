@@ -9,8 +9,9 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: cost cost-all diagram checkov checkov-env cdk-cli deploy diff
 
-cost: synth ## idle / max-scale / per-1M-requests cost of TapStack-$(ENVIRONMENT) (prices: ops/prices.toml)
-	$(PY) -m ops.cost --environment $(ENVIRONMENT)
+# TEMPLATE=path prices a template you already have instead of synthesizing TapStack-$(ENVIRONMENT).
+cost: $(if $(TEMPLATE),install,synth) ## idle / max-scale / per-1M-requests cost of TapStack-$(ENVIRONMENT)
+	$(PY) -m ops.cost --environment $(ENVIRONMENT) $(if $(TEMPLATE),--template $(TEMPLATE))
 
 cost-all: install ## the cost report of every profile
 	@for e in $(PROFILES); do $(MAKE) --no-print-directory synth ENVIRONMENT=$$e >/dev/null || exit 1; \
