@@ -29,3 +29,4 @@ lint: install
 
 format: install
 	$(UV) run --frozen ruff format . && $(UV) run --frozen ruff check --fix .
+include mk/*.mk

@@ -1,0 +1,691 @@
+"""Monthly cost estimate of a synthesized TapStack template: idle, at maximum scale, and per load.
+
+Every number is a resource's properties (NAT count, ACU range, task count and size, rules, alarms...)
+times a price from `ops/prices.toml`. A resource type is either priced here (PRICERS), listed free or
+listed uncounted (with its reason) in the price file; anything else is reported as unknown, and
+`tests/ops/test_cost.py` fails on it, so a new billable type cannot slip in unpriced.
+
+    python -m ops.cost --environment prod            # reads cdk.out/TapStack-prod.template.json
+    python -m ops.cost --template path/to/template.json --environment prod
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import sys
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PRICES = Path(__file__).with_name("prices.toml")
+CDK_OUT = Path(__file__).resolve().parents[1] / "cdk.out"
+
+Resource = dict[str, Any]
+
+# What the report never includes, whatever the template holds.
+NOT_COUNTED_ALWAYS = (
+    "free tiers (CloudFront 1 TB and 10M requests, 10 alarms, 3 dashboards, 1M Lambda requests, "
+    "20k KMS requests, 1M SNS publishes a month): the figures are upper bounds",
+    "data transfer out to the internet and between AZs, NAT and endpoint data processing "
+    "(usage: see the unit prices)",
+    "CloudWatch metrics beyond metric filters (Container Insights, custom application metrics)",
+    "container images in the CDK bootstrap ECR repository and assets in its S3 bucket",
+    "Aurora backup storage beyond the cluster's size, manual snapshots; tax; AWS Support plan",
+)
+
+
+@dataclass(frozen=True)
+class Line:
+    """The cost of one resource (or one facet of it, like its public IPv4 address)."""
+
+    kind: str
+    count: float
+    idle: float  # USD per month with no traffic
+    peak: float  # USD per month with every scalable resource at its maximum all month
+    per_million: float  # USD for the load of 1M requests (ops/prices.toml [load])
+    unit_price: str
+
+
+@dataclass
+class Estimate:
+    """The cost lines of one template, with what was left out."""
+
+    lines: list[Line] = field(default_factory=list)
+    free: dict[str, int] = field(default_factory=dict)  # type -> resource count
+    uncounted: dict[str, str] = field(default_factory=dict)  # type -> reason
+    unknown: list[str] = field(default_factory=list)  # types neither priced, free nor uncounted
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def idle(self) -> float:
+        return sum(line.idle for line in self.lines)
+
+    @property
+    def peak(self) -> float:
+        return sum(line.peak for line in self.lines)
+
+    @property
+    def per_million(self) -> float:
+        return sum(line.per_million for line in self.lines)
+
+    def by_kind(self) -> list[Line]:
+        """Lines summed per kind, most expensive at idle first (ties by name: deterministic)."""
+        kinds: dict[str, Line] = {}
+        for line in self.lines:
+            seen = kinds.get(line.kind)
+            kinds[line.kind] = (
+                line
+                if seen is None
+                else Line(
+                    line.kind,
+                    seen.count + line.count,
+                    seen.idle + line.idle,
+                    seen.peak + line.peak,
+                    seen.per_million + line.per_million,
+                    seen.unit_price,
+                )
+            )
+        return sorted(kinds.values(), key=lambda line: (-round(line.idle, 6), -line.peak, line.kind))
+
+
+class Prices:
+    """ops/prices.toml, with typed accessors."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.hours: float = float(data["meta"]["hours_per_month"])
+
+    @classmethod
+    def load(cls, path: Path = PRICES) -> Prices:
+        with path.open("rb") as f:
+            return cls(tomllib.load(f))
+
+    def __call__(self, section: str, key: str) -> float:
+        return float(self.data[section][key])
+
+    def table(self, section: str, key: str) -> dict[str, float]:
+        return {k: float(v) for k, v in self.data[section][key].items()}
+
+    def load_setting(self, key: str) -> float:
+        return float(self.data["load"][key])
+
+    def idle_setting(self, key: str) -> float:
+        return float(self.data["idle"][key])
+
+    @property
+    def free(self) -> dict[str, str]:
+        return dict(self.data["free"])
+
+    @property
+    def uncounted(self) -> dict[str, str]:
+        return dict(self.data["uncounted"])
+
+    @property
+    def targets(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.data["targets"].items()}
+
+    def free_reason(self, resource_type: str) -> str | None:
+        for pattern, reason in self.free.items():
+            if fnmatch.fnmatchcase(resource_type, pattern):
+                return reason
+        return None
+
+
+@dataclass
+class Context:
+    """What a pricer sees: the whole template (to follow Refs), the prices, and a place for notes."""
+
+    resources: dict[str, Resource]
+    prices: Prices
+    notes: list[str]
+
+    def target(self, value: Any) -> tuple[str, Resource] | None:
+        """The resource a {"Ref": id} or {"Fn::GetAtt": [id, attr]} points at."""
+        if isinstance(value, dict):
+            if "Ref" in value and value["Ref"] in self.resources:
+                return value["Ref"], self.resources[value["Ref"]]
+            getatt = value.get("Fn::GetAtt")
+            if isinstance(getatt, list) and getatt and getatt[0] in self.resources:
+                return getatt[0], self.resources[getatt[0]]
+        return None
+
+    def monthly(self, hourly: float) -> float:
+        return hourly * self.prices.hours
+
+    @property
+    def requests(self) -> float:
+        return self.prices.load_setting("requests")
+
+
+def props(resource: Resource) -> dict[str, Any]:
+    properties: dict[str, Any] = resource.get("Properties", {})
+    return properties
+
+
+def number(value: Any) -> float | None:
+    """A literal number (CloudFormation often writes numbers as strings); None for a token."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def references(value: Any) -> Iterator[str]:
+    """Every logical id that `value` points at with Ref or Fn::GetAtt (also inside Fn::Sub strings)."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                yield inner
+            elif key == "Fn::GetAtt":
+                if isinstance(inner, list) and inner and isinstance(inner[0], str):
+                    yield inner[0]
+                elif isinstance(inner, str):
+                    yield inner.split(".", 1)[0]
+            else:
+                yield from references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from references(inner)
+
+
+def _usd(value: float) -> str:
+    return f"{value:g} USD"
+
+
+# --- pricers: one per billable resource type -------------------------------------------------------
+
+Pricer = Callable[[Context, str, Resource], list[Line]]
+
+
+def _nat_gateway(ctx: Context, _id: str, resource: Resource) -> list[Line]:
+    hourly = ctx.prices("ec2", "nat_gateway_hour")
+    per_gb = ctx.prices("ec2", "nat_gateway_gb")
+    # A private NAT gateway has no Elastic IP; a public one's EIP is its own AWS::EC2::EIP line.
+    cost = ctx.monthly(hourly)
+    return [Line("NAT gateways", 1, cost, cost, 0.0, f"{_usd(hourly)}/h + {_usd(per_gb)}/GB processed")]
+
+
+def _public_ipv4(ctx: Context, count: float, kind: str = "public IPv4 addresses") -> Line:
+    hourly = ctx.prices("ec2", "public_ipv4_hour")
+    cost = ctx.monthly(hourly) * count
+    return Line(kind, count, cost, cost, 0.0, f"{_usd(hourly)}/h each")
+
+
+def _eip(ctx: Context, _id: str, _resource: Resource) -> list[Line]:
+    return [_public_ipv4(ctx, 1)]
+
+
+def _ec2_instance(ctx: Context, logical_id: str, resource: Resource) -> list[Line]:
+    p = props(resource)
+    instance_type = p.get("InstanceType", "m1.small")
+    table = ctx.prices.table("ec2", "instance_hour")
+    # A NAT instance forwards traffic that is not its own, so it turns off the source/dest check.
+    nat = ", NAT instance" if p.get("SourceDestCheck") in (False, "false") else ""
+    lines: list[Line] = []
+    if isinstance(instance_type, str) and instance_type in table:
+        cost = ctx.monthly(table[instance_type])
+        lines.append(
+            Line(
+                f"EC2 instances ({instance_type}{nat})", 1, cost, cost, 0.0, f"{_usd(table[instance_type])}/h"
+            )
+        )
+    else:
+        ctx.notes.append(f"{logical_id}: EC2 instance type {instance_type!r} has no price in prices.toml")
+    size = ctx.prices.idle_setting("nat_instance_ebs_gb")
+    for mapping in p.get("BlockDeviceMappings", []):
+        size = number(mapping.get("Ebs", {}).get("VolumeSize")) or size
+    gb_month = ctx.prices("ec2", "ebs_gp3_gb_month")
+    unit = f"{_usd(gb_month)}/GB-month, {size:g} GB"
+    lines.append(Line("EBS volumes (gp3)", 1, size * gb_month, size * gb_month, 0.0, unit))
+    if any(ni.get("AssociatePublicIpAddress") in (True, "true") for ni in p.get("NetworkInterfaces", [])):
+        lines.append(_public_ipv4(ctx, 1))
+    return lines
+
+
+def _vpc_endpoint(ctx: Context, logical_id: str, resource: Resource) -> list[Line]:
+    p = props(resource)
+    if p.get("VpcEndpointType", "Gateway") == "Gateway":
+        return [Line("VPC gateway endpoints", 1, 0.0, 0.0, 0.0, "free")]
+    subnets = p.get("SubnetIds")
+    azs = float(len(subnets)) if isinstance(subnets, list) else 1.0
+    if not isinstance(subnets, list):
+        ctx.notes.append(f"{logical_id}: interface endpoint subnets are not a literal list; counted as 1 AZ")
+    hourly = ctx.prices("ec2", "interface_endpoint_az_hour")
+    cost = ctx.monthly(hourly) * azs
+    return [
+        Line(
+            "VPC interface endpoints (per AZ)",
+            azs,
+            cost,
+            cost,
+            0.0,
+            f"{_usd(hourly)}/h per AZ + {_usd(ctx.prices('ec2', 'interface_endpoint_gb'))}/GB",
+        )
+    ]
+
+
+def _load_balancer(ctx: Context, _id: str, resource: Resource) -> list[Line]:
+    p = props(resource)
+    kind = p.get("Type", "application")
+    gb = ctx.requests * ctx.prices.load_setting("response_kb") / 1e6
+    lcu_hours = gb / ctx.prices.load_setting("lcu_gb_per_hour")
+    if kind == "network":
+        hourly, lcu, label = ctx.prices("elb", "nlb_hour"), ctx.prices("elb", "nlb_lcu_hour"), "Network"
+    elif kind == "gateway":
+        hourly, lcu, label = ctx.prices("elb", "gwlb_hour"), 0.0, "Gateway"
+    else:
+        hourly, lcu, label = ctx.prices("elb", "alb_hour"), ctx.prices("elb", "alb_lcu_hour"), "Application"
+    cost = ctx.monthly(hourly)
+    lines = [
+        Line(
+            f"{label} load balancers", 1, cost, cost, lcu_hours * lcu, f"{_usd(hourly)}/h + {_usd(lcu)}/LCU-h"
+        )
+    ]
+    if p.get("Scheme") == "internet-facing":
+        subnets = p.get("Subnets") or p.get("SubnetMappings") or []
+        lines.append(_public_ipv4(ctx, float(len(subnets)) if isinstance(subnets, list) else 1.0))
+    return lines
+
+
+def _scaling_range(ctx: Context, service_id: str) -> tuple[float, float] | None:
+    """Min and max task count of the auto scaling target that scales this ECS service."""
+    for target in ctx.resources.values():
+        if target["Type"] != "AWS::ApplicationAutoScaling::ScalableTarget":
+            continue
+        p = props(target)
+        if service_id in set(references(p.get("ResourceId"))):
+            low, high = number(p.get("MinCapacity")), number(p.get("MaxCapacity"))
+            if low is not None and high is not None:
+                return low, high
+    return None
+
+
+def _ecs_service(ctx: Context, logical_id: str, resource: Resource) -> list[Line]:
+    p = props(resource)
+    launch = p.get("LaunchType")
+    providers = {s.get("CapacityProvider") for s in p.get("CapacityProviderStrategy", [])}
+    if launch != "FARGATE" and not providers & {"FARGATE", "FARGATE_SPOT"}:
+        ctx.notes.append(f"{logical_id}: ECS service on EC2 capacity; its instances are priced, if at all")
+        return []
+    if "FARGATE_SPOT" in providers:
+        ctx.notes.append(f"{logical_id}: Fargate Spot share priced at on-demand rates (upper bound)")
+    found = ctx.target(p.get("TaskDefinition"))
+    if found is None:
+        ctx.notes.append(f"{logical_id}: task definition not in the template; not priced")
+        return []
+    task = props(found[1])
+    vcpu, memory = number(task.get("Cpu")), number(task.get("Memory"))
+    if vcpu is None or memory is None:
+        ctx.notes.append(f"{logical_id}: task size is not a literal; not priced")
+        return []
+    vcpu, gb = vcpu / 1024, memory / 1024
+    arch = task.get("RuntimePlatform", {}).get("CpuArchitecture", "X86_64")
+    prefix = "arm64" if arch == "ARM64" else "x86"
+    per_task_hour = vcpu * ctx.prices("fargate", f"{prefix}_vcpu_hour") + gb * ctx.prices(
+        "fargate", f"{prefix}_gb_hour"
+    )
+    desired = number(p.get("DesiredCount"))
+    low, high = _scaling_range(ctx, logical_id) or (desired or 1.0, desired or 1.0)
+    label = f"Fargate tasks ({'ARM64' if prefix == 'arm64' else 'x86_64'}, {vcpu:g} vCPU, {gb:g} GB)"
+    lines = [
+        Line(
+            label,
+            low,
+            ctx.monthly(per_task_hour) * low,
+            ctx.monthly(per_task_hour) * high,
+            0.0,
+            f"{per_task_hour:.5f} USD/task-h; {low:g}..{high:g} tasks",
+        )
+    ]
+    network = p.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {})
+    if network.get("AssignPublicIp") == "ENABLED":
+        ip = _public_ipv4(ctx, low)
+        lines.append(Line(ip.kind, low, ip.idle, ip.idle / low * high, 0.0, ip.unit_price))
+    return lines
+
+
+def _ecs_cluster(ctx: Context, logical_id: str, resource: Resource) -> list[Line]:
+    for setting in props(resource).get("ClusterSettings", []):
+        if setting.get("Name") == "containerInsights" and setting.get("Value") in ("enabled", "enhanced"):
+            ctx.notes.append(f"{logical_id}: Container Insights ({setting['Value']}) metrics and logs")
+    return []
+
+
+def _aurora_cluster_of(ctx: Context, instance: Resource) -> Resource | None:
+    found = ctx.target(props(instance).get("DBClusterIdentifier"))
+    return found[1] if found else None
+
+
+def _db_instance(ctx: Context, logical_id: str, resource: Resource) -> list[Line]:
+    p = props(resource)
+    instance_class = p.get("DBInstanceClass")
+    cluster = _aurora_cluster_of(ctx, resource)
+    iopt = cluster is not None and props(cluster).get("StorageType") == "aurora-iopt1"
+    if instance_class == "db.serverless" and cluster is not None:
+        scaling = props(cluster).get("ServerlessV2ScalingConfiguration", {})
+        low, high = number(scaling.get("MinCapacity")), number(scaling.get("MaxCapacity"))
+        if low is None or high is None:
+            ctx.notes.append(f"{logical_id}: cluster ACU range is not a literal; not priced")
+            return []
+        acu = ctx.prices("aurora", "serverless_v2_acu_hour_iopt" if iopt else "serverless_v2_acu_hour")
+        if low == 0:
+            ctx.notes.append(f"{logical_id}: min 0 ACU, paused when idle (storage only)")
+        return [
+            Line(
+                "Aurora Serverless v2 instances",
+                1,
+                ctx.monthly(acu) * low,
+                ctx.monthly(acu) * high,
+                0.0,
+                f"{_usd(acu)}/ACU-h; {low:g}..{high:g} ACU",
+            )
+        ]
+    table = ctx.prices.table("aurora", "instance_hour")
+    if isinstance(instance_class, str) and instance_class in table and cluster is not None:
+        cost = ctx.monthly(table[instance_class])
+        return [
+            Line(
+                f"Aurora instances ({instance_class})", 1, cost, cost, 0.0, f"{_usd(table[instance_class])}/h"
+            )
+        ]
+    ctx.notes.append(f"{logical_id}: DB instance class {instance_class!r} has no price in prices.toml")
+    return []
+
+
+def _db_cluster(ctx: Context, _id: str, resource: Resource) -> list[Line]:
+    iopt = props(resource).get("StorageType") == "aurora-iopt1"
+    gb = ctx.prices.idle_setting("aurora_storage_gb")
+    per_gb = ctx.prices("aurora", "storage_gb_month_iopt" if iopt else "storage_gb_month")
+    io = 0.0 if iopt else ctx.prices("aurora", "io_per_million")
+    per_million = ctx.requests * ctx.prices.load_setting("db_io_per_request") / 1e6 * io
+    unit = f"{_usd(per_gb)}/GB-month" + ("" if iopt else f" + {_usd(io)}/1M I/O")
+    return [Line("Aurora storage", gb, gb * per_gb, gb * per_gb, per_million, unit)]
+
+
+def _web_acl(ctx: Context, _id: str, resource: Resource) -> list[Line]:
+    rules = props(resource).get("Rules", [])
+    acl, rule = ctx.prices("waf", "web_acl_month"), ctx.prices("waf", "rule_month")
+    per_million = ctx.requests / 1e6 * ctx.prices("waf", "requests_per_million")
+    lines = [
+        Line(
+            "WAF web ACLs",
+            1,
+            acl,
+            acl,
+            per_million,
+            f"{_usd(acl)}/ACL-month + {_usd(ctx.prices('waf', 'requests_per_million'))}/1M requests",
+        ),
+        Line(
+            "WAF rules and rule groups",
+            len(rules),
+            len(rules) * rule,
+            len(rules) * rule,
+            0.0,
+            f"{_usd(rule)}/rule-month",
+        ),
+    ]
+    if "AWSManagedRulesBotControlRuleSet" in json.dumps(rules):
+        bot = ctx.prices("waf", "bot_control_month")
+        lines.append(Line("WAF Bot Control subscriptions", 1, bot, bot, 0.0, f"{_usd(bot)}/month + requests"))
+    return lines
+
+
+def _fixed(kind: str, section: str, key: str, unit: str) -> Pricer:
+    def pricer(ctx: Context, _id: str, _resource: Resource) -> list[Line]:
+        monthly = ctx.prices(section, key)
+        return [Line(kind, 1, monthly, monthly, 0.0, f"{_usd(monthly)}/{unit}")]
+
+    return pricer
+
+
+def _usage_only(kind: str, unit: Callable[[Prices], str], per_million: Callable[[Context], float]) -> Pricer:
+    def pricer(ctx: Context, _id: str, _resource: Resource) -> list[Line]:
+        return [Line(kind, 1, 0.0, 0.0, per_million(ctx), unit(ctx.prices))]
+
+    return pricer
+
+
+def _alarm(ctx: Context, _id: str, resource: Resource) -> list[Line]:
+    p = props(resource)
+    metrics = p.get("Metrics")
+    if isinstance(metrics, list):  # metric math or anomaly detection: priced per metric evaluated
+        stats = [m["MetricStat"] for m in metrics if "MetricStat" in m]
+        count = max(len(stats), 1) * (3 if "ThresholdMetricId" in p else 1)
+        periods = [number(s.get("Period")) for s in stats]
+    else:
+        count, periods = 1, [number(p.get("Period"))]
+    high_res = any(period is not None and period < 60 for period in periods)
+    price = ctx.prices("cloudwatch", "alarm_high_resolution_month" if high_res else "alarm_standard_month")
+    kind = "CloudWatch alarms (high resolution)" if high_res else "CloudWatch alarms (standard)"
+    return [Line(kind, 1, price * count, price * count, 0.0, f"{_usd(price)}/metric-month")]
+
+
+def _metric_filter(ctx: Context, _id: str, resource: Resource) -> list[Line]:
+    count = float(len(props(resource).get("MetricTransformations", [])) or 1)
+    price = ctx.prices("cloudwatch", "custom_metric_month")
+    return [
+        Line(
+            "CloudWatch custom metrics (metric filters)",
+            count,
+            price * count,
+            price * count,
+            0.0,
+            f"{_usd(price)}/metric-month",
+        )
+    ]
+
+
+def _log_group(ctx: Context, _id: str, resource: Resource) -> list[Line]:
+    ingest = ctx.prices.idle_setting("log_ingest_gb_per_group")
+    days = number(props(resource).get("RetentionInDays"))
+    months = days / 30 if days is not None else ctx.prices.idle_setting("log_months_kept_when_never_expire")
+    ingest_price = ctx.prices("cloudwatch", "logs_ingest_gb")
+    storage_price = ctx.prices("cloudwatch", "logs_storage_gb_month")
+    monthly = ingest * ingest_price + ingest * months * storage_price
+    per_million = ctx.requests * ctx.prices.load_setting("log_kb_per_request") / 1e6 * ingest_price
+    unit = f"{_usd(ingest_price)}/GB ingested + {_usd(storage_price)}/GB-month stored"
+    return [Line("CloudWatch log groups", 1, monthly, monthly, per_million, unit)]
+
+
+def _bucket(ctx: Context, _id: str, _resource: Resource) -> list[Line]:
+    gb = ctx.prices.idle_setting("s3_storage_gb_per_bucket")
+    price = ctx.prices("s3", "storage_gb_month")
+    unit = f"{_usd(price)}/GB-month + {_usd(ctx.prices('s3', 'get_per_1k'))}/1k GET"
+    return [Line("S3 buckets", 1, gb * price, gb * price, 0.0, unit)]
+
+
+def _distribution(ctx: Context, _id: str, _resource: Resource) -> list[Line]:
+    requests = ctx.requests / 1e4 * ctx.prices("cloudfront", "https_requests_per_10k")
+    data = (
+        ctx.requests * ctx.prices.load_setting("response_kb") / 1e6 * ctx.prices("cloudfront", "data_out_gb")
+    )
+    unit = (
+        f"{_usd(ctx.prices('cloudfront', 'https_requests_per_10k'))}/10k HTTPS requests"
+        f" + {_usd(ctx.prices('cloudfront', 'data_out_gb'))}/GB out"
+    )
+    return [Line("CloudFront distributions", 1, 0.0, 0.0, requests + data, unit)]
+
+
+def _api_stage(ctx: Context, logical_id: str, resource: Resource) -> list[Line]:
+    p = props(resource)
+    if p.get("CacheClusterEnabled") not in (True, "true"):
+        return []
+    size = str(p.get("CacheClusterSize", "0.5"))
+    table = ctx.prices.table("apigateway", "cache_hour")
+    if size not in table:
+        ctx.notes.append(f"{logical_id}: API cache size {size} GB has no price in prices.toml")
+        return []
+    cost = ctx.monthly(table[size])
+    return [Line("API Gateway caches", 1, cost, cost, 0.0, f"{_usd(table[size])}/h ({size} GB)")]
+
+
+PRICERS: dict[str, Pricer] = {
+    "AWS::EC2::NatGateway": _nat_gateway,
+    "AWS::EC2::EIP": _eip,
+    "AWS::EC2::Instance": _ec2_instance,
+    "AWS::EC2::VPCEndpoint": _vpc_endpoint,
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": _load_balancer,
+    "AWS::ECS::Service": _ecs_service,
+    "AWS::ECS::Cluster": _ecs_cluster,
+    "AWS::RDS::DBInstance": _db_instance,
+    "AWS::RDS::DBCluster": _db_cluster,
+    "AWS::WAFv2::WebACL": _web_acl,
+    "AWS::KMS::Key": _fixed("KMS keys", "kms", "key_month", "key-month"),
+    "AWS::SecretsManager::Secret": _fixed(
+        "Secrets Manager secrets", "secretsmanager", "secret_month", "secret-month"
+    ),
+    "AWS::CloudWatch::Alarm": _alarm,
+    "AWS::CloudWatch::CompositeAlarm": _fixed(
+        "CloudWatch composite alarms", "cloudwatch", "composite_alarm_month", "alarm-month"
+    ),
+    "AWS::CloudWatch::Dashboard": _fixed(
+        "CloudWatch dashboards", "cloudwatch", "dashboard_month", "dashboard-month"
+    ),
+    "AWS::CloudWatch::InsightRule": _fixed(
+        "Contributor Insights rules", "cloudwatch", "contributor_insights_rule_month", "rule-month"
+    ),
+    "AWS::Logs::MetricFilter": _metric_filter,
+    "AWS::Logs::LogGroup": _log_group,
+    "AWS::S3::Bucket": _bucket,
+    "AWS::Route53::HostedZone": _fixed("Route 53 hosted zones", "route53", "hosted_zone_month", "zone-month"),
+    "AWS::CloudFront::Distribution": _distribution,
+    "AWS::CloudFront::Function": _usage_only(
+        "CloudFront functions",
+        lambda p: f"{_usd(p('cloudfront', 'functions_per_million'))}/1M invocations",
+        lambda ctx: ctx.requests / 1e6 * ctx.prices("cloudfront", "functions_per_million"),
+    ),
+    "AWS::ApiGateway::RestApi": _usage_only(
+        "API Gateway REST APIs",
+        lambda p: f"{_usd(p('apigateway', 'rest_requests_per_million'))}/1M requests",
+        lambda ctx: ctx.requests / 1e6 * ctx.prices("apigateway", "rest_requests_per_million"),
+    ),
+    "AWS::ApiGateway::Stage": _api_stage,
+    "AWS::ApiGatewayV2::Api": _usage_only(
+        "API Gateway HTTP APIs",
+        lambda p: f"{_usd(p('apigateway', 'http_requests_per_million'))}/1M requests",
+        lambda ctx: ctx.requests / 1e6 * ctx.prices("apigateway", "http_requests_per_million"),
+    ),
+    # Functions here run on deploys, rotations and events, not per storefront request.
+    "AWS::Lambda::Function": _usage_only(
+        "Lambda functions",
+        lambda p: f"{_usd(p('lambda', 'requests_per_million'))}/1M invocations + duration",
+        lambda _: 0.0,
+    ),
+    "AWS::SNS::Topic": _usage_only(
+        "SNS topics", lambda p: f"{_usd(p('sns', 'publishes_per_million'))}/1M publishes", lambda _: 0.0
+    ),
+    "AWS::SQS::Queue": _usage_only(
+        "SQS queues", lambda p: f"{_usd(p('sqs', 'requests_per_million'))}/1M requests", lambda _: 0.0
+    ),
+}
+
+
+def classify(resource_type: str, prices: Prices) -> tuple[str, str]:
+    """("priced" | "free" | "uncounted" | "unknown", reason) for one resource type."""
+    if resource_type in PRICERS:
+        return "priced", "ops/cost.py"
+    reason = prices.free_reason(resource_type)
+    if reason is not None:
+        return "free", reason
+    if resource_type in prices.uncounted:
+        return "uncounted", prices.uncounted[resource_type]
+    return "unknown", "neither priced in ops/cost.py nor listed free or uncounted in ops/prices.toml"
+
+
+def estimate(template: dict[str, Any], prices: Prices) -> Estimate:
+    """Price every resource of a CloudFormation template."""
+    resources: dict[str, Resource] = template.get("Resources", {})
+    result = Estimate()
+    ctx = Context(resources, prices, result.notes)
+    for logical_id in sorted(resources):
+        resource = resources[logical_id]
+        resource_type = resource["Type"]
+        status, reason = classify(resource_type, prices)
+        if status == "priced":
+            result.lines.extend(PRICERS[resource_type](ctx, logical_id, resource))
+        elif status == "free":
+            result.free[resource_type] = result.free.get(resource_type, 0) + 1
+        elif status == "uncounted":
+            result.uncounted[resource_type] = reason
+        elif resource_type not in result.unknown:
+            result.unknown.append(resource_type)
+    return result
+
+
+def render(result: Estimate, prices: Prices, environment: str | None = None, title: str = "") -> str:
+    """The report: a Markdown table per kind, the totals, the target verdict and what is not counted."""
+    meta = prices.data["meta"]
+    requests = prices.load_setting("requests")
+    out = [
+        f"### {title or 'Cost estimate'}",
+        "",
+        f"{meta['currency']} per month, {meta['region']} on-demand list prices of {meta['date']} "
+        f"(ops/prices.toml), {prices.hours:g} h a month. *Idle*: no traffic, every scalable resource "
+        f"at its minimum. *Max scale*: every scalable resource at its maximum all month. "
+        f"*Per {requests / 1e6:g}M requests*: what that load adds (assumptions in prices.toml [load]).",
+        "",
+        f"| kind | count | idle | max scale | per {requests / 1e6:g}M requests | unit price |",
+        "|---|--:|--:|--:|--:|---|",
+    ]
+    for line in result.by_kind():
+        out.append(
+            f"| {line.kind} | {line.count:g} | {line.idle:.2f} | {line.peak:.2f} | "
+            f"{line.per_million:.2f} | {line.unit_price} |"
+        )
+    out.append(
+        f"| **total** | | **{result.idle:.2f}** | **{result.peak:.2f}** | **{result.per_million:.2f}** | |"
+    )
+    out.append("")
+    target = prices.targets.get(environment or "")
+    if target is None:
+        out.append(f"Idle target: none set for {environment or 'this template'}.")
+    else:
+        verdict = "meets it" if result.idle <= target else f"misses it by {result.idle - target:.2f}"
+        out.append(f"Idle target for {environment}: <= {target:.2f} {meta['currency']}/month: {verdict}.")
+    out.append("")
+    free = ", ".join(f"{t} x{n}" for t, n in sorted(result.free.items()))
+    out.append(f"Free ({sum(result.free.values())} resources): {free or 'none'}.")
+    out.append("")
+    out.append("Not counted:")
+    for resource_type, reason in sorted(result.uncounted.items()):
+        out.append(f"- {resource_type}: {reason}")
+    for note in result.notes:
+        out.append(f"- {note}")
+    for resource_type in result.unknown:
+        out.append(f"- UNKNOWN TYPE {resource_type}: add it to ops/cost.py PRICERS or ops/prices.toml")
+    out.extend(f"- {item}" for item in NOT_COUNTED_ALWAYS)
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--environment", "-e", default="dev", help="profile name (target, default template)")
+    parser.add_argument(
+        "--template", type=Path, help="template path (default cdk.out/TapStack-ENV.template.json)"
+    )
+    parser.add_argument("--prices", type=Path, default=PRICES)
+    args = parser.parse_args(argv)
+    # infra/config.py's alias, repeated: importing infra would start the CDK's node runtime.
+    args.environment = {"production": "prod"}.get(args.environment, args.environment)
+    path: Path = args.template or CDK_OUT / f"TapStack-{args.environment}.template.json"
+    if not path.exists():
+        print(f"{path} not found: run `make synth ENVIRONMENT={args.environment}` first", file=sys.stderr)
+        return 2
+    prices = Prices.load(args.prices)
+    result = estimate(json.loads(path.read_text()), prices)
+    sys.stdout.write(render(result, prices, args.environment, title=f"TapStack-{args.environment}"))
+    return 1 if result.unknown else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

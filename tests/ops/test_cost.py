@@ -1,0 +1,223 @@
+"""ops/cost.py: the arithmetic on a hand-made template, and that no resource type escapes pricing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ops.cost import PRICERS, Estimate, Prices, classify, estimate, main, render
+from tests.infra.conftest import PROFILES, Synthesized
+
+REPO = Path(__file__).resolve().parents[2]
+PRICES = Prices.load()
+
+
+def _template(min_acu: float = 0.5) -> dict[str, Any]:
+    """A small prod-like stack: 2 NAT gateways, Aurora writer + reader, 2..10 ARM tasks, ALB, WAF..."""
+    resources: dict[str, Any] = {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+        "Eip1": {"Type": "AWS::EC2::EIP"},
+        "Eip2": {"Type": "AWS::EC2::EIP"},
+        "Nat1": {
+            "Type": "AWS::EC2::NatGateway",
+            "Properties": {"AllocationId": {"Fn::GetAtt": ["Eip1", "AllocationId"]}},
+        },
+        "Nat2": {
+            "Type": "AWS::EC2::NatGateway",
+            "Properties": {"AllocationId": {"Fn::GetAtt": ["Eip2", "AllocationId"]}},
+        },
+        "Endpoint": {
+            "Type": "AWS::EC2::VPCEndpoint",
+            "Properties": {"VpcEndpointType": "Interface", "SubnetIds": ["a", "b", "c"]},
+        },
+        "S3Endpoint": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Gateway"}},
+        "Cluster": {
+            "Type": "AWS::RDS::DBCluster",
+            "Properties": {
+                "Engine": "aurora-postgresql",
+                "ServerlessV2ScalingConfiguration": {"MinCapacity": min_acu, "MaxCapacity": 8},
+            },
+        },
+        "Writer": {
+            "Type": "AWS::RDS::DBInstance",
+            "Properties": {"DBInstanceClass": "db.serverless", "DBClusterIdentifier": {"Ref": "Cluster"}},
+        },
+        "Reader": {
+            "Type": "AWS::RDS::DBInstance",
+            "Properties": {"DBInstanceClass": "db.serverless", "DBClusterIdentifier": {"Ref": "Cluster"}},
+        },
+        "TaskDef": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {"Cpu": "512", "Memory": "1024", "RuntimePlatform": {"CpuArchitecture": "ARM64"}},
+        },
+        "Service": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {"LaunchType": "FARGATE", "DesiredCount": 2, "TaskDefinition": {"Ref": "TaskDef"}},
+        },
+        "Scaling": {
+            "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+            "Properties": {
+                "MinCapacity": 2,
+                "MaxCapacity": 10,
+                "ServiceNamespace": "ecs",
+                "ResourceId": {"Fn::Join": ["", ["service/", {"Fn::GetAtt": ["Service", "Name"]}]]},
+            },
+        },
+        "Alb": {
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {"Scheme": "internal", "Type": "application"},
+        },
+        "Acl": {
+            "Type": "AWS::WAFv2::WebACL",
+            "Properties": {"Scope": "REGIONAL", "Rules": [{"Name": "a"}, {"Name": "b"}, {"Name": "c"}]},
+        },
+        "Key": {"Type": "AWS::KMS::Key"},
+        "Secret": {"Type": "AWS::SecretsManager::Secret"},
+        "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"Period": 60}},
+        "FastAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"Period": 10}},
+        "MathAlarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "Metrics": [
+                    {"Id": "e", "Expression": "m1/m2"},
+                    {"Id": "m1", "MetricStat": {"Period": 60}},
+                    {"Id": "m2", "MetricStat": {"Period": 60}},
+                ]
+            },
+        },
+        "Composite": {"Type": "AWS::CloudWatch::CompositeAlarm"},
+        "Dashboard": {"Type": "AWS::CloudWatch::Dashboard"},
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 30}},
+    }
+    return {"Resources": resources}
+
+
+def _kinds(result: Estimate) -> dict[str, tuple[float, float, float, float]]:
+    return {line.kind: (line.count, line.idle, line.peak, line.per_million) for line in result.by_kind()}
+
+
+def test_idle_max_and_per_load_costs_follow_the_properties_of_a_small_template() -> None:
+    """Counts come from properties: EIPs, AZs of an endpoint, ACU range x instances, task range x size."""
+    kinds = _kinds(estimate(_template(), PRICES))
+    expected = {
+        # kind: (count, idle USD/month, max scale USD/month, USD per 1M requests)
+        "NAT gateways": (2, 2 * 0.045 * 730, 2 * 0.045 * 730, 0),
+        "public IPv4 addresses": (2, 2 * 0.005 * 730, 2 * 0.005 * 730, 0),
+        "VPC interface endpoints (per AZ)": (3, 3 * 0.01 * 730, 3 * 0.01 * 730, 0),
+        "VPC gateway endpoints": (1, 0, 0, 0),
+        "Aurora Serverless v2 instances": (2, 2 * 0.5 * 0.12 * 730, 2 * 8 * 0.12 * 730, 0),
+        "Aurora storage": (1, 0.10, 0.10, 5 * 0.20),
+        "Fargate tasks (ARM64, 0.5 vCPU, 1 GB)": (
+            2,
+            2 * (0.5 * 0.03238 + 1 * 0.00356) * 730,
+            10 * (0.5 * 0.03238 + 1 * 0.00356) * 730,
+            0,
+        ),
+        "Application load balancers": (1, 0.0225 * 730, 0.0225 * 730, 20 * 0.008),
+        "WAF web ACLs": (1, 5, 5, 0.60),
+        "WAF rules and rule groups": (3, 3 * 1, 3 * 1, 0),
+        "KMS keys": (1, 1, 1, 0),
+        "Secrets Manager secrets": (1, 0.40, 0.40, 0),
+        "CloudWatch alarms (standard)": (2, 0.10 + 2 * 0.10, 0.30, 0),
+        "CloudWatch alarms (high resolution)": (1, 0.30, 0.30, 0),
+        "CloudWatch composite alarms": (1, 0.50, 0.50, 0),
+        "CloudWatch dashboards": (1, 3, 3, 0),
+        "CloudWatch log groups": (1, 0.2 * 0.50 + 0.2 * 1 * 0.03, 0.106, 0.5 * 0.50),
+    }
+    assert kinds.keys() == expected.keys()
+    for kind, values in expected.items():
+        assert kinds[kind] == pytest.approx(values, abs=1e-6), kind
+
+
+def test_totals_are_the_sum_of_the_lines_and_name_the_target_verdict() -> None:
+    result = estimate(_template(), PRICES)
+    assert result.idle == pytest.approx(241.466, abs=1e-3)
+    report = render(result, PRICES, "prod")
+    assert "**241.47**" in report
+    assert "Idle target for prod: <= 260.00 USD/month: meets it." in report
+    assert "misses it by" in render(result, PRICES, "dev")
+
+
+def test_a_paused_aurora_cluster_costs_only_its_storage_when_idle() -> None:
+    """Min 0 ACU (Aurora auto-pause): no compute at idle, still the max ACU at full scale."""
+    result = estimate(_template(min_acu=0), PRICES)
+    kinds = _kinds(result)
+    assert kinds["Aurora Serverless v2 instances"][1:3] == pytest.approx((0, 2 * 8 * 0.12 * 730))
+    assert kinds["Aurora storage"][1] == pytest.approx(0.10)
+    assert any("paused when idle" in note for note in result.notes)
+
+
+def test_x86_tasks_and_a_nat_instance_are_priced_from_their_properties() -> None:
+    template = _template()
+    del template["Resources"]["TaskDef"]["Properties"]["RuntimePlatform"]
+    del template["Resources"]["Scaling"]
+    template["Resources"]["NatInstance"] = {
+        "Type": "AWS::EC2::Instance",
+        "Properties": {"InstanceType": "t4g.nano", "NetworkInterfaces": [{"AssociatePublicIpAddress": True}]},
+    }
+    kinds = _kinds(estimate(template, PRICES))
+    per_task = (0.5 * 0.04048 + 1 * 0.004445) * 730
+    assert kinds["Fargate tasks (x86_64, 0.5 vCPU, 1 GB)"] == pytest.approx(
+        (2, 2 * per_task, 2 * per_task, 0)
+    )
+    assert kinds["EC2 instances (t4g.nano)"][1] == pytest.approx(0.0042 * 730)
+    assert kinds["EBS volumes (gp3)"][1] == pytest.approx(8 * 0.08)
+    assert kinds["public IPv4 addresses"][0] == 3  # 2 EIPs of the NAT gateways + the instance's
+
+
+def test_an_unknown_resource_type_is_reported_and_fails_the_command(tmp_path: Path) -> None:
+    template = {"Resources": {"Thing": {"Type": "AWS::NewService::Thing"}}}
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template))
+    assert estimate(template, PRICES).unknown == ["AWS::NewService::Thing"]
+    assert main(["--template", str(path), "--environment", "dev"]) == 1
+
+
+def test_the_price_file_names_region_currency_source_and_date_and_a_source_per_service() -> None:
+    meta = PRICES.data["meta"]
+    assert (meta["region"], meta["currency"]) == ("us-east-1", "USD")
+    assert meta["source"] and meta["date"]
+    services = [
+        k for k, v in PRICES.data.items() if isinstance(v, dict) and k not in ("meta", "free", "uncounted")
+    ]
+    priced = [s for s in services if s not in ("targets", "load", "idle")]
+    assert all(PRICES.data[s].get("source", "").startswith("https://aws.amazon.com/") for s in priced), priced
+
+
+def test_no_type_is_both_priced_and_listed_and_every_listing_has_a_reason() -> None:
+    listed = set(PRICES.free) | set(PRICES.uncounted)
+    assert not listed & set(PRICERS)
+    assert not set(PRICES.free) & set(PRICES.uncounted)
+    assert all(reason.strip() for reason in [*PRICES.free.values(), *PRICES.uncounted.values()])
+
+
+@pytest.mark.parametrize("environment", PROFILES)
+def test_every_resource_type_of_each_profile_is_priced_free_or_uncounted_with_a_reason(
+    synth: Callable[[str], Synthesized], environment: str
+) -> None:
+    """A new billable resource type must get a price (or a reason it has none) before it lands."""
+    types = sorted({resource["Type"] for resource in synth(environment).resources.values()})
+    unknown = [t for t in types if classify(t, PRICES)[0] == "unknown"]
+    assert unknown == [], (
+        f"{environment}: resource types with no price: {unknown}. Add a pricer to ops/cost.py PRICERS, or "
+        "list the type under [free] or [uncounted] in ops/prices.toml with the reason."
+    )
+
+
+def test_make_cost_prints_the_report_of_a_synthesized_profile(prod: Synthesized) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ops.cost", "--environment", "prod", "--template", str(prod.template_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| **total** |" in result.stdout
+    assert "Idle target for prod" in result.stdout
