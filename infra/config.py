@@ -425,7 +425,7 @@ def _profile(environment: str, region: str) -> dict[str, Any]:
                 monthly_quota=1_000_000,
                 waf_rate_limit=2000,
                 access_log_retention_days=7,
-                tracing=False,
+                tracing=True,
             ),
             "edge": EdgeSettings(
                 price_class=cloudfront.PriceClass.PRICE_CLASS_100,

@@ -127,9 +127,7 @@ def judge(report: dict[str, Any], skips: Sequence[Skip]) -> GateResult:
     result = GateResult(passed=int(report.get("summary", {}).get("passed", 0)))
     used: set[Skip] = set()
     for failed in report.get("results", {}).get("failed_checks", []):
-        finding = Finding(
-            failed["check_id"], failed["check_name"], failed["resource"], Path(failed["file_path"]).name
-        )
+        finding = Finding(failed["check_id"], failed["check_name"], failed["resource"], Path(failed["file_path"]).name)
         skip = next((s for s in skips if s.covers(finding)), None)
         if skip is None:
             result.failures.append(finding)

@@ -30,8 +30,7 @@ Resource = dict[str, Any]
 NOT_COUNTED_ALWAYS = (
     "free tiers (CloudFront 1 TB and 10M requests, 10 alarms, 3 dashboards, 1M Lambda requests, "
     "20k KMS requests, 1M SNS publishes a month): the figures are upper bounds",
-    "data transfer out to the internet and between AZs, NAT and endpoint data processing "
-    "(usage: see the unit prices)",
+    "data transfer out to the internet and between AZs, NAT and endpoint data processing (usage: see the unit prices)",
     "CloudWatch metrics beyond metric filters (Container Insights, custom application metrics)",
     "container images in the CDK bootstrap ECR repository and assets in its S3 bucket",
     "Aurora backup storage beyond the cluster's size, manual snapshots; tax; AWS Support plan",
@@ -235,9 +234,7 @@ def _ec2_instance(ctx: Context, logical_id: str, resource: Resource) -> list[Lin
     if isinstance(instance_type, str) and instance_type in table:
         cost = ctx.monthly(table[instance_type])
         lines.append(
-            Line(
-                f"EC2 instances ({instance_type}{nat})", 1, cost, cost, 0.0, f"{_usd(table[instance_type])}/h"
-            )
+            Line(f"EC2 instances ({instance_type}{nat})", 1, cost, cost, 0.0, f"{_usd(table[instance_type])}/h")
         )
     else:
         ctx.notes.append(f"{logical_id}: EC2 instance type {instance_type!r} has no price in prices.toml")
@@ -286,11 +283,7 @@ def _load_balancer(ctx: Context, _id: str, resource: Resource) -> list[Line]:
     else:
         hourly, lcu, label = ctx.prices("elb", "alb_hour"), ctx.prices("elb", "alb_lcu_hour"), "Application"
     cost = ctx.monthly(hourly)
-    lines = [
-        Line(
-            f"{label} load balancers", 1, cost, cost, lcu_hours * lcu, f"{_usd(hourly)}/h + {_usd(lcu)}/LCU-h"
-        )
-    ]
+    lines = [Line(f"{label} load balancers", 1, cost, cost, lcu_hours * lcu, f"{_usd(hourly)}/h + {_usd(lcu)}/LCU-h")]
     if p.get("Scheme") == "internet-facing":
         subnets = p.get("Subnets") or p.get("SubnetMappings") or []
         lines.append(_public_ipv4(ctx, float(len(subnets)) if isinstance(subnets, list) else 1.0))
@@ -393,11 +386,7 @@ def _db_instance(ctx: Context, logical_id: str, resource: Resource) -> list[Line
     table = ctx.prices.table("aurora", "instance_hour")
     if isinstance(instance_class, str) and instance_class in table and cluster is not None:
         cost = ctx.monthly(table[instance_class])
-        return [
-            Line(
-                f"Aurora instances ({instance_class})", 1, cost, cost, 0.0, f"{_usd(table[instance_class])}/h"
-            )
-        ]
+        return [Line(f"Aurora instances ({instance_class})", 1, cost, cost, 0.0, f"{_usd(table[instance_class])}/h")]
     ctx.notes.append(f"{logical_id}: DB instance class {instance_class!r} has no price in prices.toml")
     return []
 
@@ -506,9 +495,7 @@ def _bucket(ctx: Context, _id: str, _resource: Resource) -> list[Line]:
 
 def _distribution(ctx: Context, _id: str, _resource: Resource) -> list[Line]:
     requests = ctx.requests / 1e4 * ctx.prices("cloudfront", "https_requests_per_10k")
-    data = (
-        ctx.requests * ctx.prices.load_setting("response_kb") / 1e6 * ctx.prices("cloudfront", "data_out_gb")
-    )
+    data = ctx.requests * ctx.prices.load_setting("response_kb") / 1e6 * ctx.prices("cloudfront", "data_out_gb")
     unit = (
         f"{_usd(ctx.prices('cloudfront', 'https_requests_per_10k'))}/10k HTTPS requests"
         f" + {_usd(ctx.prices('cloudfront', 'data_out_gb'))}/GB out"
@@ -541,16 +528,12 @@ PRICERS: dict[str, Pricer] = {
     "AWS::RDS::DBCluster": _db_cluster,
     "AWS::WAFv2::WebACL": _web_acl,
     "AWS::KMS::Key": _fixed("KMS keys", "kms", "key_month", "key-month"),
-    "AWS::SecretsManager::Secret": _fixed(
-        "Secrets Manager secrets", "secretsmanager", "secret_month", "secret-month"
-    ),
+    "AWS::SecretsManager::Secret": _fixed("Secrets Manager secrets", "secretsmanager", "secret_month", "secret-month"),
     "AWS::CloudWatch::Alarm": _alarm,
     "AWS::CloudWatch::CompositeAlarm": _fixed(
         "CloudWatch composite alarms", "cloudwatch", "composite_alarm_month", "alarm-month"
     ),
-    "AWS::CloudWatch::Dashboard": _fixed(
-        "CloudWatch dashboards", "cloudwatch", "dashboard_month", "dashboard-month"
-    ),
+    "AWS::CloudWatch::Dashboard": _fixed("CloudWatch dashboards", "cloudwatch", "dashboard_month", "dashboard-month"),
     "AWS::CloudWatch::InsightRule": _fixed(
         "Contributor Insights rules", "cloudwatch", "contributor_insights_rule_month", "rule-month"
     ),
@@ -642,9 +625,7 @@ def render(result: Estimate, prices: Prices, environment: str | None = None, tit
             f"| {line.kind} | {line.count:g} | {line.idle:.2f} | {line.peak:.2f} | "
             f"{line.per_million:.2f} | {line.unit_price} |"
         )
-    out.append(
-        f"| **total** | | **{result.idle:.2f}** | **{result.peak:.2f}** | **{result.per_million:.2f}** | |"
-    )
+    out.append(f"| **total** | | **{result.idle:.2f}** | **{result.peak:.2f}** | **{result.per_million:.2f}** | |")
     out.append("")
     target = prices.targets.get(environment or "")
     if target is None:
@@ -670,9 +651,7 @@ def render(result: Estimate, prices: Prices, environment: str | None = None, tit
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--environment", "-e", default="dev", help="profile name (target, default template)")
-    parser.add_argument(
-        "--template", type=Path, help="template path (default cdk.out/TapStack-ENV.template.json)"
-    )
+    parser.add_argument("--template", type=Path, help="template path (default cdk.out/TapStack-ENV.template.json)")
     parser.add_argument("--prices", type=Path, default=PRICES)
     args = parser.parse_args(argv)
     # infra/config.py's alias, repeated: importing infra would start the CDK's node runtime.

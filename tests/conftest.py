@@ -1,13 +1,19 @@
-"""Session-wide setup: slow, independent gates start in the background as the session begins."""
+"""Session-wide fixtures: each profile synthesized once (shared by tests/infra and tests/ops), and
+slow, independent gates started in the background as the session begins."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # imported lazily: importing aws_cdk starts jsii, after the environment below is set
+    from tests.synthesis import Synthesized
 
 # jsii warns on every start that Node 20 is past end of life; the banner is noise in test output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -40,3 +46,38 @@ def mypy_result(pytestconfig: pytest.Config) -> tuple[int, str]:
     process = pytestconfig.stash[MYPY]
     output, _ = process.communicate(timeout=600)
     return process.returncode, output
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synthesized]:
+    from tests.synthesis import synthesize
+
+    cache: dict[str, Synthesized] = {}
+
+    def get(environment: str) -> Synthesized:
+        if environment not in cache:
+            cache[environment] = synthesize(environment, tmp_path_factory.mktemp(f"cdk-{environment}"))
+        return cache[environment]
+
+    return get
+
+
+@pytest.fixture(scope="session", params=("dev", "staging", "prod"))
+def profile(request: pytest.FixtureRequest, synth: Callable[[str], Synthesized]) -> Synthesized:
+    """Every profile in turn: for rules that hold everywhere."""
+    return synth(request.param)
+
+
+@pytest.fixture(scope="session")
+def dev(synth: Callable[[str], Synthesized]) -> Synthesized:
+    return synth("dev")
+
+
+@pytest.fixture(scope="session")
+def staging(synth: Callable[[str], Synthesized]) -> Synthesized:
+    return synth("staging")
+
+
+@pytest.fixture(scope="session")
+def prod(synth: Callable[[str], Synthesized]) -> Synthesized:
+    return synth("prod")

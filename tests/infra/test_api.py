@@ -20,7 +20,7 @@ from infra.compliance import acknowledge, add_compliance_checks
 from infra.config import load_config
 from infra.keys import Keys
 from infra.network import Network
-from tests.infra.conftest import CDK_JSON
+from tests.synthesis import CDK_JSON
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_s3 as s3
 
 from infra.compliance import add_compliance_checks
-from tests.infra.conftest import PROFILES, Synthesized
+from tests.synthesis import PROFILES, Synthesized
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from tests.infra.conftest import Synthesized
+from tests.synthesis import Synthesized
 
 CLUSTER_ID = "DatabaseCluster5B53A178"
 # The generated secret's logical ID embeds the stack name, so it differs per profile.

@@ -26,7 +26,7 @@ from infra.config import EdgeSettings, load_config
 from infra.edge import CONTENT_SECURITY_POLICY, Edge
 from infra.keys import Keys
 from infra.network import Network
-from tests.infra.conftest import CDK_JSON
+from tests.synthesis import CDK_JSON
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "storefront" / "web"

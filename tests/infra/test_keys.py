@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_cdk.assertions import Match
 
-from tests.infra.conftest import Synthesized
+from tests.synthesis import Synthesized
 
 
 def test_key_rotates_every_year(profile: Synthesized) -> None:

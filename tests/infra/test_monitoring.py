@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from tests.infra.conftest import Synthesized
+from tests.synthesis import Synthesized
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
@@ -75,7 +75,7 @@ def test_no_email_address_means_no_subscription(dev: Synthesized) -> None:
 
 
 def test_email_address_subscribes_to_the_topic(tmp_path: Path) -> None:
-    from tests.infra.conftest import synthesize
+    from tests.synthesis import synthesize
 
     synthesized = synthesize("dev", tmp_path, emailAddress="ops@example.com")
     synthesized.template.has_resource_properties(

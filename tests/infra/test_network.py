@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match
 
-from tests.infra.conftest import Synthesized
+from tests.synthesis import Synthesized
 
 
 @pytest.mark.parametrize(("environment", "nat_count"), [("dev", 1), ("staging", 1), ("prod", 3)])

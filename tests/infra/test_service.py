@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from tests.infra.conftest import Synthesized
+from tests.synthesis import Synthesized
 
 
 def _one(synthesized: Synthesized, resource_type: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.conftest import Synthesized
+from tests.synthesis import Synthesized
 
 # Renaming any of these replaces the resource and loses what it holds (data, keys, logs).
 STATEFUL_LOGICAL_IDS = {

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ops.checkov_gate import Skip, gate, judge, load_skips
-from tests.infra.conftest import PROFILES, Synthesized
+from tests.synthesis import PROFILES, Synthesized
 
 
 def _failed(check: str, resource: str) -> dict[str, Any]:

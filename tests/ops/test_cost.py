@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ops.cost import PRICERS, Estimate, Prices, classify, estimate, main, render
-from tests.infra.conftest import PROFILES, Synthesized
+from tests.synthesis import PROFILES, Synthesized
 
 REPO = Path(__file__).resolve().parents[2]
 PRICES = Prices.load()
@@ -163,9 +163,7 @@ def test_x86_tasks_and_a_nat_instance_are_priced_from_their_properties() -> None
     }
     kinds = _kinds(estimate(template, PRICES))
     per_task = (0.5 * 0.04048 + 1 * 0.004445) * 730
-    assert kinds["Fargate tasks (x86_64, 0.5 vCPU, 1 GB)"] == pytest.approx(
-        (2, 2 * per_task, 2 * per_task, 0)
-    )
+    assert kinds["Fargate tasks (x86_64, 0.5 vCPU, 1 GB)"] == pytest.approx((2, 2 * per_task, 2 * per_task, 0))
     assert kinds["EC2 instances (t4g.nano)"][1] == pytest.approx(0.0042 * 730)
     assert kinds["EBS volumes (gp3)"][1] == pytest.approx(8 * 0.08)
     assert kinds["public IPv4 addresses"][0] == 3  # 2 EIPs of the NAT gateways + the instance's
@@ -183,9 +181,7 @@ def test_the_price_file_names_region_currency_source_and_date_and_a_source_per_s
     meta = PRICES.data["meta"]
     assert (meta["region"], meta["currency"]) == ("us-east-1", "USD")
     assert meta["source"] and meta["date"]
-    services = [
-        k for k, v in PRICES.data.items() if isinstance(v, dict) and k not in ("meta", "free", "uncounted")
-    ]
+    services = [k for k, v in PRICES.data.items() if isinstance(v, dict) and k not in ("meta", "free", "uncounted")]
     priced = [s for s in services if s not in ("targets", "load", "idle")]
     assert all(PRICES.data[s].get("source", "").startswith("https://aws.amazon.com/") for s in priced), priced
 

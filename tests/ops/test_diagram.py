@@ -7,21 +7,18 @@ from pathlib import Path
 from typing import Any
 
 from ops.diagram import OUTPUT, build, construct_paths, logical_id, render
-from tests.infra.conftest import Synthesized
+from tests.synthesis import Synthesized
 
 
-def _tree(stack: str, paths: list[list[str]]) -> dict[str, Any]:
-    root: dict[str, Any] = {"id": stack, "children": {}}
-    for path in paths:
-        node = root
-        for part in path:
-            node = node["children"].setdefault(part, {"id": part, "children": {}})
-    return {"tree": {"id": "App", "children": {stack: root}}}
+def _metadata(stack: str, paths: list[list[str]]) -> dict[str, Any]:
+    """Cloud assembly metadata as CDK writes it: each resource's path with its logical ID."""
+    return {f"/{stack}/{'/'.join(path)}": [{"type": "aws:cdk:logicalId", "data": logical_id(path)}] for path in paths}
 
 
-def _tree_of(synthesized: Synthesized) -> dict[str, Any]:
-    tree: dict[str, Any] = json.loads((synthesized.template_path.parent / "tree.json").read_text())
-    return tree
+def _metadata_of(synthesized: Synthesized) -> dict[str, Any]:
+    path = synthesized.template_path.with_name(f"TapStack-{synthesized.environment}.metadata.json")
+    metadata: dict[str, Any] = json.loads(path.read_text())
+    return metadata
 
 
 def test_logical_ids_are_computed_as_cdk_computes_them() -> None:
@@ -32,9 +29,9 @@ def test_logical_ids_are_computed_as_cdk_computes_them() -> None:
 
 
 def test_every_resource_of_the_stack_is_placed_in_its_construct_group(prod: Synthesized) -> None:
-    paths = construct_paths(_tree_of(prod), "TapStack-prod")
+    paths = construct_paths(_metadata_of(prod), "TapStack-prod")
     assert set(prod.resources) <= set(paths), "resources without a construct path"
-    boxes, _ = build(prod.template.to_json(), _tree_of(prod), "TapStack-prod")
+    boxes, _ = build(prod.template.to_json(), _metadata_of(prod), "TapStack-prod")
     groups = {box.group for box in boxes}
     assert {"Network", "Keys"} <= groups
     assert "Other" not in groups
@@ -65,7 +62,7 @@ def test_groups_are_top_level_constructs_and_arrows_follow_references_between_th
             ids["PrivateSubnet2"]: {"Type": "AWS::EC2::Subnet"},
         }
     }
-    text = render(template, _tree(stack, paths), stack)
+    text = render(template, _metadata(stack, paths), stack)
     assert '  subgraph g_Edge["Edge"]' in text
     assert 'n_NetworkPrivatesubnets["<b>Private subnets</b><br/>Subnet x2"]' in text
     assert "  n_EdgeDistribution --> n_ServiceAlb" in text
@@ -74,12 +71,12 @@ def test_groups_are_top_level_constructs_and_arrows_follow_references_between_th
     assert "internet --> n_ServiceAlb" not in text
     assert 'n_DatabaseCluster[("' in text  # a database is drawn as a cylinder
     assert text.index("g_Edge") < text.index("g_Service") < text.index("g_Database") < text.index("g_Network")
-    assert render(template, _tree(stack, paths), stack) == text
+    assert render(template, _metadata(stack, paths), stack) == text
 
 
 def test_committed_architecture_diagram_matches_the_prod_stack(prod: Synthesized) -> None:
     """docs/architecture.md is generated; whoever changes the stack regenerates it."""
-    expected = render(prod.template.to_json(), _tree_of(prod), "TapStack-prod")
+    expected = render(prod.template.to_json(), _metadata_of(prod), "TapStack-prod")
     committed = OUTPUT.read_text() if OUTPUT.exists() else ""
     assert committed == expected, (
         f"{OUTPUT.relative_to(Path(__file__).resolve().parents[2])} is stale: the stack changed. "
@@ -89,16 +86,14 @@ def test_committed_architecture_diagram_matches_the_prod_stack(prod: Synthesized
 
 def test_many_sibling_constructs_of_one_type_share_a_box() -> None:
     """Twenty alarms are one box in the Monitoring group, not twenty."""
-    paths = [["Monitoring", f"Alarm{i}", "Resource"] for i in range(5)] + [
-        ["Monitoring", "Topic", "Resource"]
-    ]
+    paths = [["Monitoring", f"Alarm{i}", "Resource"] for i in range(5)] + [["Monitoring", "Topic", "Resource"]]
     template = {
         "Resources": {
             logical_id(path): {"Type": "AWS::SNS::Topic" if path[1] == "Topic" else "AWS::CloudWatch::Alarm"}
             for path in paths
         }
     }
-    boxes, _ = build(template, _tree("S", paths), "S")
+    boxes, _ = build(template, _metadata("S", paths), "S")
     assert [(box.name, dict(box.types)) for box in boxes] == [
         ("Alarms (5 constructs)", {"AWS::CloudWatch::Alarm": 5}),
         ("Topic", {"AWS::SNS::Topic": 1}),

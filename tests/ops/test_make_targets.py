@@ -40,6 +40,4 @@ def test_deploy_runs_every_gate_before_cdk_deploy_with_the_repos_cli() -> None:
 
 def test_diff_uses_the_same_cli_and_context() -> None:
     lines = _dry_run("diff", "ENVIRONMENT=staging")
-    assert any(
-        line.startswith("node_modules/.bin/cdk diff") and "environment=staging" in line for line in lines
-    )
+    assert any(line.startswith("node_modules/.bin/cdk diff") and "environment=staging" in line for line in lines)

@@ -1,20 +1,18 @@
-"""Each profile is synthesized once per test session, exactly as `make synth` does it."""
+"""Synthesizing a profile exactly as `make synth` does, for the session fixtures in tests/conftest.py."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aws_cdk.assertions import Template
 
 from app import build_app
 
 PROFILES = ("dev", "staging", "prod")
-CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
+CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
 
 @dataclass(frozen=True)
@@ -52,36 +50,3 @@ def synthesize(environment: str, outdir: Path, **extra_context: str) -> Synthesi
         template_path=template_path,
         report=report,
     )
-
-
-@pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synthesized]:
-    cache: dict[str, Synthesized] = {}
-
-    def get(environment: str) -> Synthesized:
-        if environment not in cache:
-            cache[environment] = synthesize(environment, tmp_path_factory.mktemp(f"cdk-{environment}"))
-        return cache[environment]
-
-    return get
-
-
-@pytest.fixture(scope="session", params=PROFILES)
-def profile(request: pytest.FixtureRequest, synth: Callable[[str], Synthesized]) -> Synthesized:
-    """Every profile in turn: for rules that hold everywhere."""
-    return synth(request.param)
-
-
-@pytest.fixture(scope="session")
-def dev(synth: Callable[[str], Synthesized]) -> Synthesized:
-    return synth("dev")
-
-
-@pytest.fixture(scope="session")
-def staging(synth: Callable[[str], Synthesized]) -> Synthesized:
-    return synth("staging")
-
-
-@pytest.fixture(scope="session")
-def prod(synth: Callable[[str], Synthesized]) -> Synthesized:
-    return synth("prod")
