@@ -352,25 +352,9 @@ def test_cfn_lint_reports_no_errors_or_warnings(built: Built) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_tracing_and_log_retention_follow_the_profile() -> None:
-    """X-Ray tracing and access-log retention come from ApiSettings (dev: off, 7 days), not from code."""
-    app = App(context=json.loads(CDK_JSON.read_text())["context"])
-    stack = Stack(app, "ApiDev", env=Environment(region="us-east-1"))
-    config = load_config("dev")
-    keys = Keys(stack, "Keys", removal_policy=RemovalPolicy.DESTROY)
-    network = Network(stack, "Network", settings=config.network, key=keys.key, removal_policy=RemovalPolicy.DESTROY)
-    alb, listener = _stand_in_load_balancer(stack, network.vpc)
-    api = PartnerApi(
-        stack,
-        "PartnerApi",
-        settings=config.api,
-        key=keys.key,
-        vpc=network.vpc,
-        load_balancer=alb,
-        listener=listener,
-        removal_policy=RemovalPolicy.DESTROY,
-    )
-    template = Template.from_stack(stack)
-    template.has_resource_properties("AWS::ApiGateway::Stage", {"TracingEnabled": False})
-    access_logs = stack.resolve(api.access_log_group.log_group_name)["Ref"]
-    assert template.to_json()["Resources"][access_logs]["Properties"]["RetentionInDays"] == 7
+@pytest.mark.parametrize(("environment", "retention"), [("dev", 7), ("staging", 30), ("prod", 365)])
+def test_tracing_is_on_and_log_retention_follows_the_profile(synth, environment: str, retention: int) -> None:  # type: ignore[no-untyped-def]
+    """X-Ray tracing and access-log retention come from ApiSettings, not from code."""
+    synthesized = synth(environment)
+    synthesized.template.has_resource_properties("AWS::ApiGateway::Stage", {"TracingEnabled": True})
+    assert synthesized.resources["ApiAccessLogs50B185DB"]["Properties"]["RetentionInDays"] == retention
