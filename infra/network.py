@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Aspects, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.cfn import drop_redundant_depends_on
+from infra.cfn import cfn_resource, drop_redundant_depends_on
 from infra.compliance import acknowledge
 from infra.config import NetworkSettings, log_retention
 
@@ -37,12 +37,25 @@ class Network(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
+        nat_provider = (
+            ec2.NatProvider.instance_v2(
+                instance_type=ec2.InstanceType(settings.nat_instance_type),
+                machine_image=ec2.MachineImage.latest_amazon_linux2023(cpu_type=ec2.AmazonLinuxCpuType.ARM_64),
+                # The public subnets assign no public IPs by default; the NAT instance needs one.
+                associate_public_ip_address=True,
+                # Inbound only from the VPC (below), never from the internet.
+                default_allowed_traffic=ec2.NatTrafficDirection.OUTBOUND_ONLY,
+            )
+            if settings.nat_instance_type
+            else ec2.NatProvider.gateway()
+        )
         self.vpc: ec2.IVpc = ec2.Vpc(
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(settings.cidr),
             availability_zones=list(settings.availability_zones),
             nat_gateways=settings.nat_gateways,
+            nat_gateway_provider=nat_provider,
             restrict_default_security_group=True,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
@@ -66,6 +79,8 @@ class Network(Construct):
                 "and nothing else (no instance gets a public IP). CloudFront VPC origins also require an IGW."
             ),
         )
+        if isinstance(nat_provider, ec2.NatInstanceProviderV2):
+            self._harden_nat_instances(nat_provider, settings.cidr)
         flow_log_group = logs.LogGroup(
             self,
             "FlowLogs",
@@ -86,3 +101,42 @@ class Network(Construct):
                 "policy cannot be attached to any other principal, which is stricter than a managed one."
             ),
         )
+
+    @staticmethod
+    def _harden_nat_instances(provider: ec2.NatInstanceProviderV2, cidr: str) -> None:
+        """The NAT instance forwards the private subnets' traffic and nothing else."""
+        provider.connections.allow_from(ec2.Peer.ipv4(cidr), ec2.Port.all_traffic(), "from the VPC")
+        acknowledge(
+            provider.security_group,
+            "PCI.DSS.321-EC2RestrictedCommonPorts",
+            "The only ingress is from the VPC's own CIDR (the private subnets' outbound traffic to NAT); "
+            "nothing outside the VPC can reach the instance.",
+        )
+        for instance in provider.gateway_instances:
+            # IMDSv2 only: no SSRF-style credential theft through the metadata service.
+            Aspects.of(instance).add(ec2.InstanceRequireImdsv2Aspect())
+            # The root volume holds only the AMI's operating system, but is encrypted all the same.
+            cfn_resource(instance).add_property_override(
+                "BlockDeviceMappings",
+                [{"DeviceName": "/dev/xvda", "Ebs": {"Encrypted": True, "VolumeType": "gp3", "VolumeSize": 8}}],
+            )
+            for rule, reason in (
+                ("AwsSolutions-EC26", "The root volume is encrypted by the property override above (tested)."),
+                (
+                    "AwsSolutions-EC28",
+                    "A dev-only NAT instance: 5-minute basic monitoring is enough; detailed monitoring costs more "
+                    "than the instance.",
+                ),
+                (
+                    "AwsSolutions-EC29",
+                    "The NAT instance holds no state: replacing it loses nothing, so termination protection would "
+                    "only block the stack's own updates.",
+                ),
+                ("PCI.DSS.321-EC2InstanceNoPublicIp", "A NAT instance needs a public address to reach the internet."),
+                (
+                    "PCI.DSS.321-EC2InstancesInVPC",
+                    "The instance is in the VPC's public subnet through its network interface's SubnetId, which the "
+                    "rule does not read.",
+                ),
+            ):
+                acknowledge(instance, rule, reason)

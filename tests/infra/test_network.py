@@ -8,10 +8,29 @@ from aws_cdk.assertions import Match
 from tests.synthesis import Synthesized
 
 
-@pytest.mark.parametrize(("environment", "nat_count"), [("dev", 1), ("staging", 1), ("prod", 3)])
-def test_nat_gateway_count_follows_the_profile(synth, environment: str, nat_count: int) -> None:  # type: ignore[no-untyped-def]
-    """Prod has one NAT gateway per AZ so losing an AZ does not cut the others' egress."""
-    synth(environment).template.resource_count_is("AWS::EC2::NatGateway", nat_count)
+@pytest.mark.parametrize(("environment", "gateways", "instances"), [("dev", 0, 1), ("staging", 1, 0), ("prod", 3, 0)])
+def test_nat_follows_the_profile(synth, environment: str, gateways: int, instances: int) -> None:  # type: ignore[no-untyped-def]
+    """Prod has one NAT gateway per AZ so losing an AZ does not cut the others' egress; dev uses one
+    t4g.nano NAT instance (about 7 USD/month instead of 37 for a gateway and its address)."""
+    synthesized = synth(environment)
+    synthesized.template.resource_count_is("AWS::EC2::NatGateway", gateways)
+    synthesized.template.resource_count_is("AWS::EC2::Instance", instances)
+
+
+def test_dev_nat_instance_is_hardened(dev: Synthesized) -> None:
+    """EC2 IMDSv2 only (no credential theft through the metadata service), encrypted root volume, and
+    ingress only from the VPC's own CIDR (never 0.0.0.0/0)."""
+    (instance,) = dev.of_type("AWS::EC2::Instance").values()
+    properties = instance["Properties"]
+    assert properties["InstanceType"] == "t4g.nano"
+    assert properties["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
+    template_id = properties["LaunchTemplate"]["Version"]["Fn::GetAtt"][0]
+    options = dev.resources[template_id]["Properties"]["LaunchTemplateData"]["MetadataOptions"]
+    assert options["HttpTokens"] == "required"
+    (group,) = [
+        g for k, g in dev.of_type("AWS::EC2::SecurityGroup").items() if k.startswith("NetworkVpcNatSecurityGroup")
+    ]
+    assert [rule["CidrIp"] for rule in group["Properties"]["SecurityGroupIngress"]] == ["10.10.0.0/16"]
 
 
 def test_vpc_spans_three_availability_zones(profile: Synthesized) -> None:
