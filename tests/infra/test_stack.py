@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_ec2 as ec2
 
 from tests.synthesis import Synthesized
 
@@ -77,3 +79,12 @@ def test_no_physical_names_block_a_second_deployment(profile: Synthesized) -> No
 
 def test_stack_name_follows_the_environment(profile: Synthesized) -> None:
     assert profile.template_path.name == f"TapStack-{profile.environment}.template.json"
+
+
+def test_synth_fails_on_any_deprecated_api(synth) -> None:  # type: ignore[no-untyped-def]
+    """Seed D19 (VpcProps.cidr, instanceProps, S3Origin/OAI, containerInsights...): the session runs jsii
+    with JSII_DEPRECATED=fail, so every profile above synthesized without touching a deprecated API."""
+    probe = App()
+    with pytest.raises(RuntimeError, match="VpcProps#cidr is deprecated"):
+        ec2.Vpc(Stack(probe, "Probe"), "Vpc", cidr="10.0.0.0/16")
+    assert all(synth(environment).resources for environment in ("dev", "staging", "prod"))
