@@ -1,0 +1,132 @@
+"""Pure ASGI middleware: request id + one JSON access-log line per request, and the body size limit."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+access_logger = logging.getLogger("storefront.access")
+_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class AccessLogMiddleware:
+    """Honours a well-formed X-Request-Id (else makes one), returns it, and logs method/path/status/duration.
+
+    Only the path is logged: never the query string, headers or body, so tokens cannot reach the logs.
+    """
+
+    def __init__(self, app: ASGIApp, *, enabled: bool = True) -> None:
+        self.app = app
+        self.enabled = enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                if _REQUEST_ID.match(value):
+                    request_id = value
+                break
+        if request_id is None:
+            request_id = uuid.uuid4().hex.encode()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if self.enabled:
+                access_logger.info(
+                    "request",
+                    extra={
+                        "request_id": request_id.decode(),
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                    },
+                )
+
+
+_TOO_LARGE = orjson.dumps({"error": {"code": "payload_too_large", "message": "request body is too large"}})
+_NOT_JSON = orjson.dumps(
+    {
+        "error": {
+            "code": "unsupported_media_type",
+            "message": "send the body as Content-Type: application/json",
+        }
+    }
+)
+
+
+class BodyLimitMiddleware:
+    """Rejects bodies over `max_bytes` with 413 (by Content-Length, or while streaming) and non-JSON
+    bodies with 415: every request body this API takes is JSON."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        has_body = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = 0
+                if length > self.max_bytes:
+                    await _send_error(send, 413, _TOO_LARGE)
+                    return
+                has_body = has_body or length > 0
+            elif name == b"transfer-encoding":
+                has_body = True
+        if has_body:
+            for name, value in scope["headers"]:
+                if name == b"content-type":
+                    media = value.split(b";", 1)[0].strip().lower()
+                    if media != b"application/json" and not media.endswith(b"+json"):
+                        await _send_error(send, 415, _NOT_JSON)
+                        return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, "request body is too large")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+async def _send_error(send: Any, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
