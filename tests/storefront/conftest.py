@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -28,9 +30,25 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+def work_dir() -> Iterator[Path]:
+    """Our own temp root: pytest's shared basetemp is pruned by other concurrent pytest runs."""
+    path = Path(tempfile.mkdtemp(prefix="storefront-tests-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def scratch(work_dir: Path) -> Path:
+    """A fresh directory for one test."""
+    return Path(tempfile.mkdtemp(dir=work_dir))
+
+
+@pytest.fixture(scope="session")
+def pg(work_dir: Path) -> Iterator[EmbeddedPostgres]:
     """The session's PostgreSQL server, with a migrated template database."""
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", durable=False)
+    server = EmbeddedPostgres(work_dir / "pg", durable=False)
     server.start()
 
     async def make_template() -> None:

@@ -82,9 +82,9 @@ async def test_openapi_schema_documents_the_error_shape(client: httpx.AsyncClien
     assert "HTTPValidationError" not in schema["components"]["schemas"]
 
 
-async def test_static_directory_is_served_at_the_root_when_it_exists(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    (tmp_path / "index.html").write_text("<h1>shop</h1>")
-    app: FastAPI = create_app(make_settings(database, STOREFRONT_STATIC_DIR=str(tmp_path)))
+async def test_static_directory_is_served_at_the_root_when_it_exists(database: str, scratch) -> None:  # type: ignore[no-untyped-def]
+    (scratch / "index.html").write_text("<h1>shop</h1>")
+    app: FastAPI = create_app(make_settings(database, STOREFRONT_STATIC_DIR=str(scratch)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         page = await client.get("/")
         missing = await client.get("/nothing-here.js")

@@ -11,55 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from storefront.api import carts, errors, health, orders, products
 from storefront.api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from storefront.db import migrate
-from storefront.db.pool import PoolConfig, RotatingConnector, create_pool
+from storefront.db.source import PoolFactory, default_pool_factory
 from storefront.settings import Settings, get_settings
 
 logger = logging.getLogger("storefront")
 
-PoolFactory = Callable[[], Awaitable[asyncpg.Pool]]
 # storefront/web in a source checkout: src/storefront/app.py -> ../../web
 _DEFAULT_STATIC = Path(__file__).resolve().parents[2] / "web"
 _POOL_CLOSE_TIMEOUT = 10.0
-
-
-def default_pool_factory(settings: Settings) -> PoolFactory:
-    """Build the pool from the settings' database source (URL, or AWS endpoint + secret)."""
-    config = PoolConfig(settings.pool_min_size, settings.pool_max_size, settings.statement_timeout_ms)
-
-    async def factory() -> asyncpg.Pool:
-        mode = settings.database_mode
-        if mode == "url":
-            assert settings.database_url is not None
-            return await create_pool(config, dsn=settings.database_url.get_secret_value())
-        if mode == "aws":
-            from storefront.aws import database_credentials_reader
-
-            assert settings.db_host is not None and settings.db_secret_arn is not None
-            connector = RotatingConnector(
-                host=settings.db_host,
-                port=settings.db_port,
-                database=settings.db_name,
-                read_credentials=database_credentials_reader(settings.db_secret_arn),
-                ssl=settings.db_sslmode,
-            )
-            return await create_pool(config, connector=connector)
-        raise RuntimeError(
-            "no database configured: set DATABASE_URL (or DB_HOST and DB_SECRET_ARN), "
-            "or start through `storefront serve`, which runs an embedded PostgreSQL locally"
-        )
-
-    return factory
 
 
 def resolve_admin_token(settings: Settings) -> bytes | None:

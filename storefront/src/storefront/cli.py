@@ -67,7 +67,7 @@ def _database_env(settings: Settings) -> Iterator[Settings]:
 @contextlib.asynccontextmanager
 async def _connection(settings: Settings) -> AsyncIterator[Connection]:
     """One connection from the configured source (the same code path as the service's pool)."""
-    from storefront.app import default_pool_factory
+    from storefront.db.source import default_pool_factory
 
     single = settings.model_copy(update={"pool_min_size": 1, "pool_max_size": 1})
     pool = await default_pool_factory(single)()

@@ -21,7 +21,9 @@ def _default(obj: Any) -> Any:
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data, default=_default), status_code=status, media_type=_JSON, headers=headers)
+    return Response(
+        orjson.dumps(data, default=_default), status_code=status, media_type=_JSON, headers=headers
+    )
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
