@@ -152,9 +152,19 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 async def add_product(
-    client: httpx.AsyncClient, *, sku: str | None = None, price_cents: int = 1000, stock: int = 10, **extra: Any
+    client: httpx.AsyncClient,
+    *,
+    sku: str | None = None,
+    price_cents: int = 1000,
+    stock: int = 10,
+    **extra: Any,
 ) -> dict[str, Any]:
-    body = {"sku": sku or f"SKU-{uuid.uuid4().hex[:10]}", "name": "Widget", "price_cents": price_cents, "stock": stock}
+    body = {
+        "sku": sku or f"SKU-{uuid.uuid4().hex[:10]}",
+        "name": "Widget",
+        "price_cents": price_cents,
+        "stock": stock,
+    }
     body.update(extra)
     response = await client.post("/api/products", json=body, headers=ADMIN)
     assert response.status_code == 201, response.text

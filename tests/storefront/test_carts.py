@@ -58,7 +58,9 @@ async def test_adding_an_unknown_product_is_not_found(client: httpx.AsyncClient)
 
 
 @pytest.mark.parametrize("quantity", [-1, 1001, 10**30, "2", 1.5, None, True])
-async def test_bad_quantity_is_rejected_and_changes_nothing(client: httpx.AsyncClient, quantity: object) -> None:
+async def test_bad_quantity_is_rejected_and_changes_nothing(
+    client: httpx.AsyncClient, quantity: object
+) -> None:
     p = await add_product(client)
     cart = await new_cart(client, (p["id"], 1))
     response = await client.put(f"/api/carts/{cart}/items/{p['id']}", json={"quantity": quantity})

@@ -12,7 +12,9 @@ from tests.storefront.conftest import ADMIN, add_product, make_settings
 pytestmark = pytest.mark.anyio
 
 
-async def test_listing_pages_through_every_product_once_with_an_opaque_cursor(client: httpx.AsyncClient) -> None:
+async def test_listing_pages_through_every_product_once_with_an_opaque_cursor(
+    client: httpx.AsyncClient,
+) -> None:
     created = [await add_product(client) for _ in range(7)]
     seen: list[int] = []
     cursor = None
@@ -29,7 +31,9 @@ async def test_listing_pages_through_every_product_once_with_an_opaque_cursor(cl
 
 
 async def test_product_has_the_contract_fields(client: httpx.AsyncClient) -> None:
-    product = await add_product(client, sku="ABC-1", price_cents=1999, stock=4, description="d", currency="EUR")
+    product = await add_product(
+        client, sku="ABC-1", price_cents=1999, stock=4, description="d", currency="EUR"
+    )
     response = await client.get(f"/api/products/{product['id']}")
     assert response.status_code == 200
     assert response.json() == {

@@ -25,7 +25,8 @@ def test_local_database_url_without_tls_is_accepted() -> None:
 
 def test_secrets_do_not_appear_in_repr() -> None:
     settings = Settings(
-        DATABASE_URL="postgresql://u:db-password-1@127.0.0.1/app", STOREFRONT_ADMIN_TOKEN="admin-token-abcdefgh-1"
+        DATABASE_URL="postgresql://u:db-password-1@127.0.0.1/app",
+        STOREFRONT_ADMIN_TOKEN="admin-token-abcdefgh-1",
     )
     text = repr(settings) + str(settings)
     assert "db-password-1" not in text and "admin-token-abcdefgh-1" not in text

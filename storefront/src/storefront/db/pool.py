@@ -38,7 +38,7 @@ class RotatingConnector:
         port: int,
         database: str,
         read_credentials: CredentialsReader,
-        ssl: Literal["require", "verify-ca", "verify-full"] = "require",
+        ssl: Literal["require", "verify-ca", "verify-full"] | bool = "require",
     ) -> None:
         self._host = host
         self._port = port
