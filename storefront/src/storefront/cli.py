@@ -23,7 +23,13 @@ LOCAL_DB = "storefront"
 @contextlib.contextmanager
 def _embedded_database(settings: Settings) -> Iterator[str]:
     """Start (or reuse) the embedded server under the data dir; yields a URL; stops it if we started it."""
-    from storefront.db.embedded import EmbeddedPostgres
+    from storefront.db.embedded import EmbeddedPostgres, installed
+
+    if not installed():
+        raise SystemExit(
+            "storefront: no database configured (set DATABASE_URL, or DB_HOST and DB_SECRET_ARN); "
+            "the embedded PostgreSQL for local runs is not installed here"
+        )
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     server = EmbeddedPostgres(settings.data_dir / "pg")

