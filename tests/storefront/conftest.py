@@ -1,4 +1,4 @@
-"""Fixtures: one embedded PostgreSQL per session, a fresh database per test cloned from a migrated template."""
+"""Fixtures: one embedded PostgreSQL per session; each test gets a fresh database from a migrated template."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-
 from storefront.app import create_app
 from storefront.db import migrate
 from storefront.db.embedded import EmbeddedPostgres

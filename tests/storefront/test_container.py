@@ -19,8 +19,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-
 from storefront.db.embedded import free_port
+
 from tests.storefront.conftest import ADMIN_TOKEN, repo_root
 
 SERVICE_DIR = repo_root() / "storefront"
@@ -49,7 +49,7 @@ def _exec_form(keyword: str) -> list[str]:
 
 def test_dockerfile_passes_hadolint() -> None:
     hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
-    result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, check=False)  # noqa: S603
+    result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -103,7 +103,7 @@ def served(database: str, scratch: Path) -> Iterator[tuple[subprocess.Popen[byte
     }
     log = scratch / "stdout.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, cwd=scratch, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        proc = subprocess.Popen(cmd, env=env, cwd=scratch, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -128,7 +128,7 @@ def test_dockerfile_cmd_serves_health_and_the_healthcheck_passes(
     assert httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).status_code == 200
     check = _exec_form("HEALTHCHECK")
     check[-1] = check[-1].replace("127.0.0.1:8000", f"127.0.0.1:{port}")
-    result = subprocess.run([sys.executable, *check[1:]], timeout=10, check=False)  # noqa: S603
+    result = subprocess.run([sys.executable, *check[1:]], timeout=10, check=False)
     assert result.returncode == 0
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     assert any(entry.get("path") == "/health" and entry.get("status") == 200 for entry in lines)

@@ -8,9 +8,9 @@ import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
-
 from storefront.app import create_app
 from storefront.log import JsonFormatter
+
 from tests.storefront.conftest import ADMIN, ADMIN_TOKEN, make_settings
 
 pytestmark = pytest.mark.anyio

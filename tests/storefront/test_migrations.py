@@ -10,9 +10,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
 from storefront.db import migrate
 from storefront.db.embedded import EmbeddedPostgres
+
 from tests.storefront.conftest import create_database, drop_database
 
 
@@ -52,7 +52,7 @@ def test_ten_processes_starting_at_once_apply_each_migration_exactly_once(
     try:
         cmd, env = _migrate_cmd(url, migrations)
         procs = [
-            subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # noqa: S603
+            subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             for _ in range(10)
         ]
         outputs = [p.communicate(timeout=60)[0].decode() for p in procs]
@@ -75,7 +75,7 @@ def test_failed_migration_exits_non_zero_and_is_not_recorded(pg: EmbeddedPostgre
     url = pg.superuser_url(name)
     try:
         cmd, env = _migrate_cmd(url, migrations)
-        result = subprocess.run(cmd, env=env, capture_output=True, timeout=60, check=False)  # noqa: S603
+        result = subprocess.run(cmd, env=env, capture_output=True, timeout=60, check=False)
         assert result.returncode != 0
         assert b"0002_broken.sql" in result.stdout
         versions = [r["version"] for r in _fetch(url, "SELECT version FROM schema_migrations")]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import FastAPI
-
 from storefront.app import create_app
+
 from tests.storefront.conftest import ADMIN, add_product, make_settings
 
 pytestmark = pytest.mark.anyio

@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-
 from storefront.app import create_app
 from storefront.db.embedded import EmbeddedPostgres
 from storefront.db.pool import Credentials, PoolConfig, RotatingConnector, create_pool
+
 from tests.storefront.conftest import add_product, make_settings
 
 pytestmark = pytest.mark.anyio
@@ -48,25 +48,26 @@ async def test_service_reconnects_with_a_rotated_password_by_re_reading_the_secr
         return await create_pool(PoolConfig(min_size=1, max_size=2), connector=connector)
 
     app = create_app(make_settings(database, STOREFRONT_MIGRATE_ON_START=False), pool_factory=pool_factory)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            assert (await client.get("/api/products")).status_code == 200
-            assert reads == 1
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        assert (await client.get("/api/products")).status_code == 200
+        assert reads == 1
 
-            # Rotation: the database password and the secret change; live sessions are cut.
-            await db.execute(f"ALTER ROLE {role} PASSWORD 'second-password'")
-            secret["password"] = "second-password"
-            await db.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", role
-            )
+        # Rotation: the database password and the secret change; live sessions are cut.
+        await db.execute(f"ALTER ROLE {role} PASSWORD 'second-password'")
+        secret["password"] = "second-password"
+        await db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", role)
 
-            statuses = []
-            for _ in range(20):  # bounded: a dead pooled connection may cost one 503
-                status = (await client.get("/api/products")).status_code
-                statuses.append(status)
-                if status == 200:
-                    break
-                await asyncio.sleep(0.05)
+        statuses = []
+        for _ in range(20):  # bounded: a dead pooled connection may cost one 503
+            status = (await client.get("/api/products")).status_code
+            statuses.append(status)
+            if status == 200:
+                break
+            await asyncio.sleep(0.05)
     assert statuses[-1] == 200, statuses
     assert set(statuses) <= {200, 503}
     assert reads == 2
@@ -125,10 +126,7 @@ async def test_database_restart_under_load_gives_503s_then_recovers_losing_no_or
         stop.set()
         await asyncio.gather(*shoppers)
 
-    statuses: dict[str, Any] = {}
-    for _, kind, status in results:
-        statuses.setdefault(status, 0)
-        statuses[status] += 1
+    statuses = Counter(status for _, _, status in results)
     assert 500 not in statuses, statuses
     during = {s for t, _, s in results if down_at + 0.1 < t < up_at - 0.1}
     assert during == {503}, during

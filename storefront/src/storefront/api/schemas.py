@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_ID = 2**63 - 1
 MAX_PRICE_CENTS = 10**10
@@ -25,13 +25,26 @@ def _clean_text(value: str) -> str:
     return value
 
 
+def _json_integer(value: object) -> object:
+    """JSON Schema integers: 3 and 3.0 yes; "3", 3.5 and true no (pydantic's lax mode would take "3")."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be an integer")
+        return int(value)
+    return value
+
+
+_JSON_INT = BeforeValidator(_json_integer)
 NO_NUL = r"^[^\x00]*$"
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL), AfterValidator(_clean_text)]
 Description = Annotated[str, Field(max_length=5000, pattern=NO_NUL), AfterValidator(_clean_text)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-PriceCents = Annotated[StrictInt, Field(ge=0, le=MAX_PRICE_CENTS)]
-Stock = Annotated[StrictInt, Field(ge=0, le=MAX_STOCK)]
+# Constraints before the validator, or pydantic leaves them out of the JSON schema.
+PriceCents = Annotated[int, Field(ge=0, le=MAX_PRICE_CENTS), _JSON_INT]
+Stock = Annotated[int, Field(ge=0, le=MAX_STOCK), _JSON_INT]
 SearchText = Annotated[str, Field(max_length=100, pattern=NO_NUL), AfterValidator(_clean_text)]
 
 
@@ -96,7 +109,7 @@ class Cart(BaseModel):
 
 
 class CartItemSet(_Input):
-    quantity: Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY, description="0 removes the line")]
+    quantity: Annotated[int, Field(ge=0, le=MAX_QUANTITY, description="0 removes the line"), _JSON_INT]
 
 
 class OrderCreate(_Input):
