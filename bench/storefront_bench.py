@@ -32,7 +32,6 @@ from pathlib import Path
 import asyncpg
 import httpx
 import psutil
-
 from storefront.db import migrate
 from storefront.db.embedded import EmbeddedPostgres, free_port
 

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from storefront.app import create_app
 from storefront.db import migrate
 from storefront.db.embedded import EmbeddedPostgres
@@ -123,7 +123,7 @@ def settings(database: str) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
     """The app with its lifespan running (pool open, migrations checked)."""
     application = create_app(settings)
     async with application.router.lifespan_context(application):
@@ -131,7 +131,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://storefront.test") as c:
         yield c

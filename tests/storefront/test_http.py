@@ -7,7 +7,7 @@ import logging
 import httpx
 import orjson
 import pytest
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from storefront.app import create_app
 from storefront.log import JsonFormatter
 
@@ -84,7 +84,7 @@ async def test_openapi_schema_documents_the_error_shape(client: httpx.AsyncClien
 
 async def test_static_directory_is_served_at_the_root_when_it_exists(database: str, scratch) -> None:  # type: ignore[no-untyped-def]
     (scratch / "index.html").write_text("<h1>shop</h1>")
-    app: FastAPI = create_app(make_settings(database, STOREFRONT_STATIC_DIR=str(scratch)))
+    app: Starlette = create_app(make_settings(database, STOREFRONT_STATIC_DIR=str(scratch)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         page = await client.get("/")
         missing = await client.get("/nothing-here.js")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from storefront.app import create_app
 
 from tests.storefront.conftest import ADMIN, add_product, make_settings
@@ -99,7 +99,7 @@ async def test_create_product_needs_a_bearer_token(client: httpx.AsyncClient) ->
 
 
 async def test_admin_routes_are_forbidden_when_no_token_is_configured(database: str) -> None:
-    app: FastAPI = create_app(make_settings(database, STOREFRONT_ADMIN_TOKEN=""))
+    app: Starlette = create_app(make_settings(database, STOREFRONT_ADMIN_TOKEN=""))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from storefront.app import create_app
 from storefront.db.embedded import EmbeddedPostgres
 from storefront.db.pool import Credentials, PoolConfig, RotatingConnector, create_pool
@@ -75,14 +75,14 @@ async def test_service_reconnects_with_a_rotated_password_by_re_reading_the_secr
 
 
 @pytest.fixture
-async def app_for_restart(database: str) -> AsyncIterator[FastAPI]:
+async def app_for_restart(database: str) -> AsyncIterator[Starlette]:
     app = create_app(make_settings(database, STOREFRONT_POOL_MIN_SIZE=2, STOREFRONT_POOL_MAX_SIZE=5))
     async with app.router.lifespan_context(app):
         yield app
 
 
 async def test_database_restart_under_load_gives_503s_then_recovers_losing_no_order(
-    pg: EmbeddedPostgres, app_for_restart: FastAPI, database: str, db: asyncpg.Connection
+    pg: EmbeddedPostgres, app_for_restart: Starlette, database: str, db: asyncpg.Connection
 ) -> None:
     transport = httpx.ASGITransport(app=app_for_restart)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from starlette.requests import Request
 from starlette.responses import Response
 
-from storefront.api.deps import CartId, Pool, ProductId
-from storefront.api.responses import documented, json_response
-from storefront.api.schemas import Cart, CartItemSet
+from storefront.api import params
+from storefront.api.responses import json_response
+from storefront.api.schemas import CartItemSet
 from storefront.domain import carts
 
-router = APIRouter(prefix="/api/carts", tags=["carts"])
+
+async def create_cart(request: Request) -> Response:
+    return json_response(await carts.create_cart(request.app.state.pool), 201)
 
 
-@router.post("", response_model=Cart, status_code=201, responses=documented(503))
-async def create_cart(pool: Pool) -> Response:
-    return json_response(await carts.create_cart(pool), 201)
+async def get_cart(request: Request) -> Response:
+    return json_response(await carts.get_cart(request.app.state.pool, params.uuid_param(request, "cart_id")))
 
 
-@router.get("/{cart_id}", response_model=Cart, responses=documented(404, 422, 503))
-async def get_cart(pool: Pool, cart_id: CartId) -> Response:
-    return json_response(await carts.get_cart(pool, cart_id))
-
-
-@router.put(
-    "/{cart_id}/items/{product_id}",
-    response_model=Cart,
-    responses=documented(400, 404, 409, 413, 415, 422, 503),
-)
-async def set_cart_item(pool: Pool, cart_id: CartId, product_id: ProductId, body: CartItemSet) -> Response:
-    return json_response(await carts.set_item(pool, cart_id, product_id, body.quantity))
+async def set_cart_item(request: Request) -> Response:
+    cart_id = params.uuid_param(request, "cart_id")
+    product_id = params.product_id(request)
+    body = await params.json_body(request, CartItemSet)
+    return json_response(await carts.set_item(request.app.state.pool, cart_id, product_id, body.quantity))

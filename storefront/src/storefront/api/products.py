@@ -1,53 +1,43 @@
-"""Catalog routes: public reads, admin writes."""
+"""Catalog routes: public reads (the hot path), admin writes."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+import asyncpg
+from starlette.requests import Request
 from starlette.responses import Response
 
-from storefront.api.deps import Admin, Pool, ProductId
-from storefront.api.responses import documented, json_response
-from storefront.api.schemas import NO_NUL, Product, ProductCreate, ProductPage, ProductUpdate, SearchText
+from storefront.api import params
+from storefront.api.responses import json_response
+from storefront.api.schemas import ProductCreate, ProductUpdate
 from storefront.domain import catalog
 
-router = APIRouter(prefix="/api/products", tags=["products"])
+
+async def list_products(request: Request) -> Response:
+    pool: asyncpg.Pool = request.app.state.pool
+    page = await catalog.list_products(
+        pool,
+        limit=params.limit(request),
+        cursor=params.optional_text(request, "cursor", params.MAX_CURSOR),
+        q=params.optional_text(request, "q", params.MAX_QUERY),
+    )
+    return json_response(page)
 
 
-@router.get("", response_model=ProductPage, responses=documented(400, 422, 503))
-async def list_products(
-    pool: Pool,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
-    q: Annotated[SearchText | None, Query()] = None,
-) -> Response:
-    return json_response(await catalog.list_products(pool, limit=limit, cursor=cursor, q=q))
+async def get_product(request: Request) -> Response:
+    pool: asyncpg.Pool = request.app.state.pool
+    return json_response(await catalog.get_product(pool, params.product_id(request)))
 
 
-@router.get("/{product_id}", response_model=Product, responses=documented(404, 422, 503))
-async def get_product(pool: Pool, product_id: ProductId) -> Response:
-    return json_response(await catalog.get_product(pool, product_id))
-
-
-@router.post(
-    "",
-    response_model=Product,
-    status_code=201,
-    dependencies=[Admin],
-    responses=documented(400, 401, 403, 409, 413, 415, 422, 503),
-)
-async def create_product(pool: Pool, body: ProductCreate) -> Response:
-    product = await catalog.create_product(pool, **body.model_dump())
+async def create_product(request: Request) -> Response:
+    params.require_admin(request)
+    body = await params.json_body(request, ProductCreate)
+    product = await catalog.create_product(request.app.state.pool, **body.model_dump())
     return json_response(product, 201)
 
 
-@router.patch(
-    "/{product_id}",
-    response_model=Product,
-    dependencies=[Admin],
-    responses=documented(400, 401, 403, 404, 413, 415, 422, 503),
-)
-async def update_product(pool: Pool, product_id: ProductId, body: ProductUpdate) -> Response:
+async def update_product(request: Request) -> Response:
+    params.require_admin(request)
+    product_id = params.product_id(request)
+    body = await params.json_body(request, ProductUpdate)
     changes = body.model_dump(exclude_none=True)
-    return json_response(await catalog.update_product(pool, product_id, **changes))
+    return json_response(await catalog.update_product(request.app.state.pool, product_id, **changes))

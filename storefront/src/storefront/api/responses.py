@@ -8,8 +8,6 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from storefront.api.schemas import ErrorResponse
-
 _JSON = "application/json"
 
 
@@ -28,8 +26,3 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     return json_response({"error": {"code": code, "message": message}}, status, headers)
-
-
-def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses a route can answer, all with the error shape."""
-    return {status: {"model": ErrorResponse} for status in statuses}
