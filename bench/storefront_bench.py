@@ -37,16 +37,13 @@ from storefront.db.embedded import EmbeddedPostgres, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-ADMIN_TOKEN = "bench-admin-token-0123456789"
+ADMIN_TOKEN = "bench-admin-token-0123456789"  # noqa: S105 - a local throwaway
 CATALOG_SIZE = 1000
 RANDOM_ID_LUA = (
-    """
-math.randomseed(42)
-request = function()
-  return wrk.format("GET", "/api/products/" .. math.random(1, %d))
-end
-"""
-    % CATALOG_SIZE
+    "math.randomseed(42)\n"
+    "request = function()\n"
+    f'  return wrk.format("GET", "/api/products/" .. math.random(1, {CATALOG_SIZE}))\n'
+    "end\n"
 )
 
 
@@ -62,7 +59,7 @@ class Server:
     def start(self, workdir: Path) -> None:
         self.log = workdir / f"{self.name}.log"
         with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(  # noqa: S603
+            self.proc = subprocess.Popen(
                 self.cmd, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + 60
@@ -103,17 +100,32 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: float = 0.0  # server CPU time (user + system, all its processes) per request
+
+
+def cpu_seconds(pid: int) -> float:
+    parent = psutil.Process(pid)
+    total = 0.0
+    for proc in [parent, *parent.children(recursive=True)]:
+        t = proc.cpu_times()
+        total += t.user + t.system
+    return total
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(url: str, seconds: float, connections: int, script: Path | None = None) -> WrkResult:
+def run_wrk(
+    url: str, seconds: float, connections: int, script: Path | None = None, server_pid: int | None = None
+) -> WrkResult:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", url]
     if script is not None:
         cmd[1:1] = ["-s", str(script)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout  # noqa: S603
+    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    cpu_used = cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
 
     def pct(p: str) -> float:
         m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -127,7 +139,7 @@ def run_wrk(url: str, seconds: float, connections: int, script: Path | None = No
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if m:
         errors += sum(int(g) for g in m.groups())
-    return WrkResult(rps, pct("50"), pct("99"), errors)
+    return WrkResult(rps, pct("50"), pct("99"), errors, cpu_used / max(total, 1) * 1e6)
 
 
 # -- open-loop checkout ------------------------------------------------------------------------------
@@ -237,7 +249,8 @@ async def oversells(url: str, prefix_like: str = "CHK-%") -> dict[str, int]:
         row = await conn.fetchrow(
             "SELECT count(*) FILTER (WHERE p.stock < 0) AS negative,"
             " coalesce(sum(p.stock), 0) AS left_in_stock,"
-            " (SELECT coalesce(sum(ol.quantity), 0) FROM order_lines ol JOIN products q ON q.id = ol.product_id"
+            " (SELECT coalesce(sum(ol.quantity), 0) FROM order_lines ol"
+            "   JOIN products q ON q.id = ol.product_id"
             "   WHERE q.sku LIKE $1) AS sold,"
             " (SELECT count(*) FROM orders) AS orders"
             " FROM products p WHERE p.sku LIKE $1",
@@ -262,6 +275,9 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "kernel": platform.release(),
     }
+
+
+LOAD_AT_START = os.getloadavg()[0]
 
 
 def main() -> int:
@@ -332,7 +348,8 @@ def main() -> int:
         baseline = Server(
             "baseline",
             [
-                str(BIN / "uvicorn"), "baseline_app:app", "--app-dir", str(ROOT / "bench"), "--host", "127.0.0.1",
+                str(BIN / "uvicorn"), "baseline_app:app", "--app-dir", str(ROOT / "bench"),
+                "--host", "127.0.0.1",
                 "--port", str(base_port), "--workers", w, "--loop", "uvloop", "--http", "httptools",
                 "--no-access-log", "--log-level", "warning",
             ],
@@ -346,7 +363,8 @@ def main() -> int:
                 Server(
                     "service-granian",
                     [
-                        str(BIN / "granian"), "--interface", "asgi", "--host", "127.0.0.1", "--port", str(gport),
+                        str(BIN / "granian"), "--interface", "asgi", "--host", "127.0.0.1",
+                        "--port", str(gport),
                         "--workers", w, "--loop", "uvloop", "--factory", "--no-access-log",
                         "storefront.app:app_from_env",
                     ],
@@ -367,10 +385,12 @@ def main() -> int:
         for r in range(args.rounds):
             for s in servers:  # alternate: service, baseline, service, baseline, ...
                 for endpoint, (path, scr) in endpoints.items():
-                    res = run_wrk(s.url(path), args.seconds, args.connections, scr)
+                    assert s.proc is not None
+                    res = run_wrk(s.url(path), args.seconds, args.connections, scr, s.proc.pid)
                     reads[s.name][endpoint].append(res)
                     print(f"round {r + 1} {s.name:16} {endpoint:4} {res.rps:8.0f} req/s"
-                          f"  p50 {res.p50_ms:6.2f} ms  p99 {res.p99_ms:6.2f} ms  errors {res.errors}",
+                          f"  p50 {res.p50_ms:6.2f} ms  p99 {res.p99_ms:6.2f} ms"
+                          f"  cpu {res.cpu_us:5.0f} us/req  errors {res.errors}",
                           flush=True)  # fmt: skip
 
         checkouts: list[CheckoutResult] = []
@@ -384,8 +404,9 @@ def main() -> int:
             after = asyncio.run(oversells(url))
             checkouts.append(result)
             checks.append(after | {"orders_placed": after["orders"] - before["orders"]})
-            print(f"checkout {result.achieved_rate:.0f} req/s p50 {result.p50_ms:.2f} ms p99 {result.p99_ms:.2f} ms"
-                  f" max {result.max_ms:.2f} ms statuses {result.statuses} db {checks[-1]}", flush=True)  # fmt: skip
+            print(f"checkout {result.achieved_rate:.0f} req/s p50 {result.p50_ms:.2f} ms"
+                  f" p99 {result.p99_ms:.2f} ms max {result.max_ms:.2f} ms statuses {result.statuses}"
+                  f" db {checks[-1]}", flush=True)  # fmt: skip
         rss = {s.name: round(s.worker_rss_mib(), 1) for s in servers}
         print("worker RSS MiB", rss)
     finally:
@@ -420,27 +441,35 @@ def summarise(
         f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: nproc {m['nproc']}, CPU {m['cpu']}, Python {m['python']}, kernel {m['kernel']}",
         f"- command: `{cmd}`",
-        f"- setup: {args.workers} worker process per server, uvloop + httptools, wrk -t1 -c{args.connections},"
-        f" {args.seconds:g} s per measurement, {args.rounds} alternating rounds, medians; embedded PostgreSQL 18"
+        f"- load average (1 min) at start / end: {LOAD_AT_START:.2f} / {os.getloadavg()[0]:.2f}"
+        " (the machine is shared: other processes compete for the 2 cores)",
+        f"- setup: {args.workers} worker process per server, uvloop + httptools,"
+        f" wrk -t1 -c{args.connections}, {args.seconds:g} s per measurement,"
+        f" {args.rounds} alternating rounds, medians; embedded PostgreSQL 18"
         f" (durable defaults) on the same machine; catalog of {CATALOG_SIZE} products",
         "",
         "### Catalog reads (median of rounds)",
         "",
-        "| server | endpoint | req/s | p50 ms | p99 ms | vs baseline req/s | rounds req/s |",
-        "|---|---|---|---|---|---|---|",
+        "| server | endpoint | req/s | p50 ms | p99 ms | vs baseline req/s | server CPU us/req | baseline CPU"
+        " / server CPU | rounds req/s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, per in reads.items():
         for endpoint, results in per.items():
             rps = _median(results, "rps")
             base = _median(reads["baseline"][endpoint], "rps")
             rounds = ", ".join(f"{r.rps:.0f}" for r in results)
+            cpu = _median(results, "cpu_us")
+            base_cpu = _median(reads["baseline"][endpoint], "cpu_us")
             lines.append(
                 f"| {name} | {endpoint} | {rps:.0f} | {_median(results, 'p50_ms'):.2f} |"
-                f" {_median(results, 'p99_ms'):.2f} | {rps / base:.0%} | {rounds} |"
+                f" {_median(results, 'p99_ms'):.2f} | {rps / base:.0%} | {cpu:.0f} | {base_cpu / cpu:.0%} |"
+                f" {rounds} |"
             )
     lines += [
         "",
-        f"### Checkout (POST /api/orders, open loop at {args.checkout_rate:g} req/s for {args.checkout_seconds:g} s)",
+        f"### Checkout (POST /api/orders, open loop at {args.checkout_rate:g} req/s"
+        f" for {args.checkout_seconds:g} s)",
         "",
         "| round | achieved req/s | p50 ms | p99 ms | max ms | statuses | oversold (negative stock) |"
         " stock left + sold = initial |",

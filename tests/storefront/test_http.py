@@ -9,7 +9,6 @@ import orjson
 import pytest
 from starlette.applications import Starlette
 from storefront.app import create_app
-from storefront.log import JsonFormatter
 
 from tests.storefront.conftest import ADMIN, ADMIN_TOKEN, make_settings
 
@@ -55,24 +54,25 @@ async def test_request_id_is_generated_when_missing_or_unsafe(client: httpx.Asyn
 
 
 async def test_each_request_logs_one_json_line_without_secrets(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="storefront.access")
+    capsys.readouterr()
     await client.post(
         "/api/products?token=query-secret",
         json={"sku": "LOG-1", "name": "n", "price_cents": 1, "stock": 1},
         headers=ADMIN | {"X-Request-Id": "req-42"},
     )
-    records = [r for r in caplog.records if r.name == "storefront.access"]
-    assert len(records) == 1
-    line = JsonFormatter().format(records[0])
-    entry = orjson.loads(line)
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if '"storefront.access"' in line]
+    assert len(lines) == 1
+    entry = orjson.loads(lines[0])
     assert entry["request_id"] == "req-42"
     assert entry["method"] == "POST"
     assert entry["path"] == "/api/products"
     assert entry["status"] == 201
     assert isinstance(entry["duration_ms"], float)
-    assert ADMIN_TOKEN not in line and "query-secret" not in line and "\n" not in line
+    assert ADMIN_TOKEN not in out and "query-secret" not in out
 
 
 async def test_openapi_schema_documents_the_error_shape(client: httpx.AsyncClient) -> None:

@@ -77,12 +77,13 @@ def create_app(settings: Settings | None = None, *, pool_factory: PoolFactory | 
                 pool.terminate()
             logger.info("database pool closed")
 
+    # Starlette tries routes in order: the catalog reads, the hot path, come first.
     routes: list[BaseRoute] = [
+        Route("/api/products/{product_id}", products.get_product, methods=["GET"]),
+        Route("/api/products", products.list_products, methods=["GET"]),
         Route("/health", health.health, methods=["GET"]),
         Route("/health/ready", health.ready, methods=["GET"]),
-        Route("/api/products", products.list_products, methods=["GET"]),
         Route("/api/products", products.create_product, methods=["POST"]),
-        Route("/api/products/{product_id}", products.get_product, methods=["GET"]),
         Route("/api/products/{product_id}", products.update_product, methods=["PATCH"]),
         Route("/api/carts", carts.create_cart, methods=["POST"]),
         Route("/api/carts/{cart_id}", carts.get_cart, methods=["GET"]),
