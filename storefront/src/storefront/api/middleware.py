@@ -38,6 +38,8 @@ def write_access_line(request_id: str, method: str, path: str, status: int, dura
         "duration_ms": duration_ms,
     }
     sys.stdout.write(orjson.dumps(entry).decode() + "\n")
+
+
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 
