@@ -53,3 +53,36 @@ def test_get_settings_reads_the_environment_once(monkeypatch: pytest.MonkeyPatch
         assert get_settings() is first and first.pool_max_size == 7
     finally:
         get_settings.cache_clear()
+
+
+def test_admin_token_from_the_environment_wins_over_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storefront import aws
+    from storefront.app import resolve_admin_token
+
+    reads: list[str] = []
+    monkeypatch.setattr(
+        aws, "read_secret_string", lambda arn: reads.append(arn) or "secret-token-from-sm-123"
+    )
+    both = Settings(STOREFRONT_ADMIN_TOKEN="env-token-abcdefghij", STOREFRONT_ADMIN_TOKEN_SECRET_ARN="arn:x")
+    assert resolve_admin_token(both) == b"env-token-abcdefghij"
+    assert reads == []
+
+
+def test_admin_token_is_read_from_the_secret_when_not_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The secret reader is a fake function standing in for Secrets Manager, not an AWS mock."""
+    from storefront import aws
+    from storefront.app import resolve_admin_token
+
+    monkeypatch.delenv("STOREFRONT_ADMIN_TOKEN", raising=False)
+    monkeypatch.setattr(aws, "read_secret_string", lambda arn: '{"token": "secret-token-from-sm-123"}')
+    assert (
+        resolve_admin_token(Settings(STOREFRONT_ADMIN_TOKEN_SECRET_ARN="arn:x"))
+        == b"secret-token-from-sm-123"
+    )
+    monkeypatch.setattr(aws, "read_secret_string", lambda arn: "weak")
+    with pytest.raises(ValidationError, match="STOREFRONT_ADMIN_TOKEN"):
+        resolve_admin_token(Settings(STOREFRONT_ADMIN_TOKEN_SECRET_ARN="arn:x"))
+    monkeypatch.delenv("STOREFRONT_ADMIN_TOKEN_SECRET_ARN", raising=False)
+    assert resolve_admin_token(Settings()) is None
