@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _ACCESS_LOGGER = "storefront.access"
+_access = logging.getLogger(_ACCESS_LOGGER)
 
 
 def write_access_line(request_id: str, method: str, path: str, status: int, duration_ms: float) -> None:
@@ -22,8 +23,7 @@ def write_access_line(request_id: str, method: str, path: str, status: int, dura
     Written straight to stdout rather than through `logging`: the logging machinery cost ~35 us a request,
     a third of a catalog read. Honours the level set for `storefront.access` (disable it to silence).
     """
-    logger = logging.getLogger(_ACCESS_LOGGER)
-    if logger.disabled or not logger.isEnabledFor(logging.INFO):
+    if _access.disabled or not _access.isEnabledFor(logging.INFO):
         return
     now = time.time()
     entry = {
@@ -43,15 +43,31 @@ def write_access_line(request_id: str, method: str, path: str, status: int, dura
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 
-class AccessLogMiddleware:
-    """Honours a well-formed X-Request-Id (else makes one), returns it, and logs method/path/status/duration.
+_TOO_LARGE = orjson.dumps({"error": {"code": "payload_too_large", "message": "request body is too large"}})
+_NOT_JSON = orjson.dumps(
+    {
+        "error": {
+            "code": "unsupported_media_type",
+            "message": "send the body as Content-Type: application/json",
+        }
+    }
+)
 
-    Only the path is logged: never the query string, headers or body, so tokens cannot reach the logs.
+
+class EdgeMiddleware:
+    """Everything each request passes through first, in one pure ASGI layer (one layer: measured cheaper).
+
+    - request id: honours a well-formed X-Request-Id, else makes one; returned on the response;
+    - access log: one JSON line with request id, method, path, status, duration. Only the path is
+      logged, never the query string, headers or body, so tokens cannot reach the logs;
+    - body guard: 413 for bodies over `max_bytes` (by Content-Length, or while streaming), 415 for
+      bodies that are not JSON (every body this API takes is JSON).
     """
 
-    def __init__(self, app: ASGIApp, *, enabled: bool = True) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, access_log: bool = True) -> None:
         self.app = app
-        self.enabled = enabled
+        self.max_bytes = max_bytes
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,9 +92,14 @@ class AccessLogMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if scope["method"] in ("GET", "HEAD"):
+                await self.app(scope, receive, send_with_id)
+            else:
+                guarded = await self._guard_body(scope, receive, send_with_id)
+                if guarded is not None:
+                    await self.app(scope, guarded, send_with_id)
         finally:
-            if self.enabled:
+            if self.access_log:
                 write_access_line(
                     request_id.decode(),
                     scope["method"],
@@ -87,30 +108,8 @@ class AccessLogMiddleware:
                     round((time.perf_counter() - start) * 1000, 3),
                 )
 
-
-_TOO_LARGE = orjson.dumps({"error": {"code": "payload_too_large", "message": "request body is too large"}})
-_NOT_JSON = orjson.dumps(
-    {
-        "error": {
-            "code": "unsupported_media_type",
-            "message": "send the body as Content-Type: application/json",
-        }
-    }
-)
-
-
-class BodyLimitMiddleware:
-    """Rejects bodies over `max_bytes` with 413 (by Content-Length, or while streaming) and non-JSON
-    bodies with 415: every request body this API takes is JSON."""
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
-            await self.app(scope, receive, send)
-            return
+    async def _guard_body(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """A size-limited `receive`, or None after answering 413/415 itself."""
         has_body = False
         for name, value in scope["headers"]:
             if name == b"content-length":
@@ -120,7 +119,7 @@ class BodyLimitMiddleware:
                     length = 0
                 if length > self.max_bytes:
                     await _send_error(send, 413, _TOO_LARGE)
-                    return
+                    return None
                 has_body = has_body or length > 0
             elif name == b"transfer-encoding":
                 has_body = True
@@ -130,19 +129,20 @@ class BodyLimitMiddleware:
                     media = value.split(b";", 1)[0].strip().lower()
                     if media != b"application/json" and not media.endswith(b"+json"):
                         await _send_error(send, 415, _NOT_JSON)
-                        return
+                        return None
         received = 0
+        max_bytes = self.max_bytes
 
         async def limited_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise HTTPException(413, "request body is too large")
             return message
 
-        await self.app(scope, limited_receive, send)
+        return limited_receive
 
 
 async def _send_error(send: Any, status: int, body: bytes) -> None:
