@@ -358,6 +358,11 @@ def main() -> int:
         )  # fmt: skip
         servers = [service, baseline]
         if args.variants:
+            nolog = Server(
+                "service-no-access-log", list(service.cmd), free_port(), env | {"STOREFRONT_ACCESS_LOG": "0"}
+            )
+            nolog.cmd[nolog.cmd.index("--port") + 1] = str(nolog.port)
+            servers.append(nolog)
             gport = free_port()
             servers.append(
                 Server(

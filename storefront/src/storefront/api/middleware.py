@@ -17,27 +17,30 @@ _ACCESS_LOGGER = "storefront.access"
 _access = logging.getLogger(_ACCESS_LOGGER)
 
 
+_ts_second = -1
+_ts_prefix = ""
+
+
 def write_access_line(request_id: str, method: str, path: str, status: int, duration_ms: float) -> None:
     """One JSON line per request, in the same shape as log.JsonFormatter's.
 
-    Written straight to stdout rather than through `logging`: the logging machinery cost ~35 us a request,
-    a third of a catalog read. Honours the level set for `storefront.access` (disable it to silence).
+    Written straight to stdout rather than through `logging` (measured: the logging machinery cost
+    ~35 us a request, a third of a catalog read), with the timestamp's second cached. `request_id` is
+    validated or generated hex and `method` an HTTP token, so only the path needs JSON escaping.
+    Honours the level set for `storefront.access` (set it to WARNING, or STOREFRONT_ACCESS_LOG=0, to silence).
     """
+    global _ts_second, _ts_prefix
     if _access.disabled or not _access.isEnabledFor(logging.INFO):
         return
     now = time.time()
-    entry = {
-        "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
-        "level": "INFO",
-        "logger": _ACCESS_LOGGER,
-        "msg": "request",
-        "request_id": request_id,
-        "method": method,
-        "path": path,
-        "status": status,
-        "duration_ms": duration_ms,
-    }
-    sys.stdout.write(orjson.dumps(entry).decode() + "\n")
+    second = int(now)
+    if second != _ts_second:
+        _ts_second, _ts_prefix = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    sys.stdout.write(
+        f'{{"ts":"{_ts_prefix}.{int((now - second) * 1000):03d}Z","level":"INFO","logger":"{_ACCESS_LOGGER}",'
+        f'"msg":"request","request_id":"{request_id}","method":"{method}","path":{orjson.dumps(path).decode()},'
+        f'"status":{status},"duration_ms":{duration_ms}}}\n'
+    )
 
 
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
