@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
@@ -63,6 +64,7 @@ async def test_each_request_logs_one_json_line_without_secrets(
         json={"sku": "LOG-1", "name": "n", "price_cents": 1, "stock": 1},
         headers=ADMIN | {"X-Request-Id": "req-42"},
     )
+    await asyncio.sleep(0)  # lines are written at the end of the event-loop iteration
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if '"storefront.access"' in line]
     assert len(lines) == 1
