@@ -136,10 +136,6 @@ async def delete_cart_item(db: Executor, cart_id: uuid.UUID, product_id: int) ->
     await db.execute("DELETE FROM cart_items WHERE cart_id = $1 AND product_id = $2", cart_id, product_id)
 
 
-async def mark_cart_checked_out(db: Executor, cart_id: uuid.UUID) -> None:
-    await db.execute("UPDATE carts SET status = 'checked_out' WHERE id = $1", cart_id)
-
-
 # -- orders ------------------------------------------------------------------------------------------
 async def lock_cart_products(db: Executor, cart_id: uuid.UUID) -> list[Row]:
     """Lock the cart's products in id order (a fixed order, so concurrent orders cannot deadlock)."""
@@ -164,7 +160,20 @@ async def take_stock(db: Executor, product_ids: list[int], quantities: list[int]
     return [dict(r) for r in rows]
 
 
-async def insert_order(
+async def lock_cart_and_find_key(db: Executor, cart_id: uuid.UUID, idempotency_key: str) -> Row | None:
+    """Lock the cart row; returns its status and the order already holding the key (if any), or None
+    when the cart does not exist. One round trip."""
+    row = await db.fetchrow(
+        "SELECT c.status, o.id AS order_id, o.cart_id AS order_cart_id"
+        " FROM carts c LEFT JOIN orders o ON o.idempotency_key = $2"
+        " WHERE c.id = $1 FOR UPDATE OF c",
+        cart_id,
+        idempotency_key,
+    )
+    return dict(row) if row is not None else None
+
+
+async def record_order(
     db: Executor,
     *,
     order_id: uuid.UUID,
@@ -172,32 +181,35 @@ async def insert_order(
     idempotency_key: str,
     total_cents: int,
     currency: str,
+    lines: list[Row],
 ) -> datetime | None:
-    """Insert the order unless its key is taken (waits for a concurrent holder of the key to finish).
+    """Insert the order, its lines, and mark the cart ordered, in one statement; unless the key is taken
+    (the insert waits for a concurrent holder of the key to commit or abort first).
 
-    Returns the order's created_at, or None when the key was already taken.
+    Returns the order's created_at, or None when the key was already taken (then nothing was written).
     """
     created_at: datetime | None = await db.fetchval(
-        "INSERT INTO orders (id, cart_id, idempotency_key, total_cents, currency)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING RETURNING created_at",
+        "WITH o AS ("
+        "  INSERT INTO orders (id, cart_id, idempotency_key, total_cents, currency)"
+        "  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, created_at"
+        "), l AS ("
+        "  INSERT INTO order_lines (order_id, product_id, quantity, unit_price_cents)"
+        "  SELECT o.id, x.product_id, x.quantity, x.unit_price_cents"
+        "  FROM o, unnest($6::bigint[], $7::integer[], $8::bigint[])"
+        "    AS x(product_id, quantity, unit_price_cents)"
+        "), c AS ("
+        "  UPDATE carts SET status = 'checked_out' WHERE id = $2 AND EXISTS (SELECT 1 FROM o)"
+        ") SELECT created_at FROM o",
         order_id,
         cart_id,
         idempotency_key,
         total_cents,
         currency,
-    )
-    return created_at
-
-
-async def insert_order_lines(db: Executor, order_id: uuid.UUID, lines: list[Row]) -> None:
-    await db.execute(
-        "INSERT INTO order_lines (order_id, product_id, quantity, unit_price_cents)"
-        " SELECT $1, * FROM unnest($2::bigint[], $3::integer[], $4::bigint[])",
-        order_id,
         [line["product_id"] for line in lines],
         [line["quantity"] for line in lines],
         [line["unit_price_cents"] for line in lines],
     )
+    return created_at
 
 
 async def find_order_by_key(db: Executor, idempotency_key: str) -> Row | None:

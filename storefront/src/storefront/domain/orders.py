@@ -39,13 +39,24 @@ async def place_order(pool: asyncpg.Pool, cart_id: uuid.UUID, key: str) -> tuple
     async with pool.acquire() as conn:
         try:
             async with conn.transaction():
-                status = await queries.get_cart_status(conn, cart_id, for_update=True)
-                if status is None:
+                cart = await queries.lock_cart_and_find_key(conn, cart_id, key)
+                if cart is None:
                     raise NotFound(f"cart {cart_id} not found")
-                previous = await _existing(conn, key, cart_id)
-                if previous is not None:
+                if cart["order_id"] is not None:
+                    if cart["order_cart_id"] != cart_id:
+                        raise Conflict(
+                            "Idempotency-Key was already used for a different cart",
+                            code="idempotency_key_reused",
+                        )
+                    previous = await queries.get_order(conn, cart["order_id"])
+                    assert previous is not None
                     return previous, True
-                if status != "open":
+                if cart["status"] != "open":
+                    # If the lock waited for the transaction that ordered this cart, the join above still
+                    # saw the snapshot from before its commit: look the key up again with a fresh one.
+                    previous = await _existing(conn, key, cart_id)
+                    if previous is not None:
+                        return previous, True
                     raise Conflict("cart has already been ordered", code="cart_checked_out")
                 wanted = await queries.lock_cart_products(conn, cart_id)
                 if not wanted:
@@ -63,18 +74,17 @@ async def place_order(pool: asyncpg.Pool, cart_id: uuid.UUID, key: str) -> tuple
                 order_id = uuid.uuid4()
                 total = sum(t["quantity"] * t["unit_price_cents"] for t in lines)
                 currency = currencies.pop()
-                created_at = await queries.insert_order(
+                created_at = await queries.record_order(
                     conn,
                     order_id=order_id,
                     cart_id=cart_id,
                     idempotency_key=key,
                     total_cents=total,
                     currency=currency,
+                    lines=lines,
                 )
                 if created_at is None:
                     raise _KeyTaken
-                await queries.insert_order_lines(conn, order_id, lines)
-                await queries.mark_cart_checked_out(conn, cart_id)
         except _KeyTaken:
             previous = await _existing(conn, key, cart_id)
             if previous is None:  # the key's holder rolled back after all: a retry will succeed
