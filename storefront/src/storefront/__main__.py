@@ -1,0 +1,7 @@
+"""`python -m storefront` runs the CLI."""
+
+import sys
+
+from storefront.cli import main
+
+sys.exit(main())

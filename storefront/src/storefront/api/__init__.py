@@ -1,0 +1,1 @@
+"""HTTP layer: routers per resource, request/response schemas, error handlers and middleware."""

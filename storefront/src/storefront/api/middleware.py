@@ -1,0 +1,182 @@
+"""Pure ASGI middleware: request id + one JSON access-log line per request, and the body size limit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import sys
+import time
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_ACCESS_LOGGER = "storefront.access"
+_access = logging.getLogger(_ACCESS_LOGGER)
+
+
+_ts_second = -1
+_ts_prefix = ""
+_pending: list[str] = []
+
+
+def _flush_access_lines() -> None:
+    lines = "".join(_pending)
+    _pending.clear()
+    sys.stdout.write(lines)
+
+
+def _emit(line: str) -> None:
+    """Queue a line; the queue is written in one write at the end of this event-loop iteration.
+
+    With PYTHONUNBUFFERED (as in the container) every write is a syscall; under load many requests finish
+    in one iteration, so this turns many syscalls into one, and delays no line beyond the iteration.
+    """
+    if not _pending:
+        try:
+            asyncio.get_running_loop().call_soon(_flush_access_lines)
+        except RuntimeError:  # no loop (called from sync code): write at once
+            sys.stdout.write(line)
+            return
+    _pending.append(line)
+
+
+def write_access_line(request_id: str, method: str, path: str, status: int, duration_ms: float) -> None:
+    """One JSON line per request, in the same shape as log.JsonFormatter's.
+
+    Written straight to stdout rather than through `logging` (measured: the logging machinery cost
+    ~35 us a request, a third of a catalog read), with the timestamp's second cached. `request_id` is
+    validated or generated hex and `method` an HTTP token, so only the path needs JSON escaping.
+    Honours the level set for `storefront.access` (set it to WARNING, or STOREFRONT_ACCESS_LOG=0, to silence).
+    """
+    global _ts_second, _ts_prefix
+    if _access.disabled or not _access.isEnabledFor(logging.INFO):
+        return
+    now = time.time()
+    second = int(now)
+    if second != _ts_second:
+        _ts_second, _ts_prefix = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    _emit(
+        f'{{"ts":"{_ts_prefix}.{int((now - second) * 1000):03d}Z","level":"INFO","logger":"{_ACCESS_LOGGER}",'
+        f'"msg":"request","request_id":"{request_id}","method":"{method}","path":{orjson.dumps(path).decode()},'
+        f'"status":{status},"duration_ms":{duration_ms}}}\n'
+    )
+
+
+_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+
+
+_TOO_LARGE = orjson.dumps({"error": {"code": "payload_too_large", "message": "request body is too large"}})
+_NOT_JSON = orjson.dumps(
+    {
+        "error": {
+            "code": "unsupported_media_type",
+            "message": "send the body as Content-Type: application/json",
+        }
+    }
+)
+
+
+class EdgeMiddleware:
+    """Everything each request passes through first, in one pure ASGI layer (one layer: measured cheaper).
+
+    - request id: honours a well-formed X-Request-Id, else makes one; returned on the response;
+    - access log: one JSON line with request id, method, path, status, duration. Only the path is
+      logged, never the query string, headers or body, so tokens cannot reach the logs;
+    - body guard: 413 for bodies over `max_bytes` (by Content-Length, or while streaming), 415 for
+      bodies that are not JSON (every body this API takes is JSON).
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, access_log: bool = True) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                if _REQUEST_ID.match(value):
+                    request_id = value
+                break
+        if request_id is None:
+            request_id = os.urandom(16).hex().encode()  # as unique as a uuid4, a third of the cost
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
+            await send(message)
+
+        try:
+            if scope["method"] in ("GET", "HEAD"):
+                await self.app(scope, receive, send_with_id)
+            else:
+                guarded = await self._guard_body(scope, receive, send_with_id)
+                if guarded is not None:
+                    await self.app(scope, guarded, send_with_id)
+        finally:
+            if self.access_log:
+                write_access_line(
+                    request_id.decode(),
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    round((time.perf_counter() - start) * 1000, 3),
+                )
+
+    async def _guard_body(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """A size-limited `receive`, or None after answering 413/415 itself."""
+        has_body = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = 0
+                if length > self.max_bytes:
+                    await _send_error(send, 413, _TOO_LARGE)
+                    return None
+                has_body = has_body or length > 0
+            elif name == b"transfer-encoding":
+                has_body = True
+        if has_body:
+            for name, value in scope["headers"]:
+                if name == b"content-type":
+                    media = value.split(b";", 1)[0].strip().lower()
+                    if media != b"application/json" and not media.endswith(b"+json"):
+                        await _send_error(send, 415, _NOT_JSON)
+                        return None
+        received = 0
+        max_bytes = self.max_bytes
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > max_bytes:
+                    raise HTTPException(413, "request body is too large")
+            return message
+
+        return limited_receive
+
+
+async def _send_error(send: Any, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

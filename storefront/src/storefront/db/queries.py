@@ -1,0 +1,230 @@
+"""Every SQL statement the service runs, explicit and parameterised, one small function each."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+Executor = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
+Connection = asyncpg.Connection | PoolConnectionProxy
+Row = dict[str, Any]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# -- products ----------------------------------------------------------------------------------------
+async def list_products(db: Executor, *, after_id: int, limit: int, q: str | None) -> list[Row]:
+    """Products with id > after_id in id order (keyset pagination), optionally filtered by `q`."""
+    if q:
+        rows = await db.fetch(
+            "SELECT id, sku, name, description, price_cents, currency, stock FROM products"
+            " WHERE id > $1 AND (name ILIKE $3 OR sku ILIKE $3 OR description ILIKE $3)"
+            " ORDER BY id LIMIT $2",
+            after_id,
+            limit,
+            f"%{_escape_like(q)}%",
+        )
+    else:
+        rows = await db.fetch(
+            "SELECT id, sku, name, description, price_cents, currency, stock FROM products"
+            " WHERE id > $1 ORDER BY id LIMIT $2",
+            after_id,
+            limit,
+        )
+    return [dict(r) for r in rows]
+
+
+async def get_product(db: Executor, product_id: int) -> Row | None:
+    row = await db.fetchrow(
+        "SELECT id, sku, name, description, price_cents, currency, stock FROM products WHERE id = $1",
+        product_id,
+    )
+    return dict(row) if row is not None else None
+
+
+async def insert_product(
+    db: Executor, *, sku: str, name: str, description: str, price_cents: int, currency: str, stock: int
+) -> Row:
+    row = await db.fetchrow(
+        "INSERT INTO products (sku, name, description, price_cents, currency, stock)"
+        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, sku, name, description, price_cents, currency, stock",
+        sku,
+        name,
+        description,
+        price_cents,
+        currency,
+        stock,
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def update_product(
+    db: Executor,
+    product_id: int,
+    *,
+    name: str | None,
+    description: str | None,
+    price_cents: int | None,
+    stock: int | None,
+) -> Row | None:
+    """Set the given fields (None keeps the current value)."""
+    row = await db.fetchrow(
+        "UPDATE products SET name = COALESCE($2, name), description = COALESCE($3, description),"
+        " price_cents = COALESCE($4, price_cents), stock = COALESCE($5, stock), updated_at = now()"
+        " WHERE id = $1 RETURNING id, sku, name, description, price_cents, currency, stock",
+        product_id,
+        name,
+        description,
+        price_cents,
+        stock,
+    )
+    return dict(row) if row is not None else None
+
+
+async def bulk_insert_products(db: Connection, rows: list[tuple[str, str, str, int, str, int]]) -> None:
+    await db.copy_records_to_table(
+        "products",
+        records=rows,
+        columns=["sku", "name", "description", "price_cents", "currency", "stock"],
+    )
+
+
+# -- carts -------------------------------------------------------------------------------------------
+async def insert_cart(db: Executor, cart_id: uuid.UUID) -> None:
+    await db.execute("INSERT INTO carts (id) VALUES ($1)", cart_id)
+
+
+async def get_cart_status(db: Executor, cart_id: uuid.UUID, *, for_update: bool = False) -> str | None:
+    sql = (
+        "SELECT status FROM carts WHERE id = $1 FOR UPDATE" if for_update else "SELECT status FROM carts WHERE id = $1"
+    )
+    status: str | None = await db.fetchval(sql, cart_id)
+    return status
+
+
+async def cart_lines(db: Executor, cart_id: uuid.UUID) -> list[Row]:
+    """The cart's lines at current prices, in product order."""
+    rows = await db.fetch(
+        "SELECT ci.product_id, ci.quantity, p.price_cents AS unit_price_cents, p.currency"
+        " FROM cart_items ci JOIN products p ON p.id = ci.product_id"
+        " WHERE ci.cart_id = $1 ORDER BY ci.product_id",
+        cart_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def upsert_cart_item(db: Executor, cart_id: uuid.UUID, product_id: int, quantity: int) -> None:
+    await db.execute(
+        "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES ($1, $2, $3)"
+        " ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity",
+        cart_id,
+        product_id,
+        quantity,
+    )
+
+
+async def delete_cart_item(db: Executor, cart_id: uuid.UUID, product_id: int) -> None:
+    await db.execute("DELETE FROM cart_items WHERE cart_id = $1 AND product_id = $2", cart_id, product_id)
+
+
+# -- orders ------------------------------------------------------------------------------------------
+async def lock_cart_products(db: Executor, cart_id: uuid.UUID) -> list[Row]:
+    """Lock the cart's products in id order (a fixed order, so concurrent orders cannot deadlock)."""
+    rows = await db.fetch(
+        "SELECT ci.product_id, ci.quantity FROM cart_items ci JOIN products p ON p.id = ci.product_id"
+        " WHERE ci.cart_id = $1 ORDER BY p.id FOR UPDATE OF p",
+        cart_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def take_stock(db: Executor, product_ids: list[int], quantities: list[int]) -> list[Row]:
+    """Decrement stock only where enough is left; returns the rows actually decremented."""
+    rows = await db.fetch(
+        "UPDATE products p SET stock = p.stock - l.quantity, updated_at = now()"
+        " FROM unnest($1::bigint[], $2::integer[]) AS l(product_id, quantity)"
+        " WHERE p.id = l.product_id AND p.stock >= l.quantity"
+        " RETURNING p.id AS product_id, l.quantity, p.price_cents AS unit_price_cents, p.currency",
+        product_ids,
+        quantities,
+    )
+    return [dict(r) for r in rows]
+
+
+async def lock_cart_and_find_key(db: Executor, cart_id: uuid.UUID, idempotency_key: str) -> Row | None:
+    """Lock the cart row; returns its status and the order already holding the key (if any), or None
+    when the cart does not exist. One round trip."""
+    row = await db.fetchrow(
+        "SELECT c.status, o.id AS order_id, o.cart_id AS order_cart_id"
+        " FROM carts c LEFT JOIN orders o ON o.idempotency_key = $2"
+        " WHERE c.id = $1 FOR UPDATE OF c",
+        cart_id,
+        idempotency_key,
+    )
+    return dict(row) if row is not None else None
+
+
+async def record_order(
+    db: Executor,
+    *,
+    order_id: uuid.UUID,
+    cart_id: uuid.UUID,
+    idempotency_key: str,
+    total_cents: int,
+    currency: str,
+    lines: list[Row],
+) -> datetime | None:
+    """Insert the order, its lines, and mark the cart ordered, in one statement; unless the key is taken
+    (the insert waits for a concurrent holder of the key to commit or abort first).
+
+    Returns the order's created_at, or None when the key was already taken (then nothing was written).
+    """
+    created_at: datetime | None = await db.fetchval(
+        "WITH o AS ("
+        "  INSERT INTO orders (id, cart_id, idempotency_key, total_cents, currency)"
+        "  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, created_at"
+        "), l AS ("
+        "  INSERT INTO order_lines (order_id, product_id, quantity, unit_price_cents)"
+        "  SELECT o.id, x.product_id, x.quantity, x.unit_price_cents"
+        "  FROM o, unnest($6::bigint[], $7::integer[], $8::bigint[])"
+        "    AS x(product_id, quantity, unit_price_cents)"
+        "), c AS ("
+        "  UPDATE carts SET status = 'checked_out' WHERE id = $2 AND EXISTS (SELECT 1 FROM o)"
+        ") SELECT created_at FROM o",
+        order_id,
+        cart_id,
+        idempotency_key,
+        total_cents,
+        currency,
+        [line["product_id"] for line in lines],
+        [line["quantity"] for line in lines],
+        [line["unit_price_cents"] for line in lines],
+    )
+    return created_at
+
+
+async def find_order_by_key(db: Executor, idempotency_key: str) -> Row | None:
+    row = await db.fetchrow("SELECT id, cart_id FROM orders WHERE idempotency_key = $1", idempotency_key)
+    return dict(row) if row is not None else None
+
+
+async def get_order(db: Executor, order_id: uuid.UUID) -> Row | None:
+    row = await db.fetchrow(
+        "SELECT id, cart_id, status, total_cents, currency, created_at FROM orders WHERE id = $1", order_id
+    )
+    if row is None:
+        return None
+    order = dict(row)
+    lines = await db.fetch(
+        "SELECT product_id, quantity, unit_price_cents FROM order_lines WHERE order_id = $1 ORDER BY product_id",
+        order_id,
+    )
+    order["lines"] = [dict(r) for r in lines]
+    return order

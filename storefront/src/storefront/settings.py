@@ -1,0 +1,112 @@
+"""Service configuration: one validated settings object read from the environment, never at import time."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values people paste from tutorials; an admin token equal to one of them is as good as none.
+_WEAK_TOKENS = frozenset({"changeme", "change-me", "admin", "password", "secret", "token", "test"})
+MIN_ADMIN_TOKEN_LENGTH = 16
+_LOOPBACK_NAMES = frozenset({"localhost", ""})
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES or host.startswith("/"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment; secrets are SecretStr so they never print."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    # Database selection: DATABASE_URL, else DB_HOST + DB_SECRET_ARN (AWS), else embedded PostgreSQL.
+    database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
+    db_host: str | None = Field(default=None, validation_alias="DB_HOST")
+    db_port: int = Field(default=5432, ge=1, le=65535, validation_alias="DB_PORT")
+    db_name: str = Field(default="storefront", min_length=1, validation_alias="DB_NAME")
+    db_secret_arn: str | None = Field(default=None, validation_alias="DB_SECRET_ARN")
+    db_sslmode: Literal["require", "verify-ca", "verify-full"] = Field(default="require", validation_alias="DB_SSLMODE")
+    pool_min_size: int = Field(default=2, ge=0, le=100, validation_alias="STOREFRONT_POOL_MIN_SIZE")
+    pool_max_size: int = Field(default=10, ge=1, le=200, validation_alias="STOREFRONT_POOL_MAX_SIZE")
+    pool_acquire_timeout: float = Field(default=2.0, gt=0, le=60, validation_alias="STOREFRONT_POOL_ACQUIRE_TIMEOUT")
+    statement_timeout_ms: int = Field(default=5000, ge=100, validation_alias="STOREFRONT_STATEMENT_TIMEOUT_MS")
+
+    # Admin token: env wins; else read from Secrets Manager by ARN at start-up.
+    admin_token: SecretStr | None = Field(default=None, validation_alias="STOREFRONT_ADMIN_TOKEN")
+    admin_token_secret_arn: str | None = Field(default=None, validation_alias="STOREFRONT_ADMIN_TOKEN_SECRET_ARN")
+
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=10 * 1024 * 1024, validation_alias="STOREFRONT_MAX_BODY_BYTES"
+    )
+    static_dir: Path | None = Field(default=None, validation_alias="STOREFRONT_STATIC_DIR")
+    data_dir: Path = Field(default=Path(".data"), validation_alias="STOREFRONT_DATA_DIR")
+    migrations_dir: Path | None = Field(default=None, validation_alias="STOREFRONT_MIGRATIONS_DIR")
+    migrate_on_start: bool = Field(default=True, validation_alias="STOREFRONT_MIGRATE_ON_START")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=AliasChoices("STOREFRONT_LOG_LEVEL", "LOG_LEVEL")
+    )
+    access_log: bool = Field(default=True, validation_alias="STOREFRONT_ACCESS_LOG")
+    workers: int = Field(default=1, ge=1, le=64, validation_alias="STOREFRONT_WORKERS")
+
+    @field_validator("admin_token")
+    @classmethod
+    def _reject_weak_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        token = value.get_secret_value()
+        if len(token) < MIN_ADMIN_TOKEN_LENGTH or token.lower() in _WEAK_TOKENS:
+            raise ValueError(
+                f"STOREFRONT_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters "
+                "and not a well-known default"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _reject_plaintext_remote_database(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in ("postgres", "postgresql"):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        query = parse_qs(parts.query)
+        host = parts.hostname or (query.get("host", [""])[0])
+        sslmode = query.get("sslmode", [""])[0]
+        if not _is_loopback(host) and sslmode in ("disable", "allow", "prefer"):
+            raise ValueError("DATABASE_URL for a remote host must not disable TLS (sslmode)")
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("STOREFRONT_POOL_MIN_SIZE must not exceed STOREFRONT_POOL_MAX_SIZE")
+        if (self.db_host is None) != (self.db_secret_arn is None) and self.database_url is None:
+            raise ValueError("DB_HOST and DB_SECRET_ARN must be set together")
+        return self
+
+    @property
+    def database_mode(self) -> Literal["url", "aws", "embedded"]:
+        """Which of the three database sources applies, in order of precedence."""
+        if self.database_url is not None:
+            return "url"
+        if self.db_host is not None and self.db_secret_arn is not None:
+            return "aws"
+        return "embedded"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment on first use."""
+    return Settings()

@@ -1,0 +1,96 @@
+"""Cross-cutting HTTP behaviour: error shape for framework errors, request ids, access logs, health."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+import orjson
+import pytest
+from starlette.applications import Starlette
+from storefront.app import create_app
+
+from tests.storefront.conftest import ADMIN, ADMIN_TOKEN, make_settings
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_unknown_route_has_the_error_shape(client: httpx.AsyncClient) -> None:
+    response = await client.get("/no/such/route")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Not Found"}}
+
+
+async def test_wrong_method_has_the_error_shape(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/api/products")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_liveness_needs_no_database() -> None:
+    app = create_app(make_settings("postgresql://nobody@127.0.0.1:1/none"))  # lifespan never started
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readiness_is_ok_when_the_database_answers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_request_id_is_honoured_and_returned(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health", headers={"X-Request-Id": "abc-123"})
+    assert response.headers["X-Request-Id"] == "abc-123"
+
+
+async def test_request_id_is_generated_when_missing_or_unsafe(client: httpx.AsyncClient) -> None:
+    generated = await client.get("/health")
+    unsafe = await client.get("/health", headers={"X-Request-Id": "bad id\twith spaces"})
+    assert len(generated.headers["X-Request-Id"]) == 32
+    assert unsafe.headers["X-Request-Id"] != "bad id\twith spaces"
+
+
+async def test_each_request_logs_one_json_line_without_secrets(
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="storefront.access")
+    capsys.readouterr()
+    await client.post(
+        "/api/products?token=query-secret",
+        json={"sku": "LOG-1", "name": "n", "price_cents": 1, "stock": 1},
+        headers=ADMIN | {"X-Request-Id": "req-42"},
+    )
+    await asyncio.sleep(0)  # lines are written at the end of the event-loop iteration
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if '"storefront.access"' in line]
+    assert len(lines) == 1
+    entry = orjson.loads(lines[0])
+    assert entry["request_id"] == "req-42"
+    assert entry["method"] == "POST"
+    assert entry["path"] == "/api/products"
+    assert entry["status"] == 201
+    assert isinstance(entry["duration_ms"], float)
+    assert ADMIN_TOKEN not in out and "query-secret" not in out
+
+
+async def test_openapi_schema_documents_the_error_shape(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/api/openapi.json")).json()
+    responses = schema["paths"]["/api/orders"]["post"]["responses"]
+    assert responses["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+
+
+async def test_static_directory_is_served_at_the_root_when_it_exists(database: str, scratch) -> None:  # type: ignore[no-untyped-def]
+    (scratch / "index.html").write_text("<h1>shop</h1>")
+    app: Starlette = create_app(make_settings(database, STOREFRONT_STATIC_DIR=str(scratch)))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        page = await client.get("/")
+        missing = await client.get("/nothing-here.js")
+        health = await client.get("/health")
+    assert page.status_code == 200 and "shop" in page.text
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert health.json() == {"status": "ok"}

@@ -1,0 +1,83 @@
+"""Settings: read on demand, insecure values rejected, secrets never printed."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+from storefront.settings import Settings, get_settings
+
+
+def test_short_or_default_admin_token_is_rejected() -> None:
+    for weak in ("short", "changeme", "PASSWORD"):
+        with pytest.raises(ValidationError, match="STOREFRONT_ADMIN_TOKEN"):
+            Settings(STOREFRONT_ADMIN_TOKEN=weak)
+
+
+def test_remote_database_url_without_tls_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="TLS"):
+        Settings(DATABASE_URL="postgresql://u:p@db.example.com/app?sslmode=disable")
+
+
+def test_local_database_url_without_tls_is_accepted() -> None:
+    assert Settings(DATABASE_URL="postgresql://u:p@127.0.0.1/app?sslmode=disable").database_mode == "url"
+
+
+def test_secrets_do_not_appear_in_repr() -> None:
+    settings = Settings(
+        DATABASE_URL="postgresql://u:db-password-1@127.0.0.1/app",
+        STOREFRONT_ADMIN_TOKEN="admin-token-abcdefgh-1",
+    )
+    text = repr(settings) + str(settings)
+    assert "db-password-1" not in text and "admin-token-abcdefgh-1" not in text
+
+
+def test_database_source_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    aws = Settings(DB_HOST="cluster.example.com", DB_SECRET_ARN="arn:aws:secretsmanager:eu-west-1:1:secret:x")
+    assert aws.database_mode == "aws"
+    assert Settings().database_mode == "embedded"
+
+
+def test_db_host_without_secret_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(ValidationError, match="DB_SECRET_ARN"):
+        Settings(DB_HOST="cluster.example.com")
+
+
+def test_get_settings_reads_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    get_settings.cache_clear()
+    monkeypatch.setenv("STOREFRONT_POOL_MAX_SIZE", "7")
+    try:
+        first = get_settings()
+        monkeypatch.setenv("STOREFRONT_POOL_MAX_SIZE", "9")
+        assert get_settings() is first and first.pool_max_size == 7
+    finally:
+        get_settings.cache_clear()
+
+
+def test_admin_token_from_the_environment_wins_over_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storefront import aws
+    from storefront.app import resolve_admin_token
+
+    reads: list[str] = []
+    monkeypatch.setattr(aws, "read_secret_string", lambda arn: reads.append(arn) or "secret-token-from-sm-123")
+    both = Settings(STOREFRONT_ADMIN_TOKEN="env-token-abcdefghij", STOREFRONT_ADMIN_TOKEN_SECRET_ARN="arn:x")
+    assert resolve_admin_token(both) == b"env-token-abcdefghij"
+    assert reads == []
+
+
+def test_admin_token_is_read_from_the_secret_when_not_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The secret reader is a fake function standing in for Secrets Manager, not an AWS mock."""
+    from storefront import aws
+    from storefront.app import resolve_admin_token
+
+    monkeypatch.delenv("STOREFRONT_ADMIN_TOKEN", raising=False)
+    monkeypatch.setattr(aws, "read_secret_string", lambda arn: '{"token": "secret-token-from-sm-123"}')
+    assert resolve_admin_token(Settings(STOREFRONT_ADMIN_TOKEN_SECRET_ARN="arn:x")) == b"secret-token-from-sm-123"
+    monkeypatch.setattr(aws, "read_secret_string", lambda arn: "weak")
+    with pytest.raises(ValidationError, match="STOREFRONT_ADMIN_TOKEN"):
+        resolve_admin_token(Settings(STOREFRONT_ADMIN_TOKEN_SECRET_ARN="arn:x"))
+    monkeypatch.delenv("STOREFRONT_ADMIN_TOKEN_SECRET_ARN", raising=False)
+    assert resolve_admin_token(Settings()) is None
