@@ -299,7 +299,7 @@ class AlertSettings:
 
     email_address: str | None
     target_5xx_percent: float = 5
-    load_balancer_5xx_count: int = 10
+    load_balancer_5xx_percent: float = 5
     target_p99_seconds: float = 1.5
     task_cpu_percent: int = 85
     task_memory_percent: int = 85
@@ -320,6 +320,7 @@ class AlertSettings:
             raise _fail("emailAddress", self.email_address, "an e-mail address like ops@example.com, or no value")
         for name in (
             "target_5xx_percent",
+            "load_balancer_5xx_percent",
             "task_cpu_percent",
             "task_memory_percent",
             "database_cpu_percent",
@@ -332,7 +333,6 @@ class AlertSettings:
             if not 0 < value <= 100:
                 raise _fail(f"alerts.{name}", value, "a percentage above 0 and at most 100")
         for name in (
-            "load_balancer_5xx_count",
             "target_p99_seconds",
             "database_connections",
             "database_freeable_memory_mib",

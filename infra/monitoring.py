@@ -158,10 +158,24 @@ class Monitoring(Construct):
                 QUIET,
             ),
             AlarmSpec(
-                "LoadBalancer5xx",
-                "The load balancer itself answers 5xx (no healthy target, timeouts, resets).",
-                lb_metrics.http_code_elb(elbv2.HttpCodeElb.ELB_5XX_COUNT, period=FIVE_MINUTES),
-                settings.load_balancer_5xx_count,
+                "LoadBalancer5xxRate",
+                f"More than {settings.load_balancer_5xx_percent}% of requests get a 5xx from the load balancer "
+                "itself (no healthy target, timeouts, resets).",
+                cloudwatch.MathExpression(
+                    # RequestCount leaves out requests for which no target could be chosen (the 503s of an
+                    # outage), so they are added back; FILL turns "no such error" into 0.
+                    expression=(
+                        "IF(FILL(requests, 0) + FILL(errors, 0) > 0, "
+                        "100 * FILL(errors, 0) / (FILL(requests, 0) + FILL(errors, 0)), 0)"
+                    ),
+                    using_metrics={
+                        "errors": lb_metrics.http_code_elb(elbv2.HttpCodeElb.ELB_5XX_COUNT, period=FIVE_MINUTES),
+                        "requests": lb_metrics.request_count(period=FIVE_MINUTES),
+                    },
+                    period=FIVE_MINUTES,
+                    label="Load balancer 5xx %",
+                ),
+                settings.load_balancer_5xx_percent,
                 GT,
                 QUIET,
             ),
