@@ -151,14 +151,29 @@ class RawClient:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def request(self, raw: bytes) -> int:
-        conn = self.idle.pop() if self.idle else await asyncio.open_connection("127.0.0.1", self.port)
+        reused = bool(self.idle)
+        conn = self.idle.pop() if reused else await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            status = await self._exchange(conn, raw)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            conn[1].close()
+            if not reused:
+                raise
+            # The server closed an idle keep-alive connection; the request never reached the app (and
+            # carries an Idempotency-Key anyway): send it once more on a new connection.
+            conn = await asyncio.open_connection("127.0.0.1", self.port)
+            status = await self._exchange(conn, raw)
+        self.idle.append(conn)
+        return status
+
+    @staticmethod
+    async def _exchange(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], raw: bytes) -> int:
         reader, writer = conn
         writer.write(raw)
         head = await reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
         length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
         await reader.readexactly(length)
-        self.idle.append(conn)
         return status
 
     def close(self) -> None:
