@@ -232,7 +232,9 @@ async def open_loop_checkout(port: int, cart_ids: list[uuid.UUID], rate: float) 
     )
 
 
-async def prepare_checkout(url: str, carts: int, products: int, stock_each: int) -> list[uuid.UUID]:
+async def prepare_checkout(
+    url: str, carts: int, products: int, stock_each: int
+) -> tuple[str, list[uuid.UUID]]:
     """Products with limited stock and one-line carts for them, made directly in SQL (not timed)."""
     conn = await asyncpg.connect(url)
     try:
@@ -253,12 +255,12 @@ async def prepare_checkout(url: str, carts: int, products: int, stock_each: int)
             records=[(c, ids[i % products], 1) for i, c in enumerate(cart_ids)],
             columns=["cart_id", "product_id", "quantity"],
         )
-        return cart_ids
+        return f"CHK-{prefix}-%", cart_ids
     finally:
         await conn.close()
 
 
-async def oversells(url: str, prefix_like: str = "CHK-%") -> dict[str, int]:
+async def oversells(url: str, prefix_like: str) -> dict[str, int]:
     conn = await asyncpg.connect(url)
     try:
         row = await conn.fetchrow(
@@ -418,10 +420,10 @@ def main() -> int:
         for _ in range(args.checkout_rounds):
             n = int(args.checkout_rate * args.checkout_seconds)
             # Demand exceeds stock by ~5%: the tail of each round exercises out_of_stock under load.
-            carts = asyncio.run(prepare_checkout(url, n, 20, int(n / 20 * 0.95)))
-            before = asyncio.run(oversells(url))
+            like, carts = asyncio.run(prepare_checkout(url, n, 20, int(n / 20 * 0.95)))
+            before = asyncio.run(oversells(url, like))
             result = asyncio.run(open_loop_checkout(service.port, carts, args.checkout_rate))
-            after = asyncio.run(oversells(url))
+            after = asyncio.run(oversells(url, like))
             checkouts.append(result)
             checks.append(after | {"orders_placed": after["orders"] - before["orders"]})
             print(f"checkout {result.achieved_rate:.0f} req/s p50 {result.p50_ms:.2f} ms"
@@ -476,6 +478,8 @@ def summarise(
     ]
     for name, per in reads.items():
         for endpoint, results in per.items():
+            if not results:
+                continue
             rps = _median(results, "rps")
             base = _median(reads["baseline"][endpoint], "rps")
             rounds = ", ".join(f"{r.rps:.0f}" for r in results)
