@@ -149,14 +149,29 @@ class RawClient:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def request(self, raw: bytes) -> int:
-        conn = self.idle.pop() if self.idle else await asyncio.open_connection("127.0.0.1", self.port)
+        reused = bool(self.idle)
+        conn = self.idle.pop() if reused else await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            status = await self._exchange(conn, raw)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            conn[1].close()
+            if not reused:
+                raise
+            # The server closed an idle keep-alive connection; the request never reached the app (and
+            # carries an Idempotency-Key anyway): send it once more on a new connection.
+            conn = await asyncio.open_connection("127.0.0.1", self.port)
+            status = await self._exchange(conn, raw)
+        self.idle.append(conn)
+        return status
+
+    @staticmethod
+    async def _exchange(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], raw: bytes) -> int:
         reader, writer = conn
         writer.write(raw)
         head = await reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
         length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
         await reader.readexactly(length)
-        self.idle.append(conn)
         return status
 
     def close(self) -> None:
@@ -215,7 +230,7 @@ async def open_loop_checkout(port: int, cart_ids: list[uuid.UUID], rate: float) 
     )
 
 
-async def prepare_checkout(url: str, carts: int, products: int, stock_each: int) -> list[uuid.UUID]:
+async def prepare_checkout(url: str, carts: int, products: int, stock_each: int) -> tuple[str, list[uuid.UUID]]:
     """Products with limited stock and one-line carts for them, made directly in SQL (not timed)."""
     conn = await asyncpg.connect(url)
     try:
@@ -236,12 +251,12 @@ async def prepare_checkout(url: str, carts: int, products: int, stock_each: int)
             records=[(c, ids[i % products], 1) for i, c in enumerate(cart_ids)],
             columns=["cart_id", "product_id", "quantity"],
         )
-        return cart_ids
+        return f"CHK-{prefix}-%", cart_ids
     finally:
         await conn.close()
 
 
-async def oversells(url: str, prefix_like: str = "CHK-%") -> dict[str, int]:
+async def oversells(url: str, prefix_like: str) -> dict[str, int]:
     conn = await asyncpg.connect(url)
     try:
         row = await conn.fetchrow(
@@ -399,10 +414,10 @@ def main() -> int:
         for _ in range(args.checkout_rounds):
             n = int(args.checkout_rate * args.checkout_seconds)
             # Demand exceeds stock by ~5%: the tail of each round exercises out_of_stock under load.
-            carts = asyncio.run(prepare_checkout(url, n, 20, int(n / 20 * 0.95)))
-            before = asyncio.run(oversells(url))
+            like, carts = asyncio.run(prepare_checkout(url, n, 20, int(n / 20 * 0.95)))
+            before = asyncio.run(oversells(url, like))
             result = asyncio.run(open_loop_checkout(service.port, carts, args.checkout_rate))
-            after = asyncio.run(oversells(url))
+            after = asyncio.run(oversells(url, like))
             checkouts.append(result)
             checks.append(after | {"orders_placed": after["orders"] - before["orders"]})
             print(f"checkout {result.achieved_rate:.0f} req/s p50 {result.p50_ms:.2f} ms"
@@ -457,6 +472,8 @@ def summarise(
     ]
     for name, per in reads.items():
         for endpoint, results in per.items():
+            if not results:
+                continue
             rps = _median(results, "rps")
             base = _median(reads["baseline"][endpoint], "rps")
             rounds = ", ".join(f"{r.rps:.0f}" for r in results)

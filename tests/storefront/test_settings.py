@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from pydantic import ValidationError
 from storefront.settings import Settings, get_settings
@@ -77,7 +81,27 @@ def test_admin_token_is_read_from_the_secret_when_not_in_the_environment(
     monkeypatch.setattr(aws, "read_secret_string", lambda arn: '{"token": "secret-token-from-sm-123"}')
     assert resolve_admin_token(Settings(STOREFRONT_ADMIN_TOKEN_SECRET_ARN="arn:x")) == b"secret-token-from-sm-123"
     monkeypatch.setattr(aws, "read_secret_string", lambda arn: "weak")
-    with pytest.raises(ValidationError, match="STOREFRONT_ADMIN_TOKEN"):
+    with pytest.raises(ValueError, match="STOREFRONT_ADMIN_TOKEN"):
         resolve_admin_token(Settings(STOREFRONT_ADMIN_TOKEN_SECRET_ARN="arn:x"))
     monkeypatch.delenv("STOREFRONT_ADMIN_TOKEN_SECRET_ARN", raising=False)
     assert resolve_admin_token(Settings()) is None
+
+
+def test_invalid_configuration_exits_naming_the_setting_without_echoing_secrets() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "STOREFRONT_", "DATABASE_URL"))}
+    env |= {
+        "STOREFRONT_ADMIN_TOKEN": "changeme",
+        "DATABASE_URL": "postgresql://app:hunter2-db-password@db.example.com/app?sslmode=disable",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "storefront", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "STOREFRONT_ADMIN_TOKEN" in result.stderr and "DATABASE_URL" in result.stderr
+    assert "changeme" not in result.stderr + result.stdout
+    assert "hunter2-db-password" not in result.stderr + result.stdout

@@ -30,7 +30,7 @@ from storefront.api.middleware import EdgeMiddleware
 from storefront.api.responses import json_response
 from storefront.db import migrate
 from storefront.db.source import PoolFactory, default_pool_factory
-from storefront.settings import Settings, get_settings
+from storefront.settings import Settings, check_admin_token, get_settings
 
 logger = logging.getLogger("storefront")
 
@@ -47,7 +47,7 @@ def resolve_admin_token(settings: Settings) -> bytes | None:
         from storefront.aws import read_admin_token
 
         token = read_admin_token(settings.admin_token_secret_arn)
-        Settings.model_validate({"STOREFRONT_ADMIN_TOKEN": token})  # same strength rules as the env var
+        check_admin_token(token)  # same strength rules as the env var; the message never holds the value
         return token.encode()
     return None
 

@@ -12,9 +12,10 @@ import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 
 import asyncpg
+from pydantic import ValidationError
 
 from storefront.db.queries import Connection
-from storefront.settings import Settings, get_settings
+from storefront.settings import Settings, describe_errors, get_settings
 
 logger = logging.getLogger("storefront.cli")
 LOCAL_DB = "storefront"
@@ -162,8 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         base = get_settings()
-    except ValueError as exc:  # pydantic ValidationError: names the setting, never echoes secrets
-        print(f"storefront: invalid configuration: {exc}", file=sys.stderr)
+    except ValidationError as exc:
+        print(f"storefront: invalid configuration: {describe_errors(exc)}", file=sys.stderr)
         return 2
     configure_logging(base.log_level)
     try:

@@ -43,8 +43,3 @@ class Unauthorized(AppError):
 class Forbidden(AppError):
     status = 403
     code = "forbidden"
-
-
-class DatabaseUnavailable(AppError):
-    status = 503
-    code = "database_unavailable"

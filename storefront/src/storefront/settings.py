@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values people paste from tutorials; an admin token equal to one of them is as good as none.
@@ -24,6 +24,22 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def check_admin_token(token: str) -> None:
+    """Reject a token too weak to protect the admin API; the message names the setting, not the value."""
+    if len(token) < MIN_ADMIN_TOKEN_LENGTH or token.lower() in _WEAK_TOKENS:
+        raise ValueError(
+            f"STOREFRONT_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters and not a well-known default"
+        )
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """A settings error as text that names each setting and the rule, without the (possibly secret) input."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False)
+    )
 
 
 class Settings(BaseSettings):
@@ -65,12 +81,7 @@ class Settings(BaseSettings):
     def _reject_weak_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or value.get_secret_value() == "":
             return None
-        token = value.get_secret_value()
-        if len(token) < MIN_ADMIN_TOKEN_LENGTH or token.lower() in _WEAK_TOKENS:
-            raise ValueError(
-                f"STOREFRONT_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters "
-                "and not a well-known default"
-            )
+        check_admin_token(value.get_secret_value())
         return value
 
     @field_validator("database_url")

@@ -45,7 +45,6 @@ Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 # Constraints before the validator, or pydantic leaves them out of the JSON schema.
 PriceCents = Annotated[int, Field(ge=0, le=MAX_PRICE_CENTS), _JSON_INT]
 Stock = Annotated[int, Field(ge=0, le=MAX_STOCK), _JSON_INT]
-SearchText = Annotated[str, Field(max_length=100, pattern=NO_NUL), AfterValidator(_clean_text)]
 
 
 class _Input(BaseModel):

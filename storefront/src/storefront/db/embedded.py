@@ -165,7 +165,3 @@ class EmbeddedPostgres:
     def superuser_url(self, database: str = "postgres") -> str:
         """A URL for the superuser over the unix socket (trust auth: local to this machine only)."""
         return f"postgresql://{SUPERUSER}@/{database}?host={self.socket_dir}&port={self.port}"
-
-    def tcp_url(self, user: str, password: str, database: str) -> str:
-        """A URL over loopback TCP, authenticated with SCRAM."""
-        return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{database}"

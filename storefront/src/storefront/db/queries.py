@@ -88,14 +88,6 @@ async def update_product(
     return dict(row) if row is not None else None
 
 
-async def bulk_insert_products(db: Connection, rows: list[tuple[str, str, str, int, str, int]]) -> None:
-    await db.copy_records_to_table(
-        "products",
-        records=rows,
-        columns=["sku", "name", "description", "price_cents", "currency", "stock"],
-    )
-
-
 # -- carts -------------------------------------------------------------------------------------------
 async def insert_cart(db: Executor, cart_id: uuid.UUID) -> None:
     await db.execute("INSERT INTO carts (id) VALUES ($1)", cart_id)

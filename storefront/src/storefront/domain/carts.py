@@ -10,8 +10,6 @@ import asyncpg
 from storefront.db import queries
 from storefront.errors import Conflict, NotFound
 
-MAX_QUANTITY = 1000
-
 
 async def create_cart(db: asyncpg.Pool) -> dict[str, Any]:
     cart_id = uuid.uuid4()
