@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import ArnFormat, Names, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_apigatewayv2 as apigatewayv2
 from aws_cdk import aws_ec2 as ec2
@@ -18,6 +18,7 @@ from constructs import Construct
 from infra.cfn import cfn_resource
 from infra.compliance import acknowledge
 from infra.config import ApiSettings, log_retention
+from infra.waf import WebAcl
 
 # The internal load balancer's HTTP listener (infra/service.py). Plain HTTP is acceptable only because
 # the hop never leaves the VPC: API Gateway's VPC link puts its network interfaces in our private
@@ -55,17 +56,6 @@ _ACCESS_LOG_FIELDS = {
     "error": apigateway.AccessLogField.context_error_message(),
     "xrayTraceId": apigateway.AccessLogField.context_xray_trace_id(),
 }
-
-# The baseline and IP reputation groups AWS recommends for every web ACL; all are free of extra charge.
-# https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html
-_MANAGED_RULE_GROUPS = (
-    # OWASP-style common exploits (XSS, path traversal, oversize bodies...).
-    "AWSManagedRulesCommonRuleSet",
-    # Request patterns known to exploit vulnerabilities (Log4j, Spring4Shell...).
-    "AWSManagedRulesKnownBadInputsRuleSet",
-    # IPs that Amazon threat intelligence reports as bots and attackers.
-    "AWSManagedRulesAmazonIpReputationList",
-)
 
 
 class PartnerApi(Construct):
@@ -286,88 +276,19 @@ class PartnerApi(Construct):
         self.usage_plan.add_api_key(self.api_key)
 
         # --- WAF -------------------------------------------------------------------------------
-        # aws_wafv2 has no L2 constructs, only CloudFormation resources.
-        self.web_acl: wafv2.CfnWebACL = wafv2.CfnWebACL(
+        self.waf = WebAcl(
             self,
-            "WebAcl",
-            scope="REGIONAL",
-            description="Partner API: AWS managed rules and a per-IP rate limit",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            visibility_config=_visibility("PartnerApi"),
-            rules=[
-                *(
-                    wafv2.CfnWebACL.RuleProperty(
-                        name=name,
-                        priority=priority,
-                        statement=wafv2.CfnWebACL.StatementProperty(
-                            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                                vendor_name="AWS", name=name
-                            )
-                        ),
-                        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                        visibility_config=_visibility(name),
-                    )
-                    for priority, name in enumerate(_MANAGED_RULE_GROUPS)
-                ),
-                wafv2.CfnWebACL.RuleProperty(
-                    name="RateLimitPerIp",
-                    priority=len(_MANAGED_RULE_GROUPS),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            limit=settings.waf_rate_limit,
-                            aggregate_key_type="IP",
-                            evaluation_window_sec=300,
-                        )
-                    ),
-                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                    visibility_config=_visibility("RateLimitPerIp"),
-                ),
-            ],
-        )
-        # WAF logs the requests it blocks or counts (PCI DSS 10.2; access logs already cover the allowed
-        # ones). WAF only writes to log groups whose name starts with aws-waf-logs-, so this one is named:
-        # the suffix is the construct's unique id, which contains the stack name, so deployments differ.
-        # (With RETAIN, a deleted stack leaves the group behind: delete it before recreating that stack.)
-        # https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
-        waf_logs = logs.LogGroup(
-            self,
-            "WafLogs",
-            log_group_name=f"aws-waf-logs-{Names.unique_id(self)}",
-            encryption_key=key,
-            retention=log_retention(settings.access_log_retention_days, "api.access_log_retention_days"),
+            "Waf",
+            waf_scope="REGIONAL",
+            metric_name="PartnerApi",
+            rate_limit=settings.waf_rate_limit,
+            key=key,
+            log_retention=log_retention(settings.access_log_retention_days, "api.access_log_retention_days"),
             removal_policy=removal_policy,
+            # A partner's key never reaches the WAF logs.
+            redacted_headers=("x-api-key", "authorization", "cookie"),
         )
-        # aws_wafv2 has no L2 constructs, only CloudFormation resources.
-        wafv2.CfnLoggingConfiguration(
-            self,
-            "WafLogging",
-            resource_arn=self.web_acl.attr_arn,
-            # WAF wants the log group ARN without the ":*" suffix that LogGroup.log_group_arn carries.
-            log_destination_configs=[
-                Stack.of(self).format_arn(
-                    service="logs",
-                    resource="log-group",
-                    resource_name=waf_logs.log_group_name,
-                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                )
-            ],
-            # Partner credentials never reach the logs. SingleHeader and LoggingFilter are JSON-typed in
-            # the L1, so CDK passes them through unconverted: they are written in CloudFormation's casing.
-            redacted_fields=[
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
-                for header in ("x-api-key", "authorization", "cookie")
-            ],
-            logging_filter={
-                "DefaultBehavior": "DROP",
-                "Filters": [
-                    {
-                        "Behavior": "KEEP",
-                        "Requirement": "MEETS_ANY",
-                        "Conditions": [{"ActionCondition": {"Action": action}} for action in ("BLOCK", "COUNT")],
-                    }
-                ],
-            },
-        )
+        self.web_acl: wafv2.CfnWebACL = self.waf.web_acl
         # aws_wafv2 has no L2 constructs, only CloudFormation resources.
         wafv2.CfnWebACLAssociation(
             self,
@@ -375,10 +296,3 @@ class PartnerApi(Construct):
             resource_arn=self.stage.stage_arn,
             web_acl_arn=self.web_acl.attr_arn,
         )
-
-
-def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-    # Metric names are dimensions under the web ACL, not account-wide names: two deployments don't clash.
-    return wafv2.CfnWebACL.VisibilityConfigProperty(
-        cloud_watch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True
-    )

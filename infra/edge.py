@@ -22,6 +22,7 @@ from constructs import Construct, IConstruct
 from infra.cfn import cfn_resource, drop_redundant_depends_on
 from infra.compliance import acknowledge
 from infra.config import EdgeSettings, log_retention
+from infra.waf import WebAcl
 
 # The internal load balancer's listener (infra/service.py) is plain HTTP on 80: the VPC origin carries
 # the request on AWS's network from CloudFront's interfaces inside our VPC, and HTTPS to the origin
@@ -169,7 +170,17 @@ class Edge(Construct):
             drop_redundant_depends_on(provider.node.find_child("Handler"), provider.node.find_child("Role"))
             _checkov_skip(provider.node.find_child("Handler"), _CDK_HELPER_FUNCTION_SKIPS)
 
-        web_acl = self._web_acl(settings, key, removal_policy)
+        web_acl = WebAcl(
+            self,
+            "Waf",
+            waf_scope="CLOUDFRONT",
+            metric_name="StorefrontWebAcl",
+            rate_limit=settings.waf_rate_limit,
+            key=key,
+            log_retention=log_retention(settings.access_log_days, "edge.access_log_days"),
+            removal_policy=removal_policy,
+            redacted_headers=("authorization", "cookie"),
+        ).web_acl
 
         certificate = (
             acm.Certificate.from_certificate_arn(self, "Certificate", settings.certificate_arn)
@@ -320,76 +331,6 @@ class Edge(Construct):
         self.distribution: cloudfront.IDistribution = distribution
         self.web_acl: wafv2.CfnWebACL = web_acl
         self.domain_name: str = settings.domain_name or distribution.distribution_domain_name
-
-    def _web_acl(self, settings: EdgeSettings, key: kms.IKey, removal_policy: RemovalPolicy) -> wafv2.CfnWebACL:
-        """The CLOUDFRONT web ACL: AWS managed rule groups and a per-IP rate limit, logged."""
-
-        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-            return wafv2.CfnWebACL.VisibilityConfigProperty(
-                cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
-            )
-
-        def managed(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
-            return wafv2.CfnWebACL.RuleProperty(
-                name=name,
-                priority=priority,
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name=name
-                    )
-                ),
-                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                visibility_config=visibility(name),
-            )
-
-        # aws-cdk-lib has no L2 for AWS WAF v2 (only CfnWebACL).
-        web_acl = wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            scope="CLOUDFRONT",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            visibility_config=visibility("StorefrontWebAcl"),
-            rules=[
-                # The rate rule runs first so a flood is cut before the managed groups inspect it.
-                wafv2.CfnWebACL.RuleProperty(
-                    name="RateLimitPerIp",
-                    priority=0,
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            aggregate_key_type="IP", limit=settings.waf_rate_limit
-                        )
-                    ),
-                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                    visibility_config=visibility("RateLimitPerIp"),
-                ),
-                managed("AWSManagedRulesAmazonIpReputationList", 1),
-                managed("AWSManagedRulesCommonRuleSet", 2),
-                managed("AWSManagedRulesKnownBadInputsRuleSet", 3),
-            ],
-        )
-        # WAF writes only to log groups whose name starts with aws-waf-logs-; the stack name in it keeps
-        # two deployments apart. Authorization and cookies are redacted: tokens never reach the logs.
-        # https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
-        waf_logs = logs.LogGroup(
-            self,
-            "WafLogs",
-            log_group_name=f"aws-waf-logs-{Stack.of(self).stack_name}-edge",
-            encryption_key=key,
-            retention=log_retention(settings.access_log_days, "edge.access_log_days"),
-            removal_policy=removal_policy,
-        )
-        # aws-cdk-lib has no L2 for WAF logging (only CfnLoggingConfiguration).
-        wafv2.CfnLoggingConfiguration(
-            self,
-            "WafLogging",
-            resource_arn=web_acl.attr_arn,
-            log_destination_configs=[waf_logs.log_group_arn],
-            redacted_fields=[
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "authorization"}),
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "cookie"}),
-            ],
-        )
-        return web_acl
 
     @staticmethod
     def _acknowledge_deployment(deployment: s3deploy.BucketDeployment, bucket: s3.Bucket) -> None:

@@ -17,10 +17,10 @@ STATEFUL_LOGICAL_IDS = {
     "ServiceLogs205D48C6": "AWS::Logs::LogGroup",
     "ServiceAccessLogsC4D1116F": "AWS::S3::Bucket",
     "ApiAccessLogs50B185DB": "AWS::Logs::LogGroup",
-    "ApiWafLogsBA46EA93": "AWS::Logs::LogGroup",
+    "ApiWafLogs2E888F32": "AWS::Logs::LogGroup",
     "EdgeSite1C882D16": "AWS::S3::Bucket",
     "EdgeAccessLogsC159D9EF": "AWS::S3::Bucket",
-    "EdgeWafLogsA541426F": "AWS::Logs::LogGroup",
+    "EdgeWafLogs9A3D9C2E": "AWS::Logs::LogGroup",
 }
 
 

@@ -1,0 +1,129 @@
+"""A WAF web ACL for one front door: AWS managed rule groups and a per-IP rate limit, logging what it
+blocks or counts. CloudFront (scope CLOUDFRONT) and API Gateway (scope REGIONAL) each get one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import ArnFormat, Names, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+# The baseline and IP reputation groups AWS recommends for every web ACL; no extra charge beyond a rule.
+# https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html
+MANAGED_RULE_GROUPS = (
+    # IPs that Amazon threat intelligence reports as bots and attackers.
+    "AWSManagedRulesAmazonIpReputationList",
+    # OWASP-style common exploits (XSS, path traversal, oversize bodies...).
+    "AWSManagedRulesCommonRuleSet",
+    # Request patterns known to exploit vulnerabilities (Log4j, Spring4Shell...).
+    "AWSManagedRulesKnownBadInputsRuleSet",
+)
+
+
+def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    # Metric names are dimensions under the web ACL, not account-wide names: two deployments don't clash.
+    return wafv2.CfnWebACL.VisibilityConfigProperty(
+        cloud_watch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True
+    )
+
+
+class WebAcl(Construct):
+    """`web_acl` is associated by the front door that owns it (CloudFront's WebACLId, or a stage)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        waf_scope: str,
+        metric_name: str,
+        rate_limit: int,
+        key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        redacted_headers: Sequence[str],
+    ) -> None:
+        super().__init__(scope, id)
+        # aws-cdk-lib has no L2 for AWS WAF v2, only CloudFormation resources.
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope=waf_scope,
+            description="AWS managed rules and a per-IP rate limit",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=_visibility(metric_name),
+            rules=[
+                # The rate rule runs first so a flood is cut before the managed groups inspect it.
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RateLimitPerIp",
+                    priority=0,
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            aggregate_key_type="IP", limit=rate_limit, evaluation_window_sec=300
+                        )
+                    ),
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    visibility_config=_visibility("RateLimitPerIp"),
+                ),
+                *(
+                    wafv2.CfnWebACL.RuleProperty(
+                        name=name,
+                        priority=priority,
+                        statement=wafv2.CfnWebACL.StatementProperty(
+                            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                                vendor_name="AWS", name=name
+                            )
+                        ),
+                        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                        visibility_config=_visibility(name),
+                    )
+                    for priority, name in enumerate(MANAGED_RULE_GROUPS, start=1)
+                ),
+            ],
+        )
+        # WAF logs the requests it blocks or counts (PCI DSS 10.2; access logs cover the allowed ones). WAF
+        # writes only to log groups named aws-waf-logs-*: the suffix is this construct's unique id, which
+        # holds the stack name, so deployments differ. (With RETAIN a deleted stack leaves the group
+        # behind: delete it before recreating that stack.)
+        # https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"aws-waf-logs-{Names.unique_id(self)}",
+            encryption_key=key,
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        wafv2.CfnLoggingConfiguration(
+            self,
+            "Logging",
+            resource_arn=self.web_acl.attr_arn,
+            # The log group's ARN without the ":*" suffix that LogGroup.log_group_arn carries.
+            log_destination_configs=[
+                Stack.of(self).format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=self.log_group.log_group_name,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+            # Credentials never reach the logs. SingleHeader and LoggingFilter are JSON-typed in the L1,
+            # so CDK passes them through unconverted: they are written in CloudFormation's casing.
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
+                for header in redacted_headers
+            ],
+            logging_filter={
+                "DefaultBehavior": "DROP",
+                "Filters": [
+                    {
+                        "Behavior": "KEEP",
+                        "Requirement": "MEETS_ANY",
+                        "Conditions": [{"ActionCondition": {"Action": action}} for action in ("BLOCK", "COUNT")],
+                    }
+                ],
+            },
+        )
