@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,3 +52,26 @@ def synthesize(environment: str, outdir: Path, **extra_context: str) -> Synthesi
         template_path=template_path,
         report=report,
     )
+
+
+def nag_findings(report: dict[str, Any], severity: str) -> list[str]:
+    """The cdk-nag findings of a validation report with this severity, each naming rule and resource."""
+    return [
+        f"{plugin['pluginName']} {violation['ruleName']} at {construct['constructPath']}: {violation['description']}"
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+        if violation["severity"] == severity
+        for construct in violation["violatingConstructs"]
+    ]
+
+
+def cfn_lint(*templates: Path) -> str:
+    """cfn-lint's findings on the templates (with the repo's .cfnlintrc.yaml), or "" when there are none."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), "--format", "parseable", *map(str, templates)],
+        cwd=CDK_JSON.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return "" if result.returncode == 0 else result.stdout + result.stderr
