@@ -9,16 +9,14 @@ from typing import Any, cast
 
 import pytest
 from aws_cdk import App, Environment, RemovalPolicy, Stack
-from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk.assertions import Match, Template
 
 from infra.api import PartnerApi
-from infra.compliance import acknowledge, add_compliance_checks
+from infra.compliance import add_compliance_checks
 from infra.config import load_config
 from infra.keys import Keys
 from infra.network import Network
-from tests.synthesis import CDK_JSON, cfn_lint, nag_findings
+from tests.synthesis import cdk_json_context, cfn_lint, nag_findings, stand_in_load_balancer, synth_with_report
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,46 +31,15 @@ class Built:
         return cast(dict[str, dict[str, Any]], self.template.find_resources(resource_type))
 
 
-def _stand_in_load_balancer(
-    stack: Stack, vpc: ec2.IVpc
-) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationListener]:
-    """An internal ALB with an HTTP:80 listener, in place of infra/service.py's."""
-    alb = elbv2.ApplicationLoadBalancer(
-        stack,
-        "Alb",
-        vpc=vpc,
-        internet_facing=False,
-        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-        drop_invalid_header_fields=True,
-    )
-    listener = alb.add_listener(
-        "Http",
-        port=80,
-        open=False,
-        default_action=elbv2.ListenerAction.fixed_response(404, content_type="text/plain"),
-    )
-    # The stand-in's own findings belong to infra/service.py's load balancer, not to the API.
-    for rule in (
-        "AwsSolutions-ELB2",
-        "PCI.DSS.321-ELBLoggingEnabled",
-        "PCI.DSS.321-ALBWAFEnabled",
-        "PCI.DSS.321-ALBHttpToHttpsRedirection",
-        "PCI.DSS.321-ELBv2ACMCertificateRequired",
-    ):
-        acknowledge(alb, rule, "Test stand-in for infra/service.py's internal load balancer.")
-    return alb, listener
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     outdir = tmp_path_factory.mktemp("cdk-api")
-    context = json.loads(CDK_JSON.read_text())["context"]
-    app = App(context=context, outdir=str(outdir))
+    app = App(context=cdk_json_context(), outdir=str(outdir))
     stack = Stack(app, "ApiTest", env=Environment(region="us-east-1"))
     config = load_config("prod")
     keys = Keys(stack, "Keys", removal_policy=RemovalPolicy.DESTROY)
     network = Network(stack, "Network", settings=config.network, key=keys.key, removal_policy=RemovalPolicy.DESTROY)
-    alb, listener = _stand_in_load_balancer(stack, network.vpc)
+    alb, listener = stand_in_load_balancer(stack, network.vpc)
     PartnerApi(
         stack,
         "PartnerApi",
@@ -84,18 +51,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         removal_policy=RemovalPolicy.DESTROY,
     )
     add_compliance_checks(app)
-    try:
-        app.synth()
-    except RuntimeError as error:  # cdk-nag failures: the report names them; the nag test fails
-        if "ValidationFailed" not in str(error):
-            raise
-    report_path = outdir / "validation-report.json"
-    template_path = outdir / "ApiTest.template.json"
-    return Built(
-        template=Template.from_json(json.loads(template_path.read_text())),
-        template_path=template_path,
-        report=json.loads(report_path.read_text()) if report_path.exists() else {"pluginReports": []},
-    )
+    template, template_path, report = synth_with_report(app, stack, outdir)
+    return Built(template=template, template_path=template_path, report=report)
 
 
 def _methods(built: Built) -> dict[str, dict[str, Any]]:

@@ -15,16 +15,14 @@ from typing import Any
 
 import pytest
 from aws_cdk import App, Environment, RemovalPolicy, Stack
-from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk.assertions import Match, Template
 
-from infra.compliance import acknowledge, add_compliance_checks
+from infra.compliance import add_compliance_checks
 from infra.config import EdgeSettings, load_config
 from infra.edge import CONTENT_SECURITY_POLICY, Edge
 from infra.keys import Keys
 from infra.network import Network
-from tests.synthesis import CDK_JSON, cfn_lint, nag_findings
+from tests.synthesis import cdk_json_context, cfn_lint, nag_findings, stand_in_load_balancer, synth_with_report
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "storefront" / "web"
@@ -64,30 +62,14 @@ class EdgeStack:
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> EdgeStack:
     outdir = tmp_path_factory.mktemp("cdk-edge")
-    app = App(context=json.loads(CDK_JSON.read_text())["context"], outdir=str(outdir))
+    app = App(context=cdk_json_context(), outdir=str(outdir))
     stack = Stack(app, "EdgeTest", env=Environment(region="us-east-1"))
     config = load_config("dev")
     # A custom domain exercises the certificate path (TLS minimum); the profiles cover the default one.
     settings = dataclasses.replace(config.edge, domain_name="shop.example.com", certificate_arn=CERTIFICATE)
     keys = Keys(stack, "Keys", removal_policy=RemovalPolicy.DESTROY)
     network = Network(stack, "Network", settings=config.network, key=keys.key, removal_policy=RemovalPolicy.DESTROY)
-    load_balancer = elbv2.ApplicationLoadBalancer(
-        stack,
-        "LoadBalancer",
-        vpc=network.vpc,
-        internet_facing=False,
-        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-        drop_invalid_header_fields=True,
-    )
-    load_balancer.add_listener("Http", port=80, open=False, default_action=elbv2.ListenerAction.fixed_response(404))
-    for rule in (
-        "AwsSolutions-ELB2",
-        "PCI.DSS.321-ALBWAFEnabled",
-        "PCI.DSS.321-ELBLoggingEnabled",
-        "PCI.DSS.321-ALBHttpToHttpsRedirection",
-        "PCI.DSS.321-ELBv2ACMCertificateRequired",
-    ):
-        acknowledge(load_balancer, rule, "Test stand-in for infra/service.py's load balancer.")
+    load_balancer, _ = stand_in_load_balancer(stack, network.vpc)
     Edge(
         stack,
         "Edge",
@@ -98,16 +80,8 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> EdgeStack:
         site_source=str(WEB),
     )
     add_compliance_checks(app)
-    try:
-        app.synth()
-    except RuntimeError as error:  # cdk-nag failures: the report names them; the nag tests fail
-        if "ValidationFailed" not in str(error):
-            raise
-    report_path = outdir / "validation-report.json"
-    report = json.loads(report_path.read_text()) if report_path.exists() else {"pluginReports": []}
-    template_path = outdir / "EdgeTest.template.json"
-    template_json = json.loads(template_path.read_text())
-    resources = template_json["Resources"]
+    template, template_path, report = synth_with_report(app, stack, outdir)
+    resources = template.to_json()["Resources"]
 
     def only(resource_type: str, prefix: str = "") -> str:
         (logical_id,) = [k for k, v in resources.items() if v["Type"] == resource_type and k.startswith(prefix)]
@@ -115,7 +89,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> EdgeStack:
 
     return EdgeStack(
         settings=settings,
-        template=Template.from_json(template_json),
+        template=template,
         template_path=template_path,
         report=report,
         resources=resources,
@@ -125,7 +99,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> EdgeStack:
             "distribution": only("AWS::CloudFront::Distribution"),
             "web_acl": only("AWS::WAFv2::WebACL"),
             "load_balancer": only("AWS::ElasticLoadBalancingV2::LoadBalancer"),
-            "load_balancer_sg": only("AWS::EC2::SecurityGroup", "LoadBalancerSecurityGroup"),
+            "load_balancer_sg": only("AWS::EC2::SecurityGroup", "AlbSecurityGroup"),
             "vpc_origin": only("AWS::CloudFront::VpcOrigin"),
             "headers": only("AWS::CloudFront::ResponseHeadersPolicy"),
         },
