@@ -7,7 +7,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PY := .venv/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: synth test lint format install
+.PHONY: synth test lint format install bench bench-synth
 
 install: .venv/.synced
 
@@ -26,6 +26,11 @@ test: install ## every test and gate: CDK assertions, cdk-nag, cfn-lint, ruff, m
 
 lint: install
 	$(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check . && $(UV) run --frozen mypy
+
+bench: bench-synth bench-storefront ## benchmarks (not tests); results go to bench/RESULTS.md
+
+bench-synth: install ## synth time of each profile side by side with the seed's TypeScript synth
+	$(PY) bench/synth_bench.py --rounds 3
 
 format: install
 	$(UV) run --frozen ruff format . && $(UV) run --frozen ruff check --fix .

@@ -6,11 +6,12 @@ BENCH_ARGS ?=
 .PHONY: run bench-storefront storefront-test storefront-lint storefront-lock
 
 ## run: embedded PostgreSQL under .data/ + migrate + seed a small catalog + serve on :8000 (Ctrl-C stops both)
-run:
+run: install
 	$(UV) run --frozen storefront run-local --port $(STOREFRONT_PORT) --products 50
 
 ## bench-storefront: catalog reads vs a bare ASGI baseline, checkout at 200 req/s open loop (needs wrk)
-bench-storefront:
+bench-storefront: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(UV) run --frozen python bench/storefront_bench.py $(BENCH_ARGS)
 
 storefront-test:
