@@ -17,7 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_wafv2 as wafv2
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from infra.cfn import cfn_resource, drop_redundant_depends_on
 from infra.compliance import acknowledge
@@ -34,23 +34,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-
-
-# CDK's own deploy-time helper functions (BucketDeployment, bucket auto-delete): short-lived, invoked
-# only by CloudFormation, no customer data; checkov's Lambda hardening checks do not apply to them.
-_CDK_HELPER_FUNCTION_SKIPS = {
-    "CKV_AWS_115": "Invoked once per deployment by CloudFormation; no concurrency to limit.",
-    "CKV_AWS_116": "CloudFormation invokes it synchronously and fails the deployment on error; no DLQ.",
-    "CKV_AWS_117": "Calls only public AWS APIs (S3, CloudFront) at deploy time; no private resource.",
-    "CKV_AWS_173": "Its environment holds no secret, only CDK's own settings.",
-}
-
-
-def _checkov_skip(construct: IConstruct, skips: dict[str, str]) -> None:
-    """Record reviewed checkov exceptions on the resource itself, as cdk-nag acknowledgements are."""
-    cfn_resource(construct).add_metadata(
-        "checkov", {"skip": [{"id": check, "comment": reason} for check, reason in skips.items()]}
-    )
 
 
 class Edge(Construct):
@@ -116,10 +99,6 @@ class Edge(Construct):
             "PCI.DSS.321-S3BucketLoggingEnabled",
             "This is the access log bucket; logging its own accesses into itself would loop.",
         )
-        _checkov_skip(
-            log_bucket,
-            {"CKV_AWS_18": "This is the access log bucket; logging its own accesses into itself would loop."},
-        )
         acknowledge(
             log_bucket,
             "PCI.DSS.321-S3DefaultEncryptionKMS",
@@ -168,7 +147,6 @@ class Edge(Construct):
             # the GetAtt of it (cfn-lint W3005).
             provider = stack.node.find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
             drop_redundant_depends_on(provider.node.find_child("Handler"), provider.node.find_child("Role"))
-            _checkov_skip(provider.node.find_child("Handler"), _CDK_HELPER_FUNCTION_SKIPS)
 
         web_acl = WebAcl(
             self,
@@ -346,11 +324,6 @@ class Edge(Construct):
         # GetAtt of it, cfn-lint W3005) and on the role's policy; only the policy one orders anything.
         policy = deployment.handler_role.node.find_child("DefaultPolicy")
         cfn_resource(function).add_override("DependsOn", [stack.get_logical_id(cfn_resource(policy))])
-        _checkov_skip(function, _CDK_HELPER_FUNCTION_SKIPS)
-        _checkov_skip(
-            policy,
-            {"CKV_AWS_111": "Only CloudFront invalidations are unscoped; CDK grants them on '*'."},
-        )
         region = stack.region
         bucket_id = stack.resolve(cfn_resource(bucket).logical_id)
         reasons = {
