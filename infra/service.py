@@ -187,6 +187,9 @@ class StorefrontService(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(settings.access_log_expiry_days))],
             removal_policy=removal_policy,
+            # CloudFormation cannot delete a bucket that holds objects: where the profile destroys (dev),
+            # CDK's auto-delete custom resource empties it first.
+            auto_delete_objects=removal_policy is RemovalPolicy.DESTROY,
         )
         self.load_balancer.log_access_logs(access_logs, prefix="alb")
         for rule, reason in (

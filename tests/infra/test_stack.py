@@ -88,3 +88,15 @@ def test_synth_fails_on_any_deprecated_api(synth) -> None:  # type: ignore[no-un
     with pytest.raises(RuntimeError, match="VpcProps#cidr is deprecated"):
         ec2.Vpc(Stack(probe, "Probe"), "Vpc", cidr="10.0.0.0/16")
     assert all(synth(environment).resources for environment in ("dev", "staging", "prod"))
+
+
+@pytest.mark.parametrize(("environment", "emptied"), [("dev", True), ("staging", False), ("prod", False)])
+def test_destroyed_buckets_are_emptied_first(synth, environment: str, emptied: bool) -> None:  # type: ignore[no-untyped-def]
+    """CloudFormation cannot delete a bucket that holds objects: where the profile destroys buckets (dev),
+    each has CDK's auto-delete custom resource; where they are retained, none does."""
+    synthesized = synth(environment)
+    buckets = set(synthesized.of_type("AWS::S3::Bucket"))
+    auto_deleted = {
+        r["Properties"]["BucketName"]["Ref"] for r in synthesized.of_type("Custom::S3AutoDeleteObjects").values()
+    }
+    assert auto_deleted == (buckets if emptied else set())
