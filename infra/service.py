@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
@@ -110,9 +110,12 @@ class StorefrontService(Construct):
                 "DB_PORT": str(database_endpoint.port),
                 "DB_NAME": database_name,
                 "DB_SECRET_ARN": database_secret.secret_arn,
+                # boto3 in the task reads the secret in the stack's region.
+                "AWS_REGION": Stack.of(self).region,
             },
             secrets={
                 # Injected per field at task start; the service re-reads DB_SECRET_ARN after a rotation.
+                "DB_USERNAME": ecs.Secret.from_secrets_manager(database_secret, "username"),
                 "DB_PASSWORD": ecs.Secret.from_secrets_manager(database_secret, "password"),
                 "STOREFRONT_ADMIN_TOKEN": ecs.Secret.from_secrets_manager(self.admin_token, "token"),
             },

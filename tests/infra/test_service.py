@@ -95,7 +95,8 @@ def test_container_is_hardened(profile: Synthesized) -> None:
 def test_secrets_are_injected_by_arn_per_field(profile: Synthesized) -> None:
     """Seed D8: ECS reads single JSON keys of the secrets (ARN:field::), never the whole secret."""
     secrets = {s["Name"]: s["ValueFrom"] for s in _container(profile)["Secrets"]}
-    assert set(secrets) == {"DB_PASSWORD", "STOREFRONT_ADMIN_TOKEN"}
+    assert set(secrets) == {"DB_USERNAME", "DB_PASSWORD", "STOREFRONT_ADMIN_TOKEN"}
+    assert secrets["DB_USERNAME"]["Fn::Join"][1][-1] == ":username::"
     assert secrets["DB_PASSWORD"]["Fn::Join"][1][-1] == ":password::"
     assert secrets["STOREFRONT_ADMIN_TOKEN"]["Fn::Join"][1][-1] == ":token::"
 

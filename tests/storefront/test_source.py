@@ -57,6 +57,37 @@ async def test_aws_source_builds_a_tls_connector_from_the_secret(monkeypatch: py
     assert reads == [arn]
 
 
+async def test_injected_credentials_are_used_first_and_the_secret_only_after_a_rejection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ECS injects DB_USERNAME/DB_PASSWORD per field at task start: no Secrets Manager call until
+    PostgreSQL rejects them, then one read of the secret by ARN (the rotated password)."""
+    reads: list[str] = []
+
+    def fake_secrets_manager(secret_arn: str) -> str:
+        reads.append(secret_arn)
+        return json.dumps({"username": "app", "password": "rotated"})
+
+    captured: dict[str, RotatingConnector] = {}
+
+    async def fake_create_pool(config: PoolConfig, *, connector: RotatingConnector) -> str:
+        captured["connector"] = connector
+        return "pool"
+
+    monkeypatch.setattr(aws, "read_secret_string", fake_secrets_manager)
+    monkeypatch.setattr(source, "create_pool", fake_create_pool)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = make_settings(
+        "", DB_HOST="db.internal", DB_SECRET_ARN="arn:secret", DB_USERNAME="app", DB_PASSWORD="injected"
+    )
+    await source.default_pool_factory(settings)()
+    connector = captured["connector"]
+    injected = await connector._current()
+    assert (injected.username, injected.password, reads) == ("app", "injected", [])
+    refreshed = await connector._refresh(injected)
+    assert (refreshed.password, reads) == ("rotated", ["arn:secret"])
+
+
 async def test_aws_source_refuses_a_server_without_tls(
     pg: EmbeddedPostgres, database: str, monkeypatch: pytest.MonkeyPatch, scratch: Path
 ) -> None:

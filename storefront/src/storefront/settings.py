@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     db_port: int = Field(default=5432, ge=1, le=65535, validation_alias="DB_PORT")
     db_name: str = Field(default="storefront", min_length=1, validation_alias="DB_NAME")
     db_secret_arn: str | None = Field(default=None, validation_alias="DB_SECRET_ARN")
+    # In AWS, ECS injects the secret's fields at task start; the first connections use them, and the
+    # secret is read by ARN only when PostgreSQL rejects them (after a rotation).
+    db_username: str | None = Field(default=None, validation_alias="DB_USERNAME")
+    db_password: SecretStr | None = Field(default=None, validation_alias="DB_PASSWORD")
     db_sslmode: Literal["require", "verify-ca", "verify-full"] = Field(default="require", validation_alias="DB_SSLMODE")
     pool_min_size: int = Field(default=2, ge=0, le=100, validation_alias="STOREFRONT_POOL_MIN_SIZE")
     pool_max_size: int = Field(default=10, ge=1, le=200, validation_alias="STOREFRONT_POOL_MAX_SIZE")

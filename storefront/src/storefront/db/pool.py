@@ -39,13 +39,15 @@ class RotatingConnector:
         database: str,
         read_credentials: CredentialsReader,
         ssl: Literal["require", "verify-ca", "verify-full"] | bool = "require",
+        initial: Credentials | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._database = database
         self._read = read_credentials
         self._ssl = ssl
-        self._credentials: Credentials | None = None
+        # Credentials known at start (ECS-injected); None means read them from the secret first.
+        self._credentials: Credentials | None = initial
         self._lock = asyncio.Lock()
         self.refreshes = 0
 

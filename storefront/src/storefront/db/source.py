@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from storefront.db.pool import PoolConfig, RotatingConnector, create_pool
+from storefront.db.pool import Credentials, PoolConfig, RotatingConnector, create_pool
 from storefront.settings import Settings
 
 PoolFactory = Callable[[], Awaitable[asyncpg.Pool]]
@@ -31,6 +31,11 @@ def default_pool_factory(settings: Settings) -> PoolFactory:
                 database=settings.db_name,
                 read_credentials=database_credentials_reader(settings.db_secret_arn),
                 ssl=settings.db_sslmode,
+                initial=(
+                    Credentials(settings.db_username, settings.db_password.get_secret_value())
+                    if settings.db_username and settings.db_password
+                    else None
+                ),
             )
             return await create_pool(config, connector=connector)
         raise RuntimeError(
