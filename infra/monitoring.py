@@ -363,8 +363,7 @@ class Monitoring(Construct):
                 cloudwatch.AlarmRule.all_of(self._in_alarm("CloudFront5xxRate"), self._in_alarm("Api5xxRate")),
             ),
         )
-        self.shop_is_down.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
-        self.shop_is_down.add_ok_action(cloudwatch_actions.SnsAction(self.topic))
+        self._notify(self.shop_is_down)
 
         self._event_rules(service=service, database=database, database_secret=database_secret)
         self.dashboard = self._dashboard(
@@ -392,9 +391,14 @@ class Monitoring(Construct):
             datapoints_to_alarm=spec.periods,
             treat_missing_data=spec.missing_data,
         )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
-        alarm.add_ok_action(cloudwatch_actions.SnsAction(self.topic))
+        self._notify(alarm)
         return alarm
+
+    def _notify(self, alarm: cloudwatch.AlarmBase) -> None:
+        """The topic hears when an alarm fires and when it clears."""
+        action = cloudwatch_actions.SnsAction(self.topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
 
     def _event_rules(
         self, *, service: ecs.FargateService, database: rds.IDatabaseCluster, database_secret: secretsmanager.ISecret
@@ -516,7 +520,7 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(title="ECS CPU %", left=[service.metric_cpu_utilization()], width=8),
             cloudwatch.GraphWidget(title="ECS memory %", left=[service.metric_memory_utilization()], width=8),
             cloudwatch.GraphWidget(
-                title="ECS running tasks",
+                title="ECS tasks missing (desired - running)",
                 left=[self.alarms["TasksBelowDesired"].metric],
                 width=8,
             ),
