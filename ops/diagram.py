@@ -12,7 +12,6 @@ output depends only on the template and the metadata, so it is stable and a test
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import sys
@@ -51,19 +50,6 @@ _QUIET = {
 
 def _alnum(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", text)
-
-
-def logical_id(components: list[str]) -> str:
-    """CDK's logical ID for a construct path below the stack (aws-cdk-lib core, makeUniqueId)."""
-    components = [c for c in components if c != "Default"]
-    if len(components) == 1 and len(_alnum(components[0])) <= 255:
-        return _alnum(components[0])
-    digest = hashlib.md5("/".join(components).encode(), usedforsecurity=False).hexdigest()[:8].upper()
-    human: list[str] = []
-    for component in components:
-        if not human or not human[-1].endswith(component):
-            human.append(component)
-    return "".join(_alnum(c) for c in human if c != "Resource")[:240] + digest
 
 
 def construct_paths(metadata: dict[str, Any], stack_name: str) -> dict[str, list[str]]:
