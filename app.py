@@ -12,26 +12,15 @@ from pathlib import Path
 from aws_cdk import App
 
 from infra.compliance import add_compliance_checks
-from infra.config import ConfigError, load_config
+from infra.config import ConfigError
+from infra.context import config_from_context
 from infra.stack import TapStack
 
 
 def build_app(context: Mapping[str, object] | None = None, outdir: str | None = None) -> tuple[App, TapStack]:
     """The app as `cdk synth` builds it; tests call this with cdk.json's context."""
     app = App(context=dict(context or {}), outdir=outdir)
-
-    def context_str(key: str, default: str | None = None) -> str | None:
-        value = app.node.try_get_context(key)
-        return default if value is None else str(value)
-
-    config = load_config(
-        context_str("environment", "dev") or "dev",
-        region=context_str("region", "us-east-1") or "us-east-1",
-        account=os.environ.get("CDK_DEFAULT_ACCOUNT") or None,
-        email_address=context_str("emailAddress"),
-        domain_name=context_str("domainName"),
-        certificate_arn=context_str("certificateArn"),
-    )
+    config = config_from_context(app.node.get_all_context(), account=os.environ.get("CDK_DEFAULT_ACCOUNT") or None)
     stack = TapStack(app, config.stack_name, config=config)
     add_compliance_checks(app)
     return app, stack

@@ -293,7 +293,7 @@ def machine() -> dict[str, str]:
 LOAD_AT_START = os.getloadavg()[0]
 
 
-def main() -> int:
+def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5.0)

@@ -43,7 +43,7 @@ print(json.dumps({"import": t1 - t0, "build": t2 - t1, "synth_with_nag": t3 - t2
 NO_NAG = """
 import json, sys, time
 from aws_cdk import App
-from infra.config import load_config
+from infra.context import load_config
 from infra.stack import TapStack
 t0 = time.perf_counter()
 app = App(context=json.load(open("cdk.json"))["context"], outdir=sys.argv[2])

@@ -17,13 +17,10 @@ from constructs import Construct
 
 from infra.cfn import cfn_resource
 from infra.compliance import acknowledge
-from infra.config import ApiSettings, log_retention
+from infra.config import ApiSettings
+from infra.log_storage import EncryptedLogGroup
 from infra.waf import WebAcl
 
-# The internal load balancer's HTTP listener (infra/service.py). Plain HTTP is acceptable only because
-# the hop never leaves the VPC: API Gateway's VPC link puts its network interfaces in our private
-# subnets (seed defect D11 was HTTP across the internet).
-LISTENER_PORT = 80
 # The stage is part of every partner URL: https://{api}.execute-api.{region}.amazonaws.com/v1/api/...
 STAGE_NAME = "v1"
 # Everything the service answers lives under /api; API Gateway must forward that prefix (seed D9).
@@ -79,6 +76,7 @@ class PartnerApi(Construct):
         vpc: ec2.IVpc,
         load_balancer: elbv2.IApplicationLoadBalancer,
         listener: elbv2.IApplicationListener,
+        listener_port: int,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
@@ -102,16 +100,12 @@ class PartnerApi(Construct):
         # Adds the ALB's ingress from the link's security group and the link's egress to the ALB's, and
         # nothing else: the ALB admits no CIDR for the API.
         load_balancer.connections.allow_from(
-            self.security_group, ec2.Port.tcp(LISTENER_PORT), "API Gateway VPC link (partner API)"
+            self.security_group, ec2.Port.tcp(listener_port), "API Gateway VPC link (partner API)"
         )
 
         # --- Access logs -----------------------------------------------------------------------
-        access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            encryption_key=key,
-            retention=log_retention(settings.access_log_retention_days, "api.access_log_retention_days"),
-            removal_policy=removal_policy,
+        access_logs = EncryptedLogGroup(
+            self, "AccessLogs", key=key, retention=settings.access_log_retention, removal_policy=removal_policy
         )
         self.access_log_group: logs.ILogGroup = access_logs
 
@@ -201,7 +195,9 @@ class PartnerApi(Construct):
         # VPC link v2 for REST: the aws_apigateway L2 only knows v1 links (NLB targets); importing the v2
         # link's id lets the L2 Integration render ConnectionType VPC_LINK and ConnectionId.
         link = apigateway.VpcLink.from_vpc_link_id(self, "VpcLinkRef", vpc_link.vpc_link_id)
-        origin = f"http://{load_balancer.load_balancer_dns_name}:{LISTENER_PORT}/{PREFIX}"
+        # Plain HTTP to the internal listener is acceptable only because the hop never leaves the VPC: the
+        # VPC link's network interfaces are in our private subnets (never HTTP across the internet).
+        origin = f"http://{load_balancer.load_balancer_dns_name}:{listener_port}/{PREFIX}"
 
         prefix = api.root.add_resource(PREFIX)
         prefix_method = prefix.add_method(
@@ -283,7 +279,7 @@ class PartnerApi(Construct):
             metric_name="PartnerApi",
             rate_limit=settings.waf_rate_limit,
             key=key,
-            log_retention=log_retention(settings.access_log_retention_days, "api.access_log_retention_days"),
+            log_retention=settings.access_log_retention,
             removal_policy=removal_policy,
             # A partner's key never reaches the WAF logs.
             redacted_headers=("x-api-key", "authorization", "cookie"),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource
+import jsii
+from aws_cdk import CfnResource, IAspect
 from constructs import IConstruct
 
 
@@ -18,3 +19,22 @@ def drop_redundant_depends_on(resource: IConstruct, dependency: IConstruct) -> N
     """Remove a DependsOn that CDK adds beside a Ref/GetAtt of the same resource (cfn-lint W3005);
     the reference alone already orders the two."""
     cfn_resource(resource).remove_resource_dependency(cfn_resource(dependency))
+
+
+@jsii.implements(IAspect)
+class DropProviderRoleDependsOn:
+    """CDK's stack-level custom resource providers (auto-delete objects, restrict default security group)
+    render DependsOn on their role beside the GetAtt of it (cfn-lint W3005): drop the DependsOn, once
+    for the whole stack, whichever construct created the provider."""
+
+    def visit(self, node: IConstruct) -> None:
+        scope = node.node.scope
+        if (
+            isinstance(node, CfnResource)
+            and node.cfn_resource_type == "AWS::Lambda::Function"
+            and scope is not None
+            and scope.node.id.endswith("CustomResourceProvider")
+        ):
+            role = scope.node.try_find_child("Role")
+            if isinstance(role, CfnResource):
+                node.remove_resource_dependency(role)

@@ -1,15 +1,17 @@
-"""Typed, validated settings for every concern of the stack, one profile per environment.
+"""The settings schema: one frozen dataclass per concern, each field with what it allows, validated once.
 
-The profile table of DESIGN.md "Environments" lives here and nowhere else: constructs read settings
-(`settings.deletion_protection`), they never test the environment's name.
+The values of each profile are in infra/profiles.py; infra/context.py reads `<section>.<field>` context
+keys into them. Constructs read settings (`settings.deletion_protection`), never the environment's name.
 """
 
 from __future__ import annotations
 
+import enum
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_cloudfront as cloudfront
@@ -20,17 +22,52 @@ class ConfigError(ValueError):
     """A setting has a value the stack cannot deploy with."""
 
 
-def _fail(setting: str, value: object, allowed: str) -> ConfigError:
+def invalid(setting: str, value: object, allowed: str) -> ConfigError:
+    """The one error shape of a wrong setting: which setting, which value, what is allowed."""
     return ConfigError(f"invalid setting {setting}={value!r}: allowed is {allowed}")
 
 
-ENVIRONMENTS = ("dev", "staging", "prod")
-# The seed's README deploys with `-c environment=production`; its users' commands keep working.
-ENVIRONMENT_ALIASES = {"production": "prod"}
+@dataclass(frozen=True)
+class Allowed:
+    """What a setting accepts, as a test and as the sentence errors and docs/configuration.md print."""
+
+    description: str
+    test: Callable[[Any], bool]
+
+
+def between(low: float, high: float, unit: str) -> Allowed:
+    return Allowed(f"{low} to {high} {unit}", lambda value: low <= value <= high)
+
+
+def at_least(low: float, unit: str) -> Allowed:
+    return Allowed(f"at least {low} {unit}", lambda value: value >= low)
+
+
+def positive(unit: str) -> Allowed:
+    return Allowed(f"a positive number ({unit})", lambda value: value > 0)
+
+
+def percentage() -> Allowed:
+    return Allowed("a percentage above 0 and at most 100", lambda value: 0 < value <= 100)
+
+
+def one_of(*values: object) -> Allowed:
+    names = ", ".join(value.name if isinstance(value, enum.Enum) else str(value) for value in values)
+    return Allowed(f"one of {names}", lambda value: value in values)
+
+
+def matching(pattern: str, description: str) -> Allowed:
+    return Allowed(description, lambda value: re.fullmatch(pattern, value) is not None)
+
+
+def setting(allowed: Allowed | None = None, default: Any = MISSING) -> Any:
+    """A dataclass field that carries what it allows (read by `Settings.validate` and the docs)."""
+    return field(default=default, metadata={"allowed": allowed})
+
 
 # CloudWatch Logs accepts only these retention periods (days).
 # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
-_LOG_RETENTION_DAYS = {
+RETENTION_DAYS = {
     1: logs.RetentionDays.ONE_DAY,
     3: logs.RetentionDays.THREE_DAYS,
     5: logs.RetentionDays.FIVE_DAYS,
@@ -49,530 +86,364 @@ _LOG_RETENTION_DAYS = {
     1827: logs.RetentionDays.FIVE_YEARS,
     3653: logs.RetentionDays.TEN_YEARS,
 }
-
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-
-
-def log_retention(days: int, setting: str) -> logs.RetentionDays:
-    """Map a number of days to the CloudWatch Logs retention enum, or fail naming the setting."""
-    if days not in _LOG_RETENTION_DAYS:
-        raise _fail(setting, days, f"one of the CloudWatch Logs retention periods {sorted(_LOG_RETENTION_DAYS)}")
-    return _LOG_RETENTION_DAYS[days]
+LOG_RETENTION = Allowed(
+    f"one of the CloudWatch Logs retention periods {sorted(RETENTION_DAYS)} (days)",
+    lambda value: value in RETENTION_DAYS,
+)
+# A WAF rate-based rule counts requests per IP over 5 minutes; AWS accepts 10 to 2,000,000,000.
+# https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-request-limiting.html
+WAF_RATE_LIMIT = between(10, 2_000_000_000, "requests per 5 minutes per IP")
 
 
-def _positive(setting: str, value: int | float) -> None:
-    if isinstance(value, bool) or value <= 0:
-        raise _fail(setting, value, "a positive number")
+def type_name(hint: Any) -> str:
+    """How docs and errors name a field's type."""
+    if get_origin(hint) in (Union, types.UnionType):
+        (inner,) = (arg for arg in get_args(hint) if arg is not type(None))
+        return f"{type_name(inner)} or none"
+    if get_origin(hint) is tuple:
+        return f"list of {type_name(get_args(hint)[0])}"
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return f"one of {', '.join(member.name for member in hint)}"
+    return {int: "integer", float: "number", bool: "true or false", str: "text"}[hint]
 
 
-@dataclass(frozen=True)
-class NetworkSettings:
-    cidr: str
-    availability_zones: tuple[str, ...]
-    nat_gateways: int
-    flow_log_retention_days: int
-    # A NAT instance of this type instead of managed NAT gateways (dev: about 7 USD/month instead of 37).
-    nat_instance_type: str | None = None
+def has_type(value: object, hint: Any) -> bool:
+    if get_origin(hint) in (Union, types.UnionType):
+        return any(has_type(value, arg) for arg in get_args(hint))
+    if get_origin(hint) is tuple:
+        return isinstance(value, tuple) and all(has_type(item, get_args(hint)[0]) for item in value)
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+class Settings:
+    """Base of every settings section: each field is checked for its type and what it allows."""
+
+    section: ClassVar[str]
 
     def validate(self) -> None:
-        if not re.fullmatch(r"10\.\d{1,3}\.0\.0/16", self.cidr):
-            raise _fail("network.cidr", self.cidr, "a 10.x.0.0/16 block (room for three tiers of /20 subnets)")
+        hints = get_type_hints(type(self))
+        for item in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, item.name)
+            key = f"{self.section}.{item.name}"
+            if not has_type(value, hints[item.name]):
+                raise invalid(key, value, type_name(hints[item.name]))
+            allowed: Allowed | None = item.metadata["allowed"]
+            if allowed is not None and value is not None and not allowed.test(value):
+                raise invalid(key, value, allowed.description)
+        self.check()
+
+    def check(self) -> None:
+        """Rules between fields of this section."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkSettings(Settings):
+    section: ClassVar[str] = "network"
+
+    cidr: str = setting(matching(r"10\.\d{1,3}\.0\.0/16", "a 10.x.0.0/16 block (room for three tiers of subnets)"))
+    # Empty: the region's zones from REGIONS. Named so that synth needs no account lookup.
+    availability_zones: tuple[str, ...] = setting(default=())
+    nat_gateways: int = setting(at_least(1, "gateways"))
+    flow_log_retention_days: int = setting(LOG_RETENTION)
+    # A NAT instance of this type instead of managed NAT gateways (about 7 USD/month instead of 37).
+    nat_instance_type: str | None = setting(
+        matching(
+            r"t4g\.(nano|micro|small)",
+            "t4g.nano, t4g.micro or t4g.small (Graviton burstable; the AMI is ARM64), or none for NAT gateways",
+        ),
+        default=None,
+    )
+
+    def check(self) -> None:
         if not 2 <= len(self.availability_zones) <= 3:
-            raise _fail("network.availability_zones", self.availability_zones, "2 or 3 zones")
-        if not 1 <= self.nat_gateways <= len(self.availability_zones):
-            raise _fail(
+            raise invalid("network.availability_zones", self.availability_zones, "2 or 3 zones")
+        if self.nat_gateways > len(self.availability_zones):
+            raise invalid(
                 "network.nat_gateways",
                 self.nat_gateways,
                 f"1 to {len(self.availability_zones)} (one per availability zone at most)",
             )
-        log_retention(self.flow_log_retention_days, "network.flow_log_retention_days")
-        if self.nat_instance_type is not None and not re.fullmatch(r"t4g\.(nano|micro|small)", self.nat_instance_type):
-            raise _fail(
-                "network.nat_instance_type",
-                self.nat_instance_type,
-                "t4g.nano, t4g.micro or t4g.small (Graviton burstable; the AMI is ARM64), or none for NAT gateways",
-            )
+
+    @property
+    def flow_log_retention(self) -> logs.RetentionDays:
+        return RETENTION_DAYS[self.flow_log_retention_days]
 
 
 # Aurora Serverless v2 capacity is set in steps of 0.5 ACU, from 0 (auto-pause) to 256.
 # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.setting-capacity.html
-_ACU_MAX = 256
+ACU = Allowed("0 to 256 ACU in steps of 0.5", lambda value: 0 <= value <= 256 and (value * 2) % 1 == 0)
 
 
-@dataclass(frozen=True)
-class DatabaseSettings:
-    min_capacity: float
-    max_capacity: float
-    readers: int
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSettings(Settings):
+    section: ClassVar[str] = "database"
+
+    min_capacity: float = setting(ACU)
+    max_capacity: float = setting(ACU)
+    readers: int = setting(between(0, 2, "readers (one per other AZ)"), default=0)
     # Minutes without connections before a 0-ACU writer pauses (only used when min_capacity is 0).
-    auto_pause_minutes: int
-    backup_retention_days: int
-    deletion_protection: bool
+    auto_pause_minutes: int = setting(between(5, 1440, "minutes"), default=60)
+    backup_retention_days: int = setting(between(1, 35, "days"))
+    deletion_protection: bool = setting(default=True)
     # SNAPSHOT keeps a final snapshot when the stack or the cluster is deleted; DESTROY does not.
-    removal_policy: RemovalPolicy
-    performance_insights: bool
-    log_retention_days: int
-    rotation_days: int = 30
-    database_name: str = "storefront"
+    removal_policy: RemovalPolicy = setting(
+        one_of(RemovalPolicy.SNAPSHOT, RemovalPolicy.DESTROY), default=RemovalPolicy.SNAPSHOT
+    )
+    performance_insights: bool = setting(default=True)
+    log_retention_days: int = setting(LOG_RETENTION)
+    rotation_days: int = setting(between(1, 365, "days"), default=30)
+    database_name: str = setting(
+        matching(r"[a-z][a-z0-9_]{0,62}", "a PostgreSQL identifier: [a-z][a-z0-9_]*"), default="storefront"
+    )
 
-    def validate(self) -> None:
-        for name in ("min_capacity", "max_capacity"):
-            value = getattr(self, name)
-            if not 0 <= value <= _ACU_MAX or (value * 2) % 1:
-                raise _fail(f"database.{name}", value, f"0 to {_ACU_MAX} ACU in steps of 0.5")
+    def check(self) -> None:
         if self.max_capacity < 1:
-            raise _fail("database.max_capacity", self.max_capacity, "at least 1 ACU")
+            raise invalid("database.max_capacity", self.max_capacity, "at least 1 ACU")
         if self.min_capacity > self.max_capacity:
-            raise _fail(
-                "database.min_capacity",
-                self.min_capacity,
-                f"at most database.max_capacity ({self.max_capacity})",
+            raise invalid(
+                "database.min_capacity", self.min_capacity, f"at most database.max_capacity ({self.max_capacity})"
             )
-        if not 0 <= self.readers <= 2:
-            raise _fail("database.readers", self.readers, "0 to 2 readers (one per other AZ)")
-        # Aurora auto-pause accepts 5 minutes to 24 hours.
-        if not 5 <= self.auto_pause_minutes <= 1440:
-            raise _fail("database.auto_pause_minutes", self.auto_pause_minutes, "5 to 1440 minutes")
-        if not 1 <= self.backup_retention_days <= 35:
-            raise _fail("database.backup_retention_days", self.backup_retention_days, "1 to 35 days")
-        if self.removal_policy not in (RemovalPolicy.SNAPSHOT, RemovalPolicy.DESTROY):
-            raise _fail("database.removal_policy", self.removal_policy, "SNAPSHOT or DESTROY")
         if self.deletion_protection and self.removal_policy is RemovalPolicy.DESTROY:
-            raise _fail("database.removal_policy", "DESTROY", "SNAPSHOT when deletion_protection is on")
-        if not 1 <= self.rotation_days <= 365:
-            raise _fail("database.rotation_days", self.rotation_days, "1 to 365 days")
-        if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", self.database_name):
-            raise _fail("database.database_name", self.database_name, "a PostgreSQL identifier: [a-z][a-z0-9_]*")
-        log_retention(self.log_retention_days, "database.log_retention_days")
+            raise invalid("database.removal_policy", "DESTROY", "SNAPSHOT when deletion_protection is on")
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return RETENTION_DAYS[self.log_retention_days]
 
 
 # Fargate task sizes: CPU units and the memory (MiB) each allows.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
-_FARGATE_SIZES = {256: (512, 1024, 2048), 512: (1024, 2048, 3072, 4096), 1024: tuple(range(2048, 8193, 1024))}
+FARGATE_SIZES = {256: (512, 1024, 2048), 512: (1024, 2048, 3072, 4096), 1024: tuple(range(2048, 8193, 1024))}
 
 
-@dataclass(frozen=True)
-class ServiceSettings:
-    cpu: int
-    memory_mib: int
-    min_tasks: int
-    max_tasks: int
-    cpu_target_percent: int
-    memory_target_percent: int
-    requests_per_target: int
-    log_retention_days: int
-    access_log_expiry_days: int
+@dataclass(frozen=True, kw_only=True)
+class ServiceSettings(Settings):
+    section: ClassVar[str] = "service"
+
+    cpu: int = setting(one_of(*FARGATE_SIZES), default=256)
+    memory_mib: int = setting(default=512)
+    min_tasks: int = setting(at_least(1, "tasks"))
+    max_tasks: int = setting(at_least(1, "tasks"))
+    cpu_target_percent: int = setting(between(10, 90, "percent"), default=60)
+    memory_target_percent: int = setting(between(10, 90, "percent"), default=75)
+    requests_per_target: int = setting(positive("requests per task per minute"), default=500)
+    log_retention_days: int = setting(LOG_RETENTION)
+    access_log_expiry_days: int = setting(positive("days"))
     # Seconds: scale out fast on load, scale in slowly so a dip does not drop capacity twice.
-    scale_out_cooldown_seconds: int = 60
-    scale_in_cooldown_seconds: int = 300
+    scale_out_cooldown_seconds: int = setting(positive("seconds"), default=60)
+    scale_in_cooldown_seconds: int = setting(positive("seconds"), default=300)
     # Start-up runs migrations under an advisory lock before /health answers.
-    health_check_grace_seconds: int = 120
+    health_check_grace_seconds: int = setting(positive("seconds"), default=120)
 
-    def validate(self) -> None:
-        if self.cpu not in _FARGATE_SIZES:
-            raise _fail("service.cpu", self.cpu, f"one of {sorted(_FARGATE_SIZES)} CPU units")
-        if self.memory_mib not in _FARGATE_SIZES[self.cpu]:
-            raise _fail("service.memory_mib", self.memory_mib, f"one of {_FARGATE_SIZES[self.cpu]} for cpu={self.cpu}")
-        if self.min_tasks < 1:
-            raise _fail("service.min_tasks", self.min_tasks, "at least 1")
+    def check(self) -> None:
+        if self.memory_mib not in FARGATE_SIZES[self.cpu]:
+            raise invalid("service.memory_mib", self.memory_mib, f"one of {FARGATE_SIZES[self.cpu]} for cpu={self.cpu}")
         if self.max_tasks < self.min_tasks:
-            raise _fail("service.max_tasks", self.max_tasks, f"at least service.min_tasks ({self.min_tasks})")
-        for name in ("cpu_target_percent", "memory_target_percent"):
-            if not 10 <= getattr(self, name) <= 90:
-                raise _fail(f"service.{name}", getattr(self, name), "10 to 90 percent")
-        _positive("service.requests_per_target", self.requests_per_target)
-        _positive("service.access_log_expiry_days", self.access_log_expiry_days)
-        _positive("service.scale_out_cooldown_seconds", self.scale_out_cooldown_seconds)
+            raise invalid("service.max_tasks", self.max_tasks, f"at least service.min_tasks ({self.min_tasks})")
         if self.scale_in_cooldown_seconds <= self.scale_out_cooldown_seconds:
-            raise _fail(
+            raise invalid(
                 "service.scale_in_cooldown_seconds",
                 self.scale_in_cooldown_seconds,
                 f"longer than service.scale_out_cooldown_seconds ({self.scale_out_cooldown_seconds})",
             )
-        _positive("service.health_check_grace_seconds", self.health_check_grace_seconds)
-        log_retention(self.log_retention_days, "service.log_retention_days")
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return RETENTION_DAYS[self.log_retention_days]
 
 
-# API Gateway throttles at most 10,000 requests per second per account and Region (burst 5,000 by
-# default, raised on request); a usage plan above that is never reached.
-# https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
-_API_MAX_RATE = 10_000
-# A WAF rate-based rule counts requests per IP over 5 minutes; AWS accepts 10 to 2,000,000,000.
-# https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-request-limiting.html
-_WAF_RATE_LIMIT = (10, 2_000_000_000)
+@dataclass(frozen=True, kw_only=True)
+class ApiSettings(Settings):
+    """The partner REST API's usage plan, WAF rate limit, logging and tracing."""
 
+    section: ClassVar[str] = "api"
 
-@dataclass(frozen=True)
-class ApiSettings:
-    """The partner REST API's usage plan, WAF rate limit, logging and tracing (DESIGN.md "Traffic")."""
-
-    # Usage plan and stage throttling: steady requests per second and the token-bucket burst.
-    rate_limit: float = 1000
-    burst_limit: int = 2000
+    # Usage plan and stage throttling: steady requests per second and the token-bucket burst. API Gateway
+    # throttles at most 10,000 requests per second per account and Region; more is never reached.
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+    rate_limit: float = setting(
+        Allowed("more than 0 and at most 10000 requests/s", lambda value: 0 < value <= 10_000), default=1000
+    )
+    burst_limit: int = setting(default=2000)
     # Requests each API key may make per calendar month.
-    monthly_quota: int = 1_000_000
+    monthly_quota: int = setting(positive("requests per month"), default=1_000_000)
     # Requests one client IP may make in any 5-minute window before WAF blocks it.
-    waf_rate_limit: int = 2000
-    access_log_retention_days: int = 30
-    tracing: bool = True
+    waf_rate_limit: int = setting(WAF_RATE_LIMIT, default=2000)
+    access_log_retention_days: int = setting(LOG_RETENTION, default=30)
+    tracing: bool = setting(default=True)
 
-    def validate(self) -> None:
-        if isinstance(self.rate_limit, bool) or not 0 < self.rate_limit <= _API_MAX_RATE:
-            raise _fail("api.rate_limit", self.rate_limit, f"more than 0 and at most {_API_MAX_RATE} requests/s")
-        if isinstance(self.burst_limit, bool) or self.burst_limit < self.rate_limit:
-            raise _fail("api.burst_limit", self.burst_limit, f"at least api.rate_limit ({self.rate_limit}) requests")
-        _positive("api.monthly_quota", self.monthly_quota)
-        low, high = _WAF_RATE_LIMIT
-        if isinstance(self.waf_rate_limit, bool) or not low <= self.waf_rate_limit <= high:
-            raise _fail("api.waf_rate_limit", self.waf_rate_limit, f"{low} to {high} requests per 5 minutes per IP")
-        log_retention(self.access_log_retention_days, "api.access_log_retention_days")
+    def check(self) -> None:
+        if self.burst_limit < self.rate_limit:
+            raise invalid("api.burst_limit", self.burst_limit, f"at least api.rate_limit ({self.rate_limit}) requests")
+
+    @property
+    def access_log_retention(self) -> logs.RetentionDays:
+        return RETENTION_DAYS[self.access_log_retention_days]
 
 
-# A web ACL of scope CLOUDFRONT, and the ACM certificate of a distribution, can only be created in
-# us-east-1; the stack requires that region (Config.validate) rather than splitting off a second stack.
-# https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html
-EDGE_REGION = "us-east-1"
-
-# The id of the AWS-managed prefix list com.amazonaws.global.cloudfront.origin-facing differs per
-# region; it is named here so that synth needs no lookup (`aws ec2 describe-managed-prefix-lists`).
-# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/LocationsOfEdgeServers.html
-CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS = {"us-east-1": "pl-3b927c52"}
-
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_CLOUDFRONT_CERTIFICATE = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$")
+_CLOUDFRONT_CERTIFICATE = r"arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}"
 
 
-@dataclass(frozen=True)
-class EdgeSettings:
+@dataclass(frozen=True, kw_only=True)
+class EdgeSettings(Settings):
     """The browser front door: CloudFront, its WAF web ACL and the site's buckets."""
 
-    price_class: cloudfront.PriceClass
-    # Requests from one IP address in any 5-minute window before the WAF blocks it.
-    waf_rate_limit: int
-    # Days a replaced or deleted page version stays in the versioned site bucket.
-    noncurrent_version_days: int
-    # Days CloudFront and S3 access logs stay in the log bucket.
-    access_log_days: int
-    origin_facing_prefix_list_id: str
-    # A custom domain and its us-east-1 ACM certificate: both or neither.
-    domain_name: str | None = None
-    certificate_arn: str | None = None
+    section: ClassVar[str] = "edge"
 
-    def validate(self) -> None:
-        if not isinstance(self.price_class, cloudfront.PriceClass):
-            raise _fail("edge.price_class", self.price_class, "a cloudfront.PriceClass")
-        # AWS WAF rate-based statements accept 10 to 2,000,000,000 requests per evaluation window.
-        # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html
-        if isinstance(self.waf_rate_limit, bool) or not 10 <= self.waf_rate_limit <= 2_000_000_000:
-            raise _fail("edge.waf_rate_limit", self.waf_rate_limit, "10 to 2000000000 requests per 5 minutes")
-        if not 1 <= self.noncurrent_version_days <= 3650:
-            raise _fail("edge.noncurrent_version_days", self.noncurrent_version_days, "1 to 3650 days")
-        # Also the retention of the site deployment's log group and the WAF's log group.
-        log_retention(self.access_log_days, "edge.access_log_days")
-        if not re.fullmatch(r"pl-[0-9a-f]{8,17}", self.origin_facing_prefix_list_id):
-            raise _fail(
-                "edge.origin_facing_prefix_list_id",
-                self.origin_facing_prefix_list_id,
-                "the id (pl-...) of com.amazonaws.global.cloudfront.origin-facing in the stack's region",
-            )
+    price_class: cloudfront.PriceClass = setting(default=cloudfront.PriceClass.PRICE_CLASS_100)
+    # Requests from one IP address in any 5-minute window before the WAF blocks it.
+    waf_rate_limit: int = setting(WAF_RATE_LIMIT, default=2000)
+    # Days a replaced or deleted page version stays in the versioned site bucket.
+    noncurrent_version_days: int = setting(between(1, 3650, "days"))
+    # Days CloudFront and S3 access logs stay in the log bucket; also the edge's log groups' retention.
+    access_log_days: int = setting(LOG_RETENTION)
+    # Empty: the region's id from REGIONS (com.amazonaws.global.cloudfront.origin-facing).
+    origin_facing_prefix_list_id: str = setting(
+        matching(
+            r"pl-[0-9a-f]{8,17}",
+            "the id (pl-...) of com.amazonaws.global.cloudfront.origin-facing in the stack's region",
+        ),
+        default="",
+    )
+    # A custom domain and its us-east-1 ACM certificate: both or neither.
+    domain_name: str | None = setting(
+        matching(
+            r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", "a DNS name like shop.example.com"
+        ),
+        default=None,
+    )
+    certificate_arn: str | None = setting(
+        matching(
+            _CLOUDFRONT_CERTIFICATE,
+            "an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>), "
+            "the only region CloudFront takes certificates from",
+        ),
+        default=None,
+    )
+
+    def check(self) -> None:
         if (self.domain_name is None) != (self.certificate_arn is None):
-            raise _fail(
+            raise invalid(
                 "edge.domain_name/edge.certificate_arn",
                 (self.domain_name, self.certificate_arn),
                 "both (a custom domain with its us-east-1 ACM certificate) or neither",
             )
-        if self.domain_name is not None and not _DOMAIN.fullmatch(self.domain_name):
-            raise _fail("edge.domain_name", self.domain_name, "a lower-case DNS name like shop.example.com")
-        if self.certificate_arn is not None and not _CLOUDFRONT_CERTIFICATE.fullmatch(self.certificate_arn):
-            raise _fail(
-                "edge.certificate_arn",
-                self.certificate_arn,
-                "an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>), "
-                "the only region CloudFront takes certificates from",
-            )
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return RETENTION_DAYS[self.access_log_days]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertSettings(Settings):
+    """Where alerts go and the thresholds of the alarms (infra/monitoring, docs/operations.md)."""
+
+    section: ClassVar[str] = "alerts"
+
+    email_address: str | None = setting(
+        matching(
+            r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+            "an e-mail address like ops@example.com, or no value",
+        ),
+        default=None,
+    )
+    target_5xx_percent: float = setting(percentage(), default=5)
+    load_balancer_5xx_percent: float = setting(percentage(), default=5)
+    target_p99_seconds: float = setting(positive("seconds"), default=1.5)
+    task_cpu_percent: int = setting(percentage(), default=85)
+    task_memory_percent: int = setting(percentage(), default=85)
+    database_cpu_percent: int = setting(percentage(), default=80)
+    database_acu_percent: int = setting(percentage(), default=90)
+    database_connections: int = setting(positive("connections"), default=400)
+    database_freeable_memory_mib: int = setting(positive("MiB"), default=256)
+    database_free_local_storage_mib: int = setting(positive("MiB"), default=1024)
+    replica_lag_ms: int = setting(positive("milliseconds"), default=2000)
+    api_5xx_percent: float = setting(percentage(), default=1)
+    api_4xx_percent: float = setting(percentage(), default=25)
+    api_p99_ms: int = setting(positive("milliseconds"), default=2500)
+    cloudfront_5xx_percent: float = setting(percentage(), default=5)
+    waf_blocked_requests: int = setting(positive("requests per 5 minutes"), default=1000)
+
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+# A web ACL of scope CLOUDFRONT, and the ACM certificate of a distribution, can only be created in
+# us-east-1. https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html
+EDGE_REGION = "us-east-1"
 
 
 @dataclass(frozen=True)
-class AlertSettings:
-    """Where alerts go and the thresholds of the alarms (infra/monitoring.py, docs/operations.md)."""
+class RegionFacts:
+    """What synth cannot look up about a region without an account."""
 
-    email_address: str | None
-    target_5xx_percent: float = 5
-    load_balancer_5xx_percent: float = 5
-    target_p99_seconds: float = 1.5
-    task_cpu_percent: int = 85
-    task_memory_percent: int = 85
-    database_cpu_percent: int = 80
-    database_acu_percent: int = 90
-    database_connections: int = 400
-    database_freeable_memory_mib: int = 256
-    database_free_local_storage_mib: int = 1024
-    replica_lag_ms: int = 2000
-    api_5xx_percent: float = 1
-    api_4xx_percent: float = 25
-    api_p99_ms: int = 2500
-    cloudfront_5xx_percent: float = 5
-    waf_blocked_requests: int = 1000
-
-    def validate(self) -> None:
-        if self.email_address is not None and not _EMAIL.fullmatch(self.email_address):
-            raise _fail("emailAddress", self.email_address, "an e-mail address like ops@example.com, or no value")
-        for name in (
-            "target_5xx_percent",
-            "load_balancer_5xx_percent",
-            "task_cpu_percent",
-            "task_memory_percent",
-            "database_cpu_percent",
-            "database_acu_percent",
-            "api_5xx_percent",
-            "api_4xx_percent",
-            "cloudfront_5xx_percent",
-        ):
-            value = getattr(self, name)
-            if not 0 < value <= 100:
-                raise _fail(f"alerts.{name}", value, "a percentage above 0 and at most 100")
-        for name in (
-            "target_p99_seconds",
-            "database_connections",
-            "database_freeable_memory_mib",
-            "database_free_local_storage_mib",
-            "replica_lag_ms",
-            "api_p99_ms",
-            "waf_blocked_requests",
-        ):
-            _positive(f"alerts.{name}", getattr(self, name))
+    # Zones that every account has (AZ names map to an account's own zone ids; these exist in all).
+    availability_zones: tuple[str, ...]
+    # com.amazonaws.global.cloudfront.origin-facing: its id differs per region.
+    origin_facing_prefix_list_id: str
 
 
-@dataclass(frozen=True)
+# The id of the AWS-managed prefix list com.amazonaws.global.cloudfront.origin-facing
+# (`aws ec2 describe-managed-prefix-lists`).
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/LocationsOfEdgeServers.html
+REGIONS: Mapping[str, RegionFacts] = {
+    "us-east-1": RegionFacts(("us-east-1a", "us-east-1b", "us-east-1c"), "pl-3b927c52"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """Everything one deployment of TapStack needs, validated when it is built."""
 
-    environment: str
-    region: str
-    account: str | None
+    environment: str = setting(one_of(*ENVIRONMENTS))
     # What happens to keys, buckets, secrets and log groups when the stack is deleted.
-    removal_policy: RemovalPolicy
+    removal_policy: RemovalPolicy = setting(one_of(RemovalPolicy.RETAIN, RemovalPolicy.DESTROY))
     network: NetworkSettings
     database: DatabaseSettings
     service: ServiceSettings
-    api: ApiSettings
     edge: EdgeSettings
-    alerts: AlertSettings
-    tags: Mapping[str, str] = field(default_factory=dict)
+    api: ApiSettings = ApiSettings()
+    alerts: AlertSettings = AlertSettings()
+    region: str = setting(default=EDGE_REGION)
+    account: str | None = setting(matching(r"\d{12}", "a 12-digit AWS account id"), default=None)
 
     @property
     def stack_name(self) -> str:
         return f"TapStack-{self.environment}"
 
+    @property
+    def tags(self) -> dict[str, str]:
+        return {
+            "Environment": self.environment,
+            "Project": "ECommerce",
+            "ManagedBy": "CDK",
+            "CostCenter": "Engineering",
+        }
+
+    @property
+    def sections(self) -> tuple[Settings, ...]:
+        return tuple(
+            getattr(self, item.name) for item in fields(self) if isinstance(getattr(self, item.name), Settings)
+        )
+
     def validate(self) -> Config:
-        if self.environment not in ENVIRONMENTS:
-            raise _fail("environment", self.environment, f"one of {', '.join(ENVIRONMENTS)} (or 'production')")
-        if not _REGION.fullmatch(self.region):
-            raise _fail("region", self.region, "an AWS region name like us-east-1")
-        if self.account is not None and not re.fullmatch(r"\d{12}", self.account):
-            raise _fail("account", self.account, "a 12-digit AWS account id")
-        if self.removal_policy not in (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
-            raise _fail("removal_policy", self.removal_policy, "RETAIN or DESTROY")
-        if self.database.readers > len(self.network.availability_zones) - 1:
-            raise _fail("database.readers", self.database.readers, "at most one reader per AZ besides the writer's")
+        for item in fields(self):
+            value = getattr(self, item.name)
+            allowed: Allowed | None = item.metadata.get("allowed")
+            if not is_dataclass(value) and allowed is not None and value is not None and not allowed.test(value):
+                raise invalid(item.name, value, allowed.description)
         if self.region != EDGE_REGION:
-            raise _fail(
+            raise invalid(
                 "region",
                 self.region,
                 f"{EDGE_REGION}: CloudFront's WAF web ACL and certificate can only be created there",
             )
-        for settings in (self.network, self.database, self.service, self.api, self.edge, self.alerts):
-            settings.validate()
+        for section in self.sections:
+            section.validate()
+        if self.database.readers > len(self.network.availability_zones) - 1:
+            raise invalid("database.readers", self.database.readers, "at most one reader per AZ besides the writer's")
         return self
-
-
-def _zones(region: str, count: int) -> tuple[str, ...]:
-    # Named explicitly so synth needs no account lookup (an account-agnostic stack gets only 2 AZs).
-    return tuple(f"{region}{suffix}" for suffix in "abc"[:count])
-
-
-def _profile(environment: str, region: str) -> dict[str, Any]:
-    """The DESIGN.md profile table: what differs between dev, staging and prod."""
-    # Empty outside us-east-1; Config.validate rejects such a region before it looks at this.
-    prefix_list = CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS.get(region, "")
-    profiles: dict[str, dict[str, Any]] = {
-        "dev": {
-            "removal_policy": RemovalPolicy.DESTROY,
-            "network": NetworkSettings(
-                cidr="10.10.0.0/16",
-                availability_zones=_zones(region, 3),
-                nat_gateways=1,
-                flow_log_retention_days=14,
-                nat_instance_type="t4g.nano",
-            ),
-            "database": DatabaseSettings(
-                min_capacity=0,
-                max_capacity=2,
-                readers=0,
-                auto_pause_minutes=30,
-                backup_retention_days=1,
-                deletion_protection=False,
-                removal_policy=RemovalPolicy.DESTROY,
-                performance_insights=False,
-                log_retention_days=7,
-            ),
-            "service": ServiceSettings(
-                cpu=256,
-                memory_mib=512,
-                min_tasks=1,
-                max_tasks=2,
-                cpu_target_percent=60,
-                memory_target_percent=75,
-                requests_per_target=500,
-                log_retention_days=14,
-                access_log_expiry_days=14,
-            ),
-            "api": ApiSettings(
-                rate_limit=1000,
-                burst_limit=2000,
-                monthly_quota=1_000_000,
-                waf_rate_limit=2000,
-                access_log_retention_days=7,
-                tracing=True,
-            ),
-            "edge": EdgeSettings(
-                price_class=cloudfront.PriceClass.PRICE_CLASS_100,
-                waf_rate_limit=1000,
-                noncurrent_version_days=7,
-                access_log_days=30,
-                origin_facing_prefix_list_id=prefix_list,
-            ),
-        },
-        "staging": {
-            "removal_policy": RemovalPolicy.RETAIN,
-            "network": NetworkSettings(
-                cidr="10.20.0.0/16",
-                availability_zones=_zones(region, 3),
-                nat_gateways=1,
-                flow_log_retention_days=30,
-            ),
-            "database": DatabaseSettings(
-                min_capacity=0.5,
-                max_capacity=4,
-                readers=0,
-                auto_pause_minutes=60,
-                backup_retention_days=7,
-                deletion_protection=True,
-                removal_policy=RemovalPolicy.SNAPSHOT,
-                performance_insights=True,
-                log_retention_days=30,
-            ),
-            "service": ServiceSettings(
-                cpu=256,
-                memory_mib=512,
-                min_tasks=2,
-                max_tasks=4,
-                cpu_target_percent=60,
-                memory_target_percent=75,
-                requests_per_target=500,
-                log_retention_days=30,
-                access_log_expiry_days=30,
-            ),
-            "api": ApiSettings(
-                rate_limit=1000,
-                burst_limit=2000,
-                monthly_quota=1_000_000,
-                waf_rate_limit=2000,
-                access_log_retention_days=30,
-                tracing=True,
-            ),
-            "edge": EdgeSettings(
-                price_class=cloudfront.PriceClass.PRICE_CLASS_100,
-                waf_rate_limit=2000,
-                noncurrent_version_days=30,
-                access_log_days=90,
-                origin_facing_prefix_list_id=prefix_list,
-            ),
-        },
-        "prod": {
-            "removal_policy": RemovalPolicy.RETAIN,
-            "network": NetworkSettings(
-                cidr="10.30.0.0/16",
-                availability_zones=_zones(region, 3),
-                nat_gateways=3,
-                flow_log_retention_days=365,
-            ),
-            "database": DatabaseSettings(
-                min_capacity=0.5,
-                max_capacity=16,
-                readers=1,
-                auto_pause_minutes=60,
-                backup_retention_days=30,
-                deletion_protection=True,
-                removal_policy=RemovalPolicy.SNAPSHOT,
-                performance_insights=True,
-                log_retention_days=365,
-            ),
-            "service": ServiceSettings(
-                cpu=256,
-                memory_mib=512,
-                min_tasks=2,
-                max_tasks=10,
-                cpu_target_percent=60,
-                memory_target_percent=75,
-                requests_per_target=500,
-                log_retention_days=365,
-                access_log_expiry_days=90,
-            ),
-            "api": ApiSettings(
-                rate_limit=1000,
-                burst_limit=2000,
-                monthly_quota=1_000_000,
-                waf_rate_limit=2000,
-                access_log_retention_days=365,
-                tracing=True,
-            ),
-            "edge": EdgeSettings(
-                price_class=cloudfront.PriceClass.PRICE_CLASS_ALL,
-                waf_rate_limit=2000,
-                noncurrent_version_days=90,
-                access_log_days=365,
-                origin_facing_prefix_list_id=prefix_list,
-            ),
-        },
-    }
-    if environment not in profiles:
-        raise _fail("environment", environment, f"one of {', '.join(ENVIRONMENTS)} (or 'production')")
-    return profiles[environment]
-
-
-def load_config(
-    environment: str = "dev",
-    *,
-    region: str = "us-east-1",
-    account: str | None = None,
-    email_address: str | None = None,
-    domain_name: str | None = None,
-    certificate_arn: str | None = None,
-) -> Config:
-    """Build and validate the Config of one profile."""
-    environment = ENVIRONMENT_ALIASES.get(environment, environment)
-    if not _REGION.fullmatch(region):
-        raise _fail("region", region, "an AWS region name like us-east-1")
-    values = _profile(environment, region)
-    values["edge"] = replace(values["edge"], domain_name=domain_name or None, certificate_arn=certificate_arn or None)
-    config = Config(
-        environment=environment,
-        region=region,
-        account=account,
-        alerts=AlertSettings(email_address=email_address or None),
-        tags={
-            "Environment": environment,
-            "Project": "ECommerce",
-            "ManagedBy": "CDK",
-            "CostCenter": "Engineering",
-        },
-        **values,
-    )
-    return config.validate()
-
-
-def with_settings(config: Config, **changes: Any) -> Config:
-    """A copy of `config` with some settings replaced, validated again (for tests and overrides)."""
-    return replace(config, **changes).validate()

@@ -5,14 +5,14 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.cfn import cfn_resource, drop_redundant_depends_on
 from infra.compliance import acknowledge
-from infra.config import DatabaseSettings, log_retention
+from infra.config import DatabaseSettings
+from infra.log_storage import EncryptedLogGroup
 
 # Aurora PostgreSQL 17.9: a current minor that Aurora can create (cfn-lint W3690 lists retired ones; the
 # seed's 15.3 is among them, D1) and that supports 0-ACU auto-pause (16.3+ / 17.x).
@@ -49,12 +49,12 @@ class Database(Construct):
         # It contains the stack name, so every deployment still gets its own.
         # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.CloudWatch.html
         cluster_identifier = f"{stack.stack_name.lower()}-storefront"
-        log_group = logs.LogGroup(
+        log_group = EncryptedLogGroup(
             self,
             "PostgresLogs",
             log_group_name=f"/aws/rds/cluster/{cluster_identifier}/postgresql",
-            encryption_key=key,
-            retention=log_retention(settings.log_retention_days, "database.log_retention_days"),
+            key=key,
+            retention=settings.log_retention,
             removal_policy=secret_removal_policy,
         )
 

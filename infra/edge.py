@@ -13,21 +13,16 @@ from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from infra.cfn import cfn_resource, drop_redundant_depends_on
+from infra.cfn import cfn_resource
 from infra.compliance import acknowledge
-from infra.config import EdgeSettings, log_retention
+from infra.config import EdgeSettings
+from infra.log_storage import AccessLogBucket, EncryptedLogGroup
 from infra.waf import WebAcl
-
-# The internal load balancer's listener (infra/service.py) is plain HTTP on 80: the VPC origin carries
-# the request on AWS's network from CloudFront's interfaces inside our VPC, and HTTPS to the origin
-# would need a certificate for a domain of ours, which edge.domain_name leaves optional.
-ORIGIN_PORT = 80
 
 # The page loads only its own script, style sheet and API; nothing may frame it.
 CONTENT_SECURITY_POLICY = (
@@ -54,6 +49,7 @@ class Edge(Construct):
         settings: EdgeSettings,
         key: kms.IKey,
         load_balancer: elbv2.IApplicationLoadBalancer,
+        listener_port: int,
         removal_policy: RemovalPolicy,
         site_source: str,
     ) -> None:
@@ -67,50 +63,14 @@ class Edge(Construct):
         # CloudFront standard logging is used rather than logging v2 (AWS::Logs::Delivery*), because
         # it is what cdk-nag (AwsSolutions-CFR3) and checkov (CKV_AWS_86) recognise as logging on.
         # It writes with the awslogsdelivery account's object ACL, so this bucket alone keeps ACLs
-        # (ObjectWriter); S3 server access logs accept only SSE-S3 on their target bucket.
-        # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging-legacy-s3.html
-        # https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
-        log_bucket = s3.Bucket(
+        # (ObjectWriter). https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging-legacy-s3.html
+        log_bucket = AccessLogBucket(
             self,
             "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            expiration_days=settings.access_log_days,
+            noncurrent_version_days=settings.noncurrent_version_days,
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
-            # A deleted or overwritten log stays recoverable until it expires (PCI DSS 10.5).
-            versioned=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    expiration=Duration.days(settings.access_log_days),
-                    noncurrent_version_expiration=Duration.days(settings.noncurrent_version_days),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
             removal_policy=removal_policy,
-            auto_delete_objects=auto_delete,
-        )
-        acknowledge(
-            log_bucket,
-            "AwsSolutions-S1",
-            "This is the access log bucket; logging its own accesses into itself would loop.",
-        )
-        acknowledge(
-            log_bucket,
-            "PCI.DSS.321-S3BucketLoggingEnabled",
-            "This is the access log bucket; logging its own accesses into itself would loop.",
-        )
-        acknowledge(
-            log_bucket,
-            "PCI.DSS.321-S3DefaultEncryptionKMS",
-            "S3 server access logging accepts only SSE-S3 on its target bucket; the logs hold request "
-            "metadata, no card data. https://docs.aws.amazon.com/AmazonS3/latest/userguide/"
-            "enable-server-access-logging.html",
-        )
-        acknowledge(
-            log_bucket,
-            "PCI.DSS.321-S3BucketReplicationEnabled",
-            "Access logs are kept for analysis in one region; a replica would double the cost of data that "
-            "is not needed to recover the shop.",
         )
 
         bucket = s3.Bucket(
@@ -142,12 +102,6 @@ class Edge(Construct):
             "cost and no recovery.",
         )
 
-        if auto_delete:
-            # The auto-delete function is a stack-level singleton; CDK adds DependsOn on its role beside
-            # the GetAtt of it (cfn-lint W3005).
-            provider = stack.node.find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
-            drop_redundant_depends_on(provider.node.find_child("Handler"), provider.node.find_child("Role"))
-
         web_acl = WebAcl(
             self,
             "Waf",
@@ -155,7 +109,7 @@ class Edge(Construct):
             metric_name="StorefrontWebAcl",
             rate_limit=settings.waf_rate_limit,
             key=key,
-            log_retention=log_retention(settings.access_log_days, "edge.access_log_days"),
+            log_retention=settings.log_retention,
             removal_policy=removal_policy,
             redacted_headers=("authorization", "cookie"),
         ).web_acl
@@ -203,7 +157,10 @@ class Edge(Construct):
         # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html
         api_origin = origins.VpcOrigin.with_application_load_balancer(
             load_balancer,
-            http_port=ORIGIN_PORT,
+            # Plain HTTP to the internal listener: the VPC origin carries the request on AWS's network from
+            # CloudFront's interfaces inside our VPC, and HTTPS to the origin would need a certificate for
+            # a domain of ours, which edge.domain_name leaves optional.
+            http_port=listener_port,
             protocol_policy=cloudfront.OriginProtocolPolicy.HTTP_ONLY,
         )
         api_behavior = cloudfront.BehaviorOptions(
@@ -268,17 +225,13 @@ class Edge(Construct):
         # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html
         # https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html#aws-managed-prefix-list-weight
         self.origin_peer: ec2.IPeer = ec2.Peer.prefix_list(settings.origin_facing_prefix_list_id)
-        self.origin_port: ec2.Port = ec2.Port.tcp(ORIGIN_PORT)
+        self.origin_port: ec2.Port = ec2.Port.tcp(listener_port)
         load_balancer.connections.allow_from(
             self.origin_peer, self.origin_port, "CloudFront VPC origin (origin-facing prefix list)"
         )
 
-        deployment_logs = logs.LogGroup(
-            self,
-            "DeploymentLogs",
-            encryption_key=key,
-            retention=log_retention(settings.access_log_days, "edge.access_log_days"),
-            removal_policy=removal_policy,
+        deployment_logs = EncryptedLogGroup(
+            self, "DeploymentLogs", key=key, retention=settings.log_retention, removal_policy=removal_policy
         )
         deployment = s3deploy.BucketDeployment(
             self,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aspects, RemovalPolicy, Stack
+from aws_cdk import Aspects, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.cfn import cfn_resource, drop_redundant_depends_on
+from infra.cfn import cfn_resource
 from infra.compliance import acknowledge
-from infra.config import NetworkSettings, log_retention
+from infra.config import NetworkSettings
+from infra.log_storage import EncryptedLogGroup
 
 
 class Network(Construct):
@@ -69,8 +69,6 @@ class Network(Construct):
             ],
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
         )
-        provider = Stack.of(self).node.find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
-        drop_redundant_depends_on(provider.node.find_child("Handler"), provider.node.find_child("Role"))
         acknowledge(
             self.vpc,
             "PCI.DSS.321-VPCNoUnrestrictedRouteToIGW",
@@ -81,12 +79,8 @@ class Network(Construct):
         )
         if isinstance(nat_provider, ec2.NatInstanceProviderV2):
             self._harden_nat_instances(nat_provider, settings.cidr)
-        flow_log_group = logs.LogGroup(
-            self,
-            "FlowLogs",
-            encryption_key=key,
-            retention=log_retention(settings.flow_log_retention_days, "network.flow_log_retention_days"),
-            removal_policy=removal_policy,
+        flow_log_group = EncryptedLogGroup(
+            self, "FlowLogs", key=key, retention=settings.flow_log_retention, removal_policy=removal_policy
         )
         flow_log = self.vpc.add_flow_log(
             "FlowLog",

@@ -13,17 +13,16 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.compliance import acknowledge
-from infra.config import ServiceSettings, log_retention
+from infra.config import ServiceSettings
+from infra.log_storage import AccessLogBucket, EncryptedLogGroup
 
 STOREFRONT_DIR = Path(__file__).resolve().parents[1] / "storefront"
 # One port end to end: container, task definition, target group and health checks (seed D3).
 CONTAINER_PORT = 8000
-LISTENER_PORT = 80
 # The unprivileged user the image runs as (storefront/Dockerfile).
 CONTAINER_USER = "10001"
 NOT_FOUND_BODY = json.dumps({"error": {"code": "not_found", "message": "No such route"}}, separators=(",", ":"))
@@ -36,6 +35,9 @@ class StorefrontService(Construct):
     in the API's error shape (seed D15); callers (CloudFront's VPC origin, the API's VPC link) are let
     in by the front doors through `load_balancer.connections`.
     """
+
+    # Plain HTTP inside the VPC; the front doors (CloudFront's VPC origin, the API's VPC link) connect here.
+    listener_port = 80
 
     def __init__(
         self,
@@ -86,12 +88,8 @@ class StorefrontService(Construct):
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            encryption_key=key,
-            retention=log_retention(settings.log_retention_days, "service.log_retention_days"),
-            removal_policy=removal_policy,
+        log_group = EncryptedLogGroup(
+            self, "Logs", key=key, retention=settings.log_retention, removal_policy=removal_policy
         )
         container = task_definition.add_container(
             "storefront",
@@ -179,33 +177,10 @@ class StorefrontService(Construct):
             vpc_subnets=private,
             drop_invalid_header_fields=True,
         )
-        access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            # ALB access logs support only SSE-S3 on the target bucket.
-            # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(settings.access_log_expiry_days))],
-            removal_policy=removal_policy,
-            # CloudFormation cannot delete a bucket that holds objects: where the profile destroys (dev),
-            # CDK's auto-delete custom resource empties it first.
-            auto_delete_objects=removal_policy is RemovalPolicy.DESTROY,
+        access_logs = AccessLogBucket(
+            self, "AccessLogs", expiration_days=settings.access_log_expiry_days, removal_policy=removal_policy
         )
         self.load_balancer.log_access_logs(access_logs, prefix="alb")
-        for rule, reason in (
-            ("AwsSolutions-S1", "This bucket receives access logs; logging it would log the logs."),
-            (
-                "PCI.DSS.321-S3BucketLoggingEnabled",
-                "This bucket receives access logs; logging it would log the logs.",
-            ),
-            ("PCI.DSS.321-S3BucketReplicationEnabled", "Access logs expire after days; no cross-region copy is kept."),
-            ("PCI.DSS.321-S3BucketVersioningEnabled", "Log objects are written once and never overwritten."),
-            ("PCI.DSS.321-S3DefaultEncryptionKMS", "ALB access logging supports only SSE-S3 on its bucket."),
-        ):
-            acknowledge(access_logs, rule, reason)
 
         self.target_group = elbv2.ApplicationTargetGroup(
             self,
@@ -231,7 +206,7 @@ class StorefrontService(Construct):
         )
         self.listener = self.load_balancer.add_listener(
             "Http",
-            port=LISTENER_PORT,
+            port=self.listener_port,
             protocol=elbv2.ApplicationProtocol.HTTP,
             open=False,
             default_action=elbv2.ListenerAction.fixed_response(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Environment, Stack, Tags
+from aws_cdk import Aspects, CfnOutput, Environment, Stack, Tags
 from constructs import Construct
 
 from infra.api import PartnerApi
+from infra.cfn import DropProviderRoleDependsOn
 from infra.config import Config
 from infra.database import Database
 from infra.edge import Edge
@@ -31,6 +32,7 @@ class TapStack(Stack):
         )
         for name, value in config.tags.items():
             Tags.of(self).add(name, value)
+        Aspects.of(self).add(DropProviderRoleDependsOn())
 
         keys = Keys(self, "Keys", removal_policy=config.removal_policy)
         self.network = Network(
@@ -63,6 +65,7 @@ class TapStack(Stack):
             settings=config.edge,
             key=keys.key,
             load_balancer=self.service.load_balancer,
+            listener_port=self.service.listener_port,
             removal_policy=config.removal_policy,
             site_source=str(STOREFRONT_WEB),
         )
@@ -74,6 +77,7 @@ class TapStack(Stack):
             vpc=self.network.vpc,
             load_balancer=self.service.load_balancer,
             listener=self.service.listener,
+            listener_port=self.service.listener_port,
             removal_policy=config.removal_policy,
         )
 

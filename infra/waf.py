@@ -11,6 +11,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from infra.log_storage import EncryptedLogGroup
+
 # The baseline and IP reputation groups AWS recommends for every web ACL; no extra charge beyond a rule.
 # https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html
 MANAGED_RULE_GROUPS = (
@@ -89,11 +91,11 @@ class WebAcl(Construct):
         # holds the stack name, so deployments differ. (With RETAIN a deleted stack leaves the group
         # behind: delete it before recreating that stack.)
         # https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
-        self.log_group = logs.LogGroup(
+        self.log_group = EncryptedLogGroup(
             self,
             "Logs",
             log_group_name=f"aws-waf-logs-{Names.unique_id(self)}",
-            encryption_key=key,
+            key=key,
             retention=log_retention,
             removal_policy=removal_policy,
         )

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Stack
+from aws_cdk import App, Aspects, Environment, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk.assertions import Template
 
 from app import build_app
+from infra.cfn import DropProviderRoleDependsOn
 from infra.compliance import acknowledge
 
 PROFILES = ("dev", "staging", "prod")
@@ -51,6 +52,13 @@ def synth_with_report(app: App, stack: Stack, outdir: Path) -> tuple[Template, P
     report = json.loads(report_path.read_text()) if report_path.exists() else {"pluginReports": []}
     template_path = outdir / f"{stack.stack_name}.template.json"
     return Template.from_json(json.loads(template_path.read_text())), template_path, report
+
+
+def bare_stack(app: App, id: str) -> Stack:
+    """A stack for testing one construct alone, with the stack-wide fixes TapStack applies."""
+    stack = Stack(app, id, env=Environment(region="us-east-1"))
+    Aspects.of(stack).add(DropProviderRoleDependsOn())
+    return stack
 
 
 def cdk_json_context() -> dict[str, Any]:

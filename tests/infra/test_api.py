@@ -8,15 +8,22 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from aws_cdk import App, Environment, RemovalPolicy, Stack
+from aws_cdk import App, RemovalPolicy
 from aws_cdk.assertions import Match, Template
 
 from infra.api import PartnerApi
 from infra.compliance import add_compliance_checks
-from infra.config import load_config
+from infra.context import load_config
 from infra.keys import Keys
 from infra.network import Network
-from tests.synthesis import cdk_json_context, cfn_lint, nag_findings, stand_in_load_balancer, synth_with_report
+from tests.synthesis import (
+    bare_stack,
+    cdk_json_context,
+    cfn_lint,
+    nag_findings,
+    stand_in_load_balancer,
+    synth_with_report,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,7 +42,7 @@ class Built:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     outdir = tmp_path_factory.mktemp("cdk-api")
     app = App(context=cdk_json_context(), outdir=str(outdir))
-    stack = Stack(app, "ApiTest", env=Environment(region="us-east-1"))
+    stack = bare_stack(app, "ApiTest")
     config = load_config("prod")
     keys = Keys(stack, "Keys", removal_policy=RemovalPolicy.DESTROY)
     network = Network(stack, "Network", settings=config.network, key=keys.key, removal_policy=RemovalPolicy.DESTROY)
@@ -48,6 +55,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         vpc=network.vpc,
         load_balancer=alb,
         listener=listener,
+        listener_port=80,
         removal_policy=RemovalPolicy.DESTROY,
     )
     add_compliance_checks(app)

@@ -1,55 +1,172 @@
-"""infra/config.py: each profile's settings and the errors a wrong value gives."""
+"""infra/config.py, infra/profiles.py and infra/context.py: what each setting allows, how a context key
+sets it, and the error a wrong key or value gives (setting, value, what is allowed)."""
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 
 import pytest
-from aws_cdk import RemovalPolicy
 
-from infra.config import ConfigError, load_config, with_settings
+from infra.config import ConfigError
+from infra.context import config_from_context, load_config, setting_types
+from infra.profiles import PROFILES
+
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+
+# (profile, context overrides, the error's pattern): one row per rule of the schema.
+REJECTED = [
+    ("dev", {"environment": "qa"}, r"environment='qa'.*one of dev, staging, prod \(or 'production'\)"),
+    ("dev", {"region": "useast1"}, r"region='useast1'.*us-east-1"),
+    ("dev", {"emailAddress": "ops-at-example"}, r"alerts.email_address='ops-at-example'.*e-mail address"),
+    ("prod", {"network.nat_gateways": "4"}, r"network.nat_gateways=4.*1 to 3"),
+    ("dev", {"network.flow_log_retention_days": "0"}, r"network.flow_log_retention_days=0.*retention periods"),
+    ("dev", {"network.cidr": "192.168.0.0/24"}, r"network.cidr='192.168.0.0/24'.*10.x.0.0/16"),
+    ("dev", {"network.availability_zones": "us-east-1a"}, r"network.availability_zones=\('us-east-1a',\).*2 or 3"),
+    ("dev", {"network.nat_instance_type": "m5.large"}, r"network.nat_instance_type='m5.large'.*t4g.nano"),
+    ("prod", {"database.min_capacity": "20"}, r"database.min_capacity=20.*at most database.max_capacity"),
+    ("prod", {"database.max_capacity": "8.3"}, r"database.max_capacity=8.3.*steps of 0.5"),
+    ("prod", {"database.max_capacity": "0.5", "database.min_capacity": "0"}, r"database.max_capacity=0.5.*1 ACU"),
+    ("prod", {"database.readers": "3"}, r"database.readers=3.*0 to 2"),
+    ("prod", {"database.backup_retention_days": "0"}, r"database.backup_retention_days=0.*1 to 35"),
+    ("prod", {"database.removal_policy": "DESTROY"}, r"database.removal_policy='DESTROY'.*SNAPSHOT when deletion"),
+    ("prod", {"database.removal_policy": "RETAIN"}, r"database.removal_policy=.*one of SNAPSHOT, DESTROY"),
+    ("prod", {"database.auto_pause_minutes": "2"}, r"database.auto_pause_minutes=2.*5 to 1440"),
+    ("prod", {"database.database_name": "Shop"}, r"database.database_name='Shop'.*PostgreSQL identifier"),
+    ("dev", {"service.memory_mib": "4096"}, r"service.memory_mib=4096.*for cpu=256"),
+    ("dev", {"service.cpu": "300"}, r"service.cpu=300.*one of 256, 512, 1024"),
+    ("prod", {"service.max_tasks": "1"}, r"service.max_tasks=1.*at least service.min_tasks"),
+    ("prod", {"service.scale_in_cooldown_seconds": "30"}, r"service.scale_in_cooldown_seconds=30.*longer than"),
+    ("dev", {"service.cpu_target_percent": "95"}, r"service.cpu_target_percent=95.*10 to 90"),
+    ("dev", {"api.rate_limit": "0"}, r"api.rate_limit=0.*more than 0"),
+    ("dev", {"api.rate_limit": "20000", "api.burst_limit": "20000"}, r"api.rate_limit=20000.*at most 10000"),
+    ("dev", {"api.burst_limit": "500"}, r"api.burst_limit=500.*at least api.rate_limit"),
+    ("dev", {"api.monthly_quota": "0"}, r"api.monthly_quota=0.*positive"),
+    ("dev", {"api.waf_rate_limit": "5"}, r"api.waf_rate_limit=5.*10 to 2000000000"),
+    ("dev", {"api.access_log_retention_days": "10"}, r"api.access_log_retention_days=10.*retention periods"),
+    ("dev", {"edge.waf_rate_limit": "5"}, r"edge.waf_rate_limit=5.*10 to 2000000000"),
+    ("dev", {"edge.noncurrent_version_days": "0"}, r"edge.noncurrent_version_days=0.*1 to 3650"),
+    ("dev", {"edge.access_log_days": "45"}, r"edge.access_log_days=45.*CloudWatch Logs retention"),
+    ("dev", {"edge.price_class": "PriceClass_999"}, r"edge.price_class='PriceClass_999'.*PRICE_CLASS_100"),
+    ("dev", {"edge.origin_facing_prefix_list_id": "cloudfront"}, r"edge.origin_facing_prefix_list_id='cloudfront'"),
+    ("dev", {"domainName": "shop.example.com"}, r"edge.domain_name/edge.certificate_arn=.*both .* or neither"),
+    ("dev", {"certificateArn": CERTIFICATE}, r"edge.domain_name/edge.certificate_arn="),
+    ("dev", {"domainName": "Shop_Example", "certificateArn": CERTIFICATE}, r"edge.domain_name='Shop_Example'"),
+    (
+        "dev",
+        {"domainName": "shop.example.com", "certificateArn": CERTIFICATE.replace("us-east-1", "eu-west-1")},
+        r"edge.certificate_arn='arn:aws:acm:eu-west-1.*us-east-1",
+    ),
+    ("dev", {"alerts.target_5xx_percent": "150"}, r"alerts.target_5xx_percent=150.*percentage"),
+    ("dev", {"alerts.api_p99_ms": "0"}, r"alerts.api_p99_ms=0.*positive"),
+    ("dev", {"removal_policy": "SNAPSHOT"}, r"removal_policy=.*one of RETAIN, DESTROY"),
+    # Values of the wrong type, as `-c` passes them (text) or as cdk.json holds them (JSON).
+    ("dev", {"service.max_tasks": "many"}, r"service.max_tasks='many': allowed is integer"),
+    ("dev", {"service.max_tasks": 2.5}, r"service.max_tasks=2.5: allowed is integer"),
+    ("dev", {"service.max_tasks": True}, r"service.max_tasks=True: allowed is integer"),
+    ("dev", {"database.performance_insights": "yes"}, r"database.performance_insights='yes': allowed is true or false"),
+    ("dev", {"database.max_capacity": "lots"}, r"database.max_capacity='lots': allowed is number"),
+    ("dev", {"edge.price_class": "cheap"}, r"edge.price_class='cheap': allowed is one of PRICE_CLASS_100"),
+]
+
+
+@pytest.mark.parametrize(("environment", "context", "message"), REJECTED, ids=[str(row[1]) for row in REJECTED])
+def test_a_wrong_value_names_the_setting_the_value_and_what_is_allowed(
+    environment: str, context: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from_context({"environment": environment, **context})
+
+
+@pytest.mark.parametrize(
+    ("key", "closest"),
+    [
+        ("service.max_task", "service.max_tasks"),
+        ("databse.max_capacity", "database.max_capacity"),
+        ("enviroment", "environment"),
+        ("alerts.email", "alerts.email_address"),
+    ],
+)
+def test_a_key_that_names_no_setting_fails_with_the_closest_keys(key: str, closest: str) -> None:
+    with pytest.raises(ConfigError, match=rf"unknown setting '{key}'.*closest: .*{closest}"):
+        config_from_context({key: "1"})
+
+
+def test_cdk_s_own_context_keys_are_not_settings() -> None:
+    """Feature flags and the CLI's own keys (`@aws-cdk/...`, `aws:cdk:...`) pass through untouched."""
+    config = config_from_context({"@aws-cdk/core:checkSecretUsage": True, "aws:cdk:enable-path-metadata": True})
+    assert config == load_config("dev")
+
+
+def _as_cli_text(value: object) -> str:
+    """How a user would type the value after `-c key=`."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return "" if value is None else str(value)
+
+
+def _current(config: object, key: str) -> object:
+    for part in key.split("."):
+        config = getattr(config, part)
+    return config
+
+
+@pytest.mark.parametrize("key", sorted(set(setting_types()) - {"environment"}))
+def test_every_setting_is_reachable_by_its_context_key(key: str) -> None:
+    """`-c <section>.<field>=<text>` with dev's value, on prod, reads back as dev's value."""
+    value = _current(load_config("dev"), key)
+    # DESTROY needs deletion protection off; every other dev value is valid on prod alone.
+    extra = {"database.deletion_protection": "false"} if key == "database.removal_policy" else {}
+    config = config_from_context({"environment": "prod", key: _as_cli_text(value), **extra})
+    assert _current(config, key) == value
+
+
+def test_overrides_change_only_what_they_name() -> None:
+    config = config_from_context({"environment": "prod", "service.max_tasks": "20", "database.max_capacity": "32"})
+    expected = load_config("prod")
+    assert config.service == dataclasses.replace(expected.service, max_tasks=20)
+    assert config.database == dataclasses.replace(expected.database, max_capacity=32)
+    assert (config.network, config.api, config.edge, config.alerts) == (
+        expected.network,
+        expected.api,
+        expected.edge,
+        expected.alerts,
+    )
+
+
+def test_cdk_json_values_keep_their_json_types() -> None:
+    """cdk.json and cdk.context.json hold JSON: numbers, booleans and lists are taken as they are."""
+    config = config_from_context(
+        {
+            "environment": "prod",
+            "service.max_tasks": 12,
+            "database.performance_insights": False,
+            "network.availability_zones": ["us-east-1a", "us-east-1b"],
+            "network.nat_gateways": 2,
+        }
+    )
+    assert config.service.max_tasks == 12
+    assert config.database.performance_insights is False
+    assert config.network.availability_zones == ("us-east-1a", "us-east-1b")
+
+
+def test_an_empty_value_clears_an_optional_setting() -> None:
+    config = config_from_context({"environment": "dev", "network.nat_instance_type": ""})
+    assert config.network.nat_instance_type is None
 
 
 def test_production_is_the_seeds_name_for_prod() -> None:
     assert load_config("production").environment == "prod"
 
 
-def test_unknown_environment_names_the_setting_and_the_allowed_values() -> None:
-    with pytest.raises(ConfigError, match=r"environment='qa'.*dev, staging, prod"):
-        load_config("qa")
-
-
-def test_malformed_email_is_rejected() -> None:
-    with pytest.raises(ConfigError, match=r"emailAddress='ops-at-example'"):
-        load_config("dev", email_address="ops-at-example")
-
-
-def test_malformed_region_is_rejected() -> None:
-    with pytest.raises(ConfigError, match=r"region='useast1'"):
-        load_config("dev", region="useast1")
-
-
-def test_malformed_account_is_rejected() -> None:
-    with pytest.raises(ConfigError, match=r"account='12345'.*12-digit"):
-        load_config("dev", account="12345")
-
-
-def test_more_nat_gateways_than_zones_is_rejected() -> None:
-    config = load_config("prod")
-    with pytest.raises(ConfigError, match=r"network.nat_gateways=4.*1 to 3"):
-        with_settings(config, network=dataclasses.replace(config.network, nat_gateways=4))
-
-
-def test_non_positive_flow_log_retention_is_rejected() -> None:
-    config = load_config("dev")
-    with pytest.raises(ConfigError, match=r"network.flow_log_retention_days=0"):
-        with_settings(config, network=dataclasses.replace(config.network, flow_log_retention_days=0))
-
-
-def test_vpc_cidr_must_be_a_private_16() -> None:
-    config = load_config("dev")
-    with pytest.raises(ConfigError, match=r"network.cidr='192.168.0.0/24'"):
-        with_settings(config, network=dataclasses.replace(config.network, cidr="192.168.0.0/24"))
+def test_seed_email_key_and_section_key_set_the_same_setting() -> None:
+    seed = config_from_context({"emailAddress": "ops@example.com"})
+    assert seed == config_from_context({"alerts.email_address": "ops@example.com"})
+    assert seed.alerts.email_address == "ops@example.com"
 
 
 def test_settings_are_frozen() -> None:
@@ -58,99 +175,10 @@ def test_settings_are_frozen() -> None:
         config.network.nat_gateways = 2  # type: ignore[misc]
 
 
-def test_database_min_capacity_above_max_is_rejected() -> None:
-    config = load_config("prod")
-    with pytest.raises(ConfigError, match=r"database.min_capacity=20.*at most database.max_capacity"):
-        with_settings(config, database=dataclasses.replace(config.database, min_capacity=20))
-
-
-def test_database_capacity_must_be_in_half_acu_steps() -> None:
-    config = load_config("prod")
-    with pytest.raises(ConfigError, match=r"database.max_capacity=8.3.*steps of 0.5"):
-        with_settings(config, database=dataclasses.replace(config.database, max_capacity=8.3))
-
-
-def test_database_readers_need_a_zone_of_their_own() -> None:
-    config = load_config("prod")
-    with pytest.raises(ConfigError, match=r"database.readers=3"):
-        with_settings(config, database=dataclasses.replace(config.database, readers=3))
-
-
-def test_database_backup_retention_is_limited_to_35_days() -> None:
-    config = load_config("prod")
-    with pytest.raises(ConfigError, match=r"database.backup_retention_days=0.*1 to 35"):
-        with_settings(config, database=dataclasses.replace(config.database, backup_retention_days=0))
-
-
-def test_deletion_protection_requires_a_final_snapshot() -> None:
-    config = load_config("prod")
-    with pytest.raises(ConfigError, match=r"database.removal_policy='DESTROY'.*SNAPSHOT"):
-        with_settings(config, database=dataclasses.replace(config.database, removal_policy=RemovalPolicy.DESTROY))
-
-
-def test_fargate_memory_must_fit_the_cpu_size() -> None:
-    config = load_config("dev")
-    with pytest.raises(ConfigError, match=r"service.memory_mib=4096.*for cpu=256"):
-        with_settings(config, service=dataclasses.replace(config.service, memory_mib=4096))
-
-
-def test_max_tasks_below_min_tasks_is_rejected() -> None:
-    config = load_config("prod")
-    with pytest.raises(ConfigError, match=r"service.max_tasks=1.*at least service.min_tasks"):
-        with_settings(config, service=dataclasses.replace(config.service, max_tasks=1))
-
-
-def test_scale_in_must_be_slower_than_scale_out() -> None:
-    config = load_config("prod")
-    with pytest.raises(ConfigError, match=r"service.scale_in_cooldown_seconds=30.*longer than"):
-        with_settings(config, service=dataclasses.replace(config.service, scale_in_cooldown_seconds=30))
-
-
-def test_api_profiles_default_to_the_partner_usage_plan() -> None:
-    for environment in ("dev", "staging", "prod"):
+def test_every_profile_uses_the_partner_usage_plan() -> None:
+    for environment in PROFILES:
         api = load_config(environment).api
         assert (api.rate_limit, api.burst_limit, api.monthly_quota) == (1000, 2000, 1_000_000)
-
-
-def test_non_positive_api_rate_limit_is_rejected() -> None:
-    config = load_config("dev")
-    with pytest.raises(ConfigError, match=r"api.rate_limit=0.*more than 0"):
-        with_settings(config, api=dataclasses.replace(config.api, rate_limit=0))
-
-
-def test_api_rate_limit_above_the_account_limit_is_rejected() -> None:
-    config = load_config("dev")
-    with pytest.raises(ConfigError, match=r"api.rate_limit=20000.*at most 10000"):
-        with_settings(config, api=dataclasses.replace(config.api, rate_limit=20000, burst_limit=20000))
-
-
-def test_api_burst_below_rate_is_rejected() -> None:
-    config = load_config("dev")
-    with pytest.raises(ConfigError, match=r"api.burst_limit=500.*at least api.rate_limit"):
-        with_settings(config, api=dataclasses.replace(config.api, burst_limit=500))
-
-
-def test_non_positive_api_monthly_quota_is_rejected() -> None:
-    config = load_config("dev")
-    with pytest.raises(ConfigError, match=r"api.monthly_quota=0.*positive"):
-        with_settings(config, api=dataclasses.replace(config.api, monthly_quota=0))
-
-
-def test_waf_rate_limit_outside_the_waf_range_is_rejected() -> None:
-    config = load_config("dev")
-    with pytest.raises(ConfigError, match=r"api.waf_rate_limit=5.*10 to 2000000000"):
-        with_settings(config, api=dataclasses.replace(config.api, waf_rate_limit=5))
-
-
-def test_api_access_log_retention_must_be_a_cloudwatch_period() -> None:
-    config = load_config("dev")
-    with pytest.raises(ConfigError, match=r"api.access_log_retention_days=10.*retention periods"):
-        with_settings(config, api=dataclasses.replace(config.api, access_log_retention_days=10))
-
-
-def _edge(**changes: object) -> None:
-    config = load_config("dev")
-    with_settings(config, edge=dataclasses.replace(config.edge, **changes))
 
 
 def test_edge_requires_us_east_1() -> None:
@@ -159,63 +187,8 @@ def test_edge_requires_us_east_1() -> None:
         load_config("dev", region="eu-west-1")
 
 
-def test_waf_rate_limit_out_of_range_is_rejected() -> None:
-    """AWS WAF rate-based statements accept a limit of 10 to 2,000,000,000."""
-    with pytest.raises(ConfigError, match=r"edge.waf_rate_limit=5.*10 to 2000000000"):
-        _edge(waf_rate_limit=5)
-
-
-def test_non_positive_noncurrent_version_days_is_rejected() -> None:
-    with pytest.raises(ConfigError, match=r"edge.noncurrent_version_days=0"):
-        _edge(noncurrent_version_days=0)
-
-
-def test_non_positive_access_log_days_is_rejected() -> None:
-    with pytest.raises(ConfigError, match=r"edge.access_log_days=0"):
-        _edge(access_log_days=0)
-
-
-def test_price_class_must_be_a_cloudfront_price_class() -> None:
-    with pytest.raises(ConfigError, match=r"edge.price_class='PriceClass_100'"):
-        _edge(price_class="PriceClass_100")
-
-
-def test_malformed_origin_facing_prefix_list_is_rejected() -> None:
-    with pytest.raises(ConfigError, match=r"edge.origin_facing_prefix_list_id='cloudfront'"):
-        _edge(origin_facing_prefix_list_id="cloudfront")
-
-
-def test_domain_name_without_certificate_is_rejected() -> None:
-    with pytest.raises(ConfigError, match=r"edge.domain_name/edge.certificate_arn=.*both .* or neither"):
-        _edge(domain_name="shop.example.com")
-
-
-def test_certificate_without_domain_name_is_rejected() -> None:
-    arn = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
-    with pytest.raises(ConfigError, match=r"edge.domain_name/edge.certificate_arn="):
-        _edge(certificate_arn=arn)
-
-
-def test_malformed_domain_name_is_rejected() -> None:
-    arn = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
-    with pytest.raises(ConfigError, match=r"edge.domain_name='Shop_Example'"):
-        _edge(domain_name="Shop_Example", certificate_arn=arn)
-
-
-def test_certificate_outside_us_east_1_is_rejected() -> None:
-    """CloudFront only uses ACM certificates requested or imported in us-east-1."""
-    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
-    with pytest.raises(ConfigError, match=r"edge.certificate_arn='arn:aws:acm:eu-west-1.*us-east-1"):
-        _edge(domain_name="shop.example.com", certificate_arn=arn)
-
-
 def test_domain_name_with_certificate_is_accepted() -> None:
-    arn = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
-    config = load_config("prod", domain_name="shop.example.com", certificate_arn=arn)
-    assert (config.edge.domain_name, config.edge.certificate_arn) == ("shop.example.com", arn)
-
-
-def test_access_log_days_must_be_a_cloudwatch_retention() -> None:
-    """The same days set the retention of the edge's CloudWatch log groups, which accept fixed values."""
-    with pytest.raises(ConfigError, match=r"edge.access_log_days=45.*CloudWatch Logs retention"):
-        _edge(access_log_days=45)
+    config = config_from_context(
+        {"environment": "prod", "domainName": "shop.example.com", "certificateArn": CERTIFICATE}
+    )
+    assert (config.edge.domain_name, config.edge.certificate_arn) == ("shop.example.com", CERTIFICATE)

@@ -14,15 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Environment, RemovalPolicy, Stack
+from aws_cdk import App, RemovalPolicy
 from aws_cdk.assertions import Match, Template
 
 from infra.compliance import add_compliance_checks
-from infra.config import EdgeSettings, load_config
+from infra.config import EdgeSettings
+from infra.context import load_config
 from infra.edge import CONTENT_SECURITY_POLICY, Edge
 from infra.keys import Keys
 from infra.network import Network
-from tests.synthesis import cdk_json_context, cfn_lint, nag_findings, stand_in_load_balancer, synth_with_report
+from tests.synthesis import (
+    bare_stack,
+    cdk_json_context,
+    cfn_lint,
+    nag_findings,
+    stand_in_load_balancer,
+    synth_with_report,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "storefront" / "web"
@@ -63,7 +71,7 @@ class EdgeStack:
 def edge(tmp_path_factory: pytest.TempPathFactory) -> EdgeStack:
     outdir = tmp_path_factory.mktemp("cdk-edge")
     app = App(context=cdk_json_context(), outdir=str(outdir))
-    stack = Stack(app, "EdgeTest", env=Environment(region="us-east-1"))
+    stack = bare_stack(app, "EdgeTest")
     config = load_config("dev")
     # A custom domain exercises the certificate path (TLS minimum); the profiles cover the default one.
     settings = dataclasses.replace(config.edge, domain_name="shop.example.com", certificate_arn=CERTIFICATE)
@@ -76,6 +84,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> EdgeStack:
         settings=settings,
         key=keys.key,
         load_balancer=load_balancer,
+        listener_port=80,
         removal_policy=RemovalPolicy.DESTROY,
         site_source=str(WEB),
     )

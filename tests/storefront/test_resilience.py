@@ -81,7 +81,7 @@ async def app_for_restart(database: str) -> AsyncIterator[Starlette]:
         yield app
 
 
-async def test_database_restart_under_load_gives_503s_then_recovers_losing_no_order(
+async def test_database_restart_under_load_gives_503s_then_recovers_losing_no_order(  # noqa: PLR0915
     pg: EmbeddedPostgres, app_for_restart: Starlette, database: str, db: asyncpg.Connection
 ) -> None:
     transport = httpx.ASGITransport(app=app_for_restart)

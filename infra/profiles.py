@@ -1,0 +1,74 @@
+"""The three profiles: dev in full, staging as its differences from dev, prod as its differences from staging.
+
+Every value here can still be overridden by a `<section>.<field>` context key (infra/context.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_cloudfront as cloudfront
+
+from infra.config import ApiSettings, Config, DatabaseSettings, EdgeSettings, NetworkSettings, ServiceSettings
+
+DEV = Config(
+    environment="dev",
+    removal_policy=RemovalPolicy.DESTROY,
+    network=NetworkSettings(
+        cidr="10.10.0.0/16", nat_gateways=1, flow_log_retention_days=14, nat_instance_type="t4g.nano"
+    ),
+    database=DatabaseSettings(
+        min_capacity=0,
+        max_capacity=2,
+        auto_pause_minutes=30,
+        backup_retention_days=1,
+        deletion_protection=False,
+        removal_policy=RemovalPolicy.DESTROY,
+        performance_insights=False,
+        log_retention_days=7,
+    ),
+    service=ServiceSettings(min_tasks=1, max_tasks=2, log_retention_days=14, access_log_expiry_days=14),
+    api=ApiSettings(access_log_retention_days=7),
+    edge=EdgeSettings(waf_rate_limit=1000, noncurrent_version_days=7, access_log_days=30),
+)
+
+STAGING = replace(
+    DEV,
+    environment="staging",
+    removal_policy=RemovalPolicy.RETAIN,
+    network=replace(DEV.network, cidr="10.20.0.0/16", flow_log_retention_days=30, nat_instance_type=None),
+    database=replace(
+        DEV.database,
+        min_capacity=0.5,
+        max_capacity=4,
+        auto_pause_minutes=60,
+        backup_retention_days=7,
+        deletion_protection=True,
+        removal_policy=RemovalPolicy.SNAPSHOT,
+        performance_insights=True,
+        log_retention_days=30,
+    ),
+    service=replace(DEV.service, min_tasks=2, max_tasks=4, log_retention_days=30, access_log_expiry_days=30),
+    api=replace(DEV.api, access_log_retention_days=30),
+    edge=replace(DEV.edge, waf_rate_limit=2000, noncurrent_version_days=30, access_log_days=90),
+)
+
+PROD = replace(
+    STAGING,
+    environment="prod",
+    network=replace(STAGING.network, cidr="10.30.0.0/16", nat_gateways=3, flow_log_retention_days=365),
+    database=replace(STAGING.database, max_capacity=16, readers=1, backup_retention_days=30, log_retention_days=365),
+    service=replace(STAGING.service, max_tasks=10, log_retention_days=365, access_log_expiry_days=90),
+    api=replace(STAGING.api, access_log_retention_days=365),
+    edge=replace(
+        STAGING.edge,
+        price_class=cloudfront.PriceClass.PRICE_CLASS_ALL,
+        noncurrent_version_days=90,
+        access_log_days=365,
+    ),
+)
+
+PROFILES = {profile.environment: profile for profile in (DEV, STAGING, PROD)}
+# The seed's README deploys with `-c environment=production`; its users' commands keep working.
+ALIASES = {"production": "prod"}
