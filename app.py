@@ -12,8 +12,9 @@ from pathlib import Path
 from aws_cdk import App
 
 from infra.compliance import add_compliance_checks
-from infra.config import ConfigError
+from infra.config import EDGE_REGION, ConfigError
 from infra.context import config_from_context
+from infra.edge_guard import EdgeGuardStack
 from infra.stack import TapStack
 
 
@@ -21,7 +22,9 @@ def build_app(context: Mapping[str, object] | None = None, outdir: str | None = 
     """The app as `cdk synth` builds it; tests call this with cdk.json's context."""
     app = App(context=dict(context or {}), outdir=outdir)
     config = config_from_context(app.node.get_all_context(), account=os.environ.get("CDK_DEFAULT_ACCOUNT") or None)
-    stack = TapStack(app, config.stack_name, config=config)
+    # Outside us-east-1, CloudFront's web ACL and certificate live in a companion stack there.
+    guard = None if config.region == EDGE_REGION else EdgeGuardStack(app, f"{config.stack_name}-edge", config=config)
+    stack = TapStack(app, config.stack_name, config=config, edge_guard=guard.guard if guard else None)
     add_compliance_checks(app)
     return app, stack
 

@@ -222,6 +222,13 @@ class DatabaseSettings(Settings):
 FARGATE_SIZES = {256: (512, 1024, 2048), 512: (1024, 2048, 3072, 4096), 1024: tuple(range(2048, 8193, 1024))}
 
 
+_REGISTRY_HOST = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d+)?"
+# A private ECR repository: <account>.dkr.ecr.<region>.amazonaws.com.
+ECR_HOST = r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com"
+# Registries that serve public images without credentials (a bare name like nginx:1.27 is Docker Hub's).
+PUBLIC_REGISTRIES = ("docker.io", "public.ecr.aws", "ghcr.io", "quay.io", "registry.k8s.io", "mcr.microsoft.com")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings(Settings):
     section: ClassVar[str] = "service"
@@ -240,8 +247,41 @@ class ServiceSettings(Settings):
     scale_in_cooldown_seconds: int = setting(positive("seconds"), default=300)
     # Start-up runs migrations under an advisory lock before /health answers.
     health_check_grace_seconds: int = setting(positive("seconds"), default=120)
+    # The shop's own image (none: build storefront/ at synth); docs/your-app.md is the contract it meets.
+    image: str | None = setting(
+        matching(
+            rf"({_REGISTRY_HOST}/)?[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}|@sha256:[0-9a-f]{{64}})",
+            "an image URI with a tag or digest, like 123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop:1.4.2",
+        ),
+        default=None,
+    )
+    # Pull credentials for a private registry outside ECR: a Secrets Manager secret with username/password.
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/private-auth.html
+    image_credentials_secret_arn: str | None = setting(
+        matching(r"arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+", "a Secrets Manager secret ARN"), default=None
+    )
+    container_port: int = setting(between(1, 65535, "(a TCP port)"), default=8000)
+    health_check_path: str = setting(matching(r"/[A-Za-z0-9/_.-]*", "a URL path like /health"), default="/health")
+    # Paths the load balancer forwards to the service, besides the health check path and what is under it.
+    paths: tuple[str, ...] = setting(
+        Allowed(
+            "1 to 4 path patterns like /api/* (a listener rule takes 5 values, one is the health path)",
+            lambda paths: 1 <= len(paths) <= 4 and all(re.fullmatch(r"/[A-Za-z0-9/_.*?-]*", path) for path in paths),
+        ),
+        default=("/api/*",),
+    )
+    # A shell command that exits 0 when the container is healthy (none: the load balancer's check decides).
+    # The bundled storefront has its own; a foreign image may have no Python to run it with.
+    container_health_command: str | None = setting(default=None)
 
     def check(self) -> None:
+        if self.image is not None and self.image_registry == "private" and self.image_credentials_secret_arn is None:
+            raise invalid(
+                "service.image",
+                self.image,
+                "an ECR image, a public registry's (" + ", ".join(PUBLIC_REGISTRIES) + "), or a private registry's "
+                "with service.image_credentials_secret_arn",
+            )
         if self.memory_mib not in FARGATE_SIZES[self.cpu]:
             raise invalid("service.memory_mib", self.memory_mib, f"one of {FARGATE_SIZES[self.cpu]} for cpu={self.cpu}")
         if self.max_tasks < self.min_tasks:
@@ -256,6 +296,16 @@ class ServiceSettings(Settings):
     @property
     def log_retention(self) -> logs.RetentionDays:
         return RETENTION_DAYS[self.log_retention_days]
+
+    @property
+    def image_registry(self) -> str:
+        """Where `image` comes from: "ecr" (a private ECR repository), "public", or "private"."""
+        host = self.image.split("/")[0] if self.image and "/" in self.image else ""
+        if re.fullmatch(ECR_HOST, host):
+            return "ecr"
+        if self.image_credentials_secret_arn is None and ("." not in host or host in PUBLIC_REGISTRIES):
+            return "public"
+        return "private"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -311,7 +361,8 @@ class EdgeSettings(Settings):
         ),
         default="",
     )
-    # A custom domain and its us-east-1 ACM certificate: both or neither.
+    # A custom domain, with its us-east-1 ACM certificate or without (then the app requests one in
+    # us-east-1, validated by DNS: add the CNAME that ACM shows to the domain's zone while it deploys).
     domain_name: str | None = setting(
         matching(
             r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", "a DNS name like shop.example.com"
@@ -328,12 +379,8 @@ class EdgeSettings(Settings):
     )
 
     def check(self) -> None:
-        if (self.domain_name is None) != (self.certificate_arn is None):
-            raise invalid(
-                "edge.domain_name/edge.certificate_arn",
-                (self.domain_name, self.certificate_arn),
-                "both (a custom domain with its us-east-1 ACM certificate) or neither",
-            )
+        if self.certificate_arn is not None and self.domain_name is None:
+            raise invalid("edge.certificate_arn", self.certificate_arn, "a certificate only with edge.domain_name")
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -381,17 +428,39 @@ EDGE_REGION = "us-east-1"
 class RegionFacts:
     """What synth cannot look up about a region without an account."""
 
-    # Zones that every account has (AZ names map to an account's own zone ids; these exist in all).
-    availability_zones: tuple[str, ...]
     # com.amazonaws.global.cloudfront.origin-facing: its id differs per region.
     origin_facing_prefix_list_id: str
+    # Three zones that CloudFront VPC origins, VPC link v2 and Fargate ARM64 all support.
+    availability_zones: tuple[str, ...]
 
 
-# The id of the AWS-managed prefix list com.amazonaws.global.cloudfront.origin-facing
-# (`aws ec2 describe-managed-prefix-lists`).
-# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/LocationsOfEdgeServers.html
+# The regions where every service the stack uses exists, enabled by default in every account:
+# - CloudFront VPC origins (all but ap-southeast-6; per-AZ exceptions use1-az3, apne1-az3, cac1-az3):
+#   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html
+# - REST private integrations to an ALB use VPC links v2, the narrowest list (no ap-northeast-3, most opt-in
+#   regions; ca-central-1 and eu-west-3 only in two AZs, so they are left out):
+#   https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-vpc-links-v2.html
+# - Aurora PostgreSQL Serverless v2 with 17.4 and higher, every commercial region:
+#   https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.Aurora_Fea_Regions_DB-eng.Feature.ServerlessV2.html
+# - Fargate ARM64: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-arm64.html
+# - AWS WAF regional endpoints: https://docs.aws.amazon.com/general/latest/gr/waf.html
+# The prefix list ids: AWS documents the list's name only; its id per region is what
+# `aws ec2 describe-managed-prefix-lists` returns for com.amazonaws.global.cloudfront.origin-facing (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/LocationsOfEdgeServers.html).
+# AZ names map to zone ids per account in us-east-1, us-west-2, eu-west-1, ap-southeast-1/2 and
+# ap-northeast-1; docs/configuration.md says how to check (network.availability_zones overrides).
+# https://docs.aws.amazon.com/global-infrastructure/latest/regions/az-ids.html
 REGIONS: Mapping[str, RegionFacts] = {
-    "us-east-1": RegionFacts(("us-east-1a", "us-east-1b", "us-east-1c"), "pl-3b927c52"),
+    "us-east-1": RegionFacts("pl-3b927c52", ("us-east-1a", "us-east-1b", "us-east-1c")),
+    "us-east-2": RegionFacts("pl-b6a144df", ("us-east-2a", "us-east-2b", "us-east-2c")),
+    "us-west-2": RegionFacts("pl-82a045eb", ("us-west-2a", "us-west-2b", "us-west-2c")),
+    "eu-west-1": RegionFacts("pl-4fa04526", ("eu-west-1a", "eu-west-1b", "eu-west-1c")),
+    "eu-west-2": RegionFacts("pl-93a247fa", ("eu-west-2a", "eu-west-2b", "eu-west-2c")),
+    "eu-central-1": RegionFacts("pl-a3a144ca", ("eu-central-1a", "eu-central-1b", "eu-central-1c")),
+    "eu-north-1": RegionFacts("pl-fab65393", ("eu-north-1a", "eu-north-1b", "eu-north-1c")),
+    "ap-southeast-1": RegionFacts("pl-31a34658", ("ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c")),
+    "ap-southeast-2": RegionFacts("pl-b8a742d1", ("ap-southeast-2a", "ap-southeast-2b", "ap-southeast-2c")),
+    # apne1-az3 has none of the three services; accounts made since 2019 see 1a, 1c and 1d only.
+    "ap-northeast-1": RegionFacts("pl-58a04531", ("ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d")),
 }
 
 
@@ -436,12 +505,10 @@ class Config:
             allowed: Allowed | None = item.metadata.get("allowed")
             if not is_dataclass(value) and allowed is not None and value is not None and not allowed.test(value):
                 raise invalid(item.name, value, allowed.description)
-        if self.region != EDGE_REGION:
-            raise invalid(
-                "region",
-                self.region,
-                f"{EDGE_REGION}: CloudFront's WAF web ACL and certificate can only be created there",
-            )
+        if self.region not in REGIONS:
+            raise invalid("region", self.region, f"one of {', '.join(REGIONS)}")
+        if any(not zone.startswith(self.region) for zone in self.network.availability_zones):
+            raise invalid("network.availability_zones", self.network.availability_zones, f"zones of {self.region}")
         for section in self.sections:
             section.validate()
         if self.database.readers > len(self.network.availability_zones) - 1:

@@ -134,7 +134,7 @@ def load_config(
     if environment not in PROFILES:
         raise invalid("environment", environment, f"one of {', '.join(PROFILES)} (or 'production')")
     if region not in REGIONS:
-        raise invalid("region", region, f"one of {', '.join(REGIONS)}")
+        raise invalid("region", region, f"one of {', '.join(REGIONS)} (infra/config.py REGIONS says why)")
     facts = REGIONS[region]
     config = PROFILES[environment]
     config = replace(

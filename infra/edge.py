@@ -7,7 +7,6 @@ to the internal load balancer through a CloudFront VPC origin; nothing of either
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
-from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_ec2 as ec2
@@ -21,8 +20,8 @@ from constructs import Construct
 from infra.cfn import cfn_resource
 from infra.compliance import acknowledge
 from infra.config import EdgeSettings
+from infra.edge_guard import EdgeGuard
 from infra.log_storage import AccessLogBucket, EncryptedLogGroup
-from infra.waf import WebAcl
 
 # The page loads only its own script, style sheet and API; nothing may frame it.
 CONTENT_SECURITY_POLICY = (
@@ -34,11 +33,8 @@ CONTENT_SECURITY_POLICY = (
 class Edge(Construct):
     """CloudFront in front of the site bucket and the internal load balancer, guarded by a WAF web ACL.
 
-    The stack must be in us-east-1 (infra/config.py): a web ACL of scope CLOUDFRONT, and a certificate
-    CloudFront uses, can only be created there. Requiring that region keeps one stack and no
-    cross-region references (which need SSM parameters and a custom resource in each direction); a
-    shop that must run elsewhere would move the web ACL into a small us-east-1 stack.
-    https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html
+    The web ACL (scope CLOUDFRONT) and a custom domain's certificate exist only in us-east-1: `guard`
+    brings them from the companion stack there when this stack is elsewhere (infra/edge_guard.py).
     """
 
     def __init__(
@@ -52,6 +48,7 @@ class Edge(Construct):
         listener_port: int,
         removal_policy: RemovalPolicy,
         site_source: str,
+        guard: EdgeGuard | None = None,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -102,23 +99,10 @@ class Edge(Construct):
             "cost and no recovery.",
         )
 
-        web_acl = WebAcl(
-            self,
-            "Waf",
-            waf_scope="CLOUDFRONT",
-            metric_name="StorefrontWebAcl",
-            rate_limit=settings.waf_rate_limit,
-            key=key,
-            log_retention=settings.log_retention,
-            removal_policy=removal_policy,
-            redacted_headers=("authorization", "cookie"),
-        ).web_acl
-
-        certificate = (
-            acm.Certificate.from_certificate_arn(self, "Certificate", settings.certificate_arn)
-            if settings.certificate_arn
-            else None
-        )
+        # The web ACL and certificate come from the companion us-east-1 stack outside us-east-1
+        # (infra/edge_guard.py); in us-east-1 they are this construct's own.
+        guard = guard or EdgeGuard.create(self, settings=settings, key=key, removal_policy=removal_policy)
+        web_acl, certificate = guard.web_acl, guard.certificate
         security_headers = cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",

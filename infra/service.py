@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -17,12 +19,12 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.compliance import acknowledge
-from infra.config import ServiceSettings
+from infra.config import ECR_HOST, ServiceSettings
 from infra.log_storage import AccessLogBucket, EncryptedLogGroup
 
 STOREFRONT_DIR = Path(__file__).resolve().parents[1] / "storefront"
-# One port end to end: container, task definition, target group and health checks (seed D3).
-CONTAINER_PORT = 8000
+# The port the bundled storefront image listens on (storefront/Dockerfile).
+BUNDLED_PORT = 8000
 # The unprivileged user the image runs as (storefront/Dockerfile).
 CONTAINER_USER = "10001"
 NOT_FOUND_BODY = json.dumps({"error": {"code": "not_found", "message": "No such route"}}, separators=(",", ":"))
@@ -93,13 +95,15 @@ class StorefrontService(Construct):
         )
         container = task_definition.add_container(
             "storefront",
-            image=ecs.ContainerImage.from_asset(
-                str(STOREFRONT_DIR),
-                platform=ecr_assets.Platform.LINUX_ARM64,
-                exclude=[".venv", ".data", "**/__pycache__", "*.egg-info"],
+            image=_container_image(self, settings),
+            # The bundled image listens on 8000 unless told otherwise; a shop's own image knows its port.
+            command=(
+                ["storefront", "serve", "--host", "0.0.0.0", "--port", str(settings.container_port)]  # noqa: S104
+                if settings.image is None and settings.container_port != BUNDLED_PORT
+                else None
             ),
             logging=ecs.LogDrivers.aws_logs(stream_prefix="storefront", log_group=log_group),
-            port_mappings=[ecs.PortMapping(container_port=CONTAINER_PORT)],
+            port_mappings=[ecs.PortMapping(container_port=settings.container_port)],
             readonly_root_filesystem=True,
             user=CONTAINER_USER,
             environment={
@@ -117,19 +121,7 @@ class StorefrontService(Construct):
                 "DB_PASSWORD": ecs.Secret.from_secrets_manager(database_secret, "password"),
                 "STOREFRONT_ADMIN_TOKEN": ecs.Secret.from_secrets_manager(self.admin_token, "token"),
             },
-            health_check=ecs.HealthCheck(
-                command=[
-                    "CMD",
-                    "python",
-                    "-c",
-                    f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{CONTAINER_PORT}/health', "
-                    "timeout=3)",
-                ],
-                interval=Duration.seconds(15),
-                timeout=Duration.seconds(5),
-                retries=3,
-                start_period=Duration.seconds(settings.health_check_grace_seconds),
-            ),
+            health_check=_container_health_check(settings),
         )
         # A read-only root filesystem still needs a scratch directory.
         task_definition.add_volume(name="tmp")
@@ -186,7 +178,8 @@ class StorefrontService(Construct):
             self,
             "Targets",
             vpc=vpc,
-            port=CONTAINER_PORT,
+            # One port end to end: container, task definition, target group and health checks.
+            port=settings.container_port,
             protocol=elbv2.ApplicationProtocol.HTTP,
             target_type=elbv2.TargetType.IP,
             targets=[self.service],
@@ -194,8 +187,8 @@ class StorefrontService(Construct):
             deregistration_delay=Duration.seconds(30),
             health_check=elbv2.HealthCheck(
                 # Liveness only: /health/ready would fail every task while a dev database is paused.
-                path="/health",
-                port=str(CONTAINER_PORT),
+                path=settings.health_check_path,
+                port=str(settings.container_port),
                 interval=Duration.seconds(15),
                 timeout=Duration.seconds(5),
                 # Two passes (30 s) to join, three failures (45 s) to leave: quick to recover, no flapping.
@@ -216,7 +209,7 @@ class StorefrontService(Construct):
         self.listener.add_target_groups(
             "Storefront",
             priority=10,
-            conditions=[elbv2.ListenerCondition.path_patterns(["/api/*", "/health*"])],
+            conditions=[elbv2.ListenerCondition.path_patterns([*settings.paths, f"{settings.health_check_path}*"])],
             target_groups=[self.target_group],
         )
         for rule in (
@@ -262,3 +255,65 @@ class StorefrontService(Construct):
         )
         self.cluster: ecs.ICluster = cluster
         self.log_group: logs.ILogGroup = log_group
+
+
+def _container_image(scope: Construct, settings: ServiceSettings) -> ecs.ContainerImage:
+    """The bundled storefront built at synth, or the shop's own image, pulled with the least access."""
+    if settings.image is None:
+        return ecs.ContainerImage.from_asset(
+            str(STOREFRONT_DIR),
+            platform=ecr_assets.Platform.LINUX_ARM64,
+            exclude=[".venv", ".data", "**/__pycache__", "*.egg-info"],
+        )
+    name, separator, reference = (
+        settings.image.partition("@") if "@" in settings.image else settings.image.rpartition(":")
+    )
+    if settings.image_registry == "ecr":
+        host, _, repository_name = name.partition("/")
+        match = re.fullmatch(ECR_HOST, host)
+        assert match is not None  # image_registry == "ecr" says it matches
+        account, region = match.groups()
+        # An imported repository: the execution role is granted pull on exactly it, not on every repository.
+        repository = ecr.Repository.from_repository_attributes(
+            scope,
+            "ImageRepository",
+            repository_arn=f"arn:{Stack.of(scope).partition}:ecr:{region}:{account}:repository/{repository_name}",
+            repository_name=repository_name,
+        )
+        return ecs.ContainerImage.from_ecr_repository(repository, reference)
+    if settings.image_registry == "public" and separator != "@":
+        Annotations.of(scope).add_warning_v2(
+            "tapstack:image-not-pinned",
+            f"service.image={settings.image} is not pinned by digest: a re-pushed tag changes what new tasks run. "
+            "Use name@sha256:<digest> to deploy exactly what was tested.",
+        )
+    credentials = (
+        secretsmanager.Secret.from_secret_complete_arn(scope, "ImageCredentials", settings.image_credentials_secret_arn)
+        if settings.image_credentials_secret_arn
+        else None
+    )
+    return ecs.ContainerImage.from_registry(settings.image, credentials=credentials)
+
+
+def _container_health_check(settings: ServiceSettings) -> ecs.HealthCheck | None:
+    """The container's own health check: the bundled image's, the configured command, or none (then the
+    load balancer's check alone decides, since a foreign image may have no Python or curl)."""
+    if settings.container_health_command is not None:
+        command = ["CMD-SHELL", settings.container_health_command]
+    elif settings.image is None:
+        command = [
+            "CMD",
+            "python",
+            "-c",
+            "import urllib.request; urllib.request.urlopen("
+            f"'http://127.0.0.1:{settings.container_port}{settings.health_check_path}', timeout=3)",
+        ]
+    else:
+        return None
+    return ecs.HealthCheck(
+        command=command,
+        interval=Duration.seconds(15),
+        timeout=Duration.seconds(5),
+        retries=3,
+        start_period=Duration.seconds(settings.health_check_grace_seconds),
+    )

@@ -12,6 +12,7 @@ from infra.cfn import DropProviderRoleDependsOn
 from infra.config import Config
 from infra.database import Database
 from infra.edge import Edge
+from infra.edge_guard import EdgeGuard
 from infra.keys import Keys
 from infra.monitoring import Monitoring
 from infra.network import Network
@@ -23,12 +24,14 @@ STOREFRONT_WEB = Path(__file__).resolve().parents[1] / "storefront" / "web"
 class TapStack(Stack):
     """One deployment of the e-commerce platform, shaped by one validated Config."""
 
-    def __init__(self, scope: Construct, id: str, *, config: Config) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: Config, edge_guard: EdgeGuard | None = None) -> None:
         super().__init__(
             scope,
             id,
             env=Environment(account=config.account, region=config.region),
             description=f"TapStack e-commerce platform ({config.environment})",
+            # The web ACL and certificate of a companion stack in us-east-1 arrive by CDK's references.
+            cross_region_references=edge_guard is not None,
         )
         for name, value in config.tags.items():
             Tags.of(self).add(name, value)
@@ -68,6 +71,7 @@ class TapStack(Stack):
             listener_port=self.service.listener_port,
             removal_policy=config.removal_policy,
             site_source=str(STOREFRONT_WEB),
+            guard=edge_guard,
         )
         self.partner_api = PartnerApi(
             self,

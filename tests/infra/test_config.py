@@ -8,7 +8,7 @@ import enum
 
 import pytest
 
-from infra.config import ConfigError
+from infra.config import REGIONS, ConfigError
 from infra.context import config_from_context, load_config, setting_types
 from infra.profiles import PROFILES
 
@@ -49,8 +49,18 @@ REJECTED = [
     ("dev", {"edge.access_log_days": "45"}, r"edge.access_log_days=45.*CloudWatch Logs retention"),
     ("dev", {"edge.price_class": "PriceClass_999"}, r"edge.price_class='PriceClass_999'.*PRICE_CLASS_100"),
     ("dev", {"edge.origin_facing_prefix_list_id": "cloudfront"}, r"edge.origin_facing_prefix_list_id='cloudfront'"),
-    ("dev", {"domainName": "shop.example.com"}, r"edge.domain_name/edge.certificate_arn=.*both .* or neither"),
-    ("dev", {"certificateArn": CERTIFICATE}, r"edge.domain_name/edge.certificate_arn="),
+    ("dev", {"certificateArn": CERTIFICATE}, r"edge.certificate_arn=.*only with edge.domain_name"),
+    ("dev", {"region": "ap-northeast-3"}, r"region='ap-northeast-3'.*one of us-east-1, .*eu-central-1"),
+    (
+        "dev",
+        {"region": "eu-central-1", "network.availability_zones": "us-east-1a,us-east-1b"},
+        r"zones of eu-central-1",
+    ),
+    ("dev", {"service.image": "shop"}, r"service.image='shop'.*tag or digest"),
+    ("dev", {"service.image": "registry.acme.com/shop:1.0"}, r"service.image=.*image_credentials_secret_arn"),
+    ("dev", {"service.container_port": "70000"}, r"service.container_port=70000.*1 to 65535"),
+    ("dev", {"service.health_check_path": "health"}, r"service.health_check_path='health'.*URL path"),
+    ("dev", {"service.paths": "/a/*,/b/*,/c/*,/d/*,/e/*"}, r"service.paths=.*1 to 4 path patterns"),
     ("dev", {"domainName": "Shop_Example", "certificateArn": CERTIFICATE}, r"edge.domain_name='Shop_Example'"),
     (
         "dev",
@@ -181,10 +191,37 @@ def test_every_profile_uses_the_partner_usage_plan() -> None:
         assert (api.rate_limit, api.burst_limit, api.monthly_quota) == (1000, 2000, 1_000_000)
 
 
-def test_edge_requires_us_east_1() -> None:
-    """AWS WAF: a web ACL of scope CLOUDFRONT (and CloudFront's certificate) exists only in us-east-1."""
-    with pytest.raises(ConfigError, match=r"region='eu-west-1'.*us-east-1"):
-        load_config("dev", region="eu-west-1")
+@pytest.mark.parametrize("region", ["eu-central-1", "eu-west-1", "ap-southeast-2", "us-west-2"])
+def test_a_region_takes_its_zones_and_prefix_list_from_the_region_table(region: str) -> None:
+    """Synth looks nothing up: the zones and CloudFront's origin-facing prefix list come from REGIONS."""
+    config = load_config("prod", region=region)
+    assert config.network.availability_zones == REGIONS[region].availability_zones
+    assert len(config.network.availability_zones) == 3
+    assert config.edge.origin_facing_prefix_list_id == REGIONS[region].origin_facing_prefix_list_id
+
+
+@pytest.mark.parametrize(
+    ("image", "registry"),
+    [
+        ("123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop:1.4.2", "ecr"),
+        ("nginx:1.27", "public"),
+        ("public.ecr.aws/acme/shop@sha256:" + "a" * 64, "public"),
+    ],
+)
+def test_the_image_s_registry_decides_how_it_is_pulled(image: str, registry: str) -> None:
+    assert config_from_context({"service.image": image}).service.image_registry == registry
+
+
+def test_a_private_registry_is_allowed_with_a_credentials_secret() -> None:
+    credentials = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:registry-AbCdEf"
+    config = config_from_context(
+        {"service.image": "registry.acme.com/shop:1.0", "service.image_credentials_secret_arn": credentials}
+    )
+    assert config.service.image_registry == "private"
+
+
+def test_domain_name_without_certificate_is_accepted_the_app_requests_one() -> None:
+    assert config_from_context({"domainName": "shop.example.com"}).edge.certificate_arn is None
 
 
 def test_domain_name_with_certificate_is_accepted() -> None:
