@@ -174,6 +174,14 @@ def test_every_integration_overrides_its_path_so_the_stage_never_reaches_the_loa
     assert not any(path.startswith(f"/{STAGE_NAME}") for path in paths)
 
 
+def test_partner_api_is_never_cached(built: Built) -> None:
+    """API Gateway stage caching is off: usage plans must count every call, and carts, orders and stock
+    are per caller and current (PCI.DSS.321-APIGWCacheEnabledAndEncrypted is acknowledged for it)."""
+    _, stage = _only(built.of_type("AWS::ApiGateway::Stage"))
+    assert not stage["Properties"].get("CacheClusterEnabled", False)
+    assert not any(setting.get("CachingEnabled") for setting in stage["Properties"]["MethodSettings"])
+
+
 def test_vpc_link_sits_in_the_private_subnets(built: Built) -> None:
     """API Gateway VPC links v2: the link's interfaces live in our private subnets, nowhere public."""
     _, link = _only(built.of_type("AWS::ApiGatewayV2::VpcLink"))
