@@ -209,9 +209,11 @@ class PartnerApi(Construct):
         # https://docs.aws.amazon.com/apigateway/latest/developerguide/private-integration.html
         # The ALB forwards only /api/* and /health*, so /v1/api/products would get its 404. So no
         # integration here relies on the default path: every segment of each URI's path is a path
-        # parameter set by parameter mapping (integration.request.path.*, the proxy-integration form of
-        # $context.requestOverride.path.*), from a static value or the method's stage-free {proxy}.
+        # parameter set by parameter mapping, from a static value or the method's stage-free {proxy}.
+        # integration.request.path.* sets what $context.requestOverride.path.* overrides in a mapping
+        # template, and mapping templates do not run for HTTP_PROXY integrations.
         # https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-parameter-mapping-sources.html
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-override-request-response-parameters.html
         host = f"http://{load_balancer.load_balancer_dns_name}:{LISTENER_PORT}"
         prefix_override = {"integration.request.path.prefix": f"'{PREFIX}'"}
 
