@@ -7,7 +7,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PY := .venv/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: synth test lint format install bench bench-synth
+.PHONY: synth test lint format install bench bench-synth docs
 
 install: .venv/.synced
 
@@ -18,8 +18,12 @@ $(CURDIR)/.tools/bin/uv:
 	$(UV) sync --frozen
 	touch $@
 
-synth: install ## synthesize TapStack-$(ENVIRONMENT) into cdk.out/ (runs the cdk-nag gate)
-	$(PY) app.py -c environment=$(ENVIRONMENT)
+# REGION=eu-central-1 picks the region; CONTEXT="-c service.max_tasks=20 ..." sets any other setting.
+synth: install ## synthesize TapStack-$(ENVIRONMENT) (and its us-east-1 companion) into cdk.out/ (cdk-nag gate)
+	$(PY) app.py -c environment=$(ENVIRONMENT) $(if $(REGION),-c region=$(REGION)) $(CONTEXT)
+
+docs: install ## regenerate docs/configuration.md (every context key) from infra/config.py and infra/profiles.py
+	$(PY) -m ops.config_docs
 
 test: install ## every test and gate: CDK assertions, cdk-nag, cfn-lint, ruff, mypy, storefront
 	$(UV) run --frozen pytest

@@ -195,19 +195,35 @@ class PartnerApi(Construct):
         # VPC link v2 for REST: the aws_apigateway L2 only knows v1 links (NLB targets); importing the v2
         # link's id lets the L2 Integration render ConnectionType VPC_LINK and ConnectionId.
         link = apigateway.VpcLink.from_vpc_link_id(self, "VpcLinkRef", vpc_link.vpc_link_id)
+        # A private integration sends the stage ahead of the path unless the integration overrides the
+        # path: "In a private integration, API Gateway includes the stage portion of the API endpoint in
+        # the request to your backend resources. [...] To remove the stage name from the request to your
+        # backend resources, use parameter mapping to create an override for the
+        # $context.requestOverride.path variable."
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/private-integration.html
+        # The ALB forwards only /api/* and /health*, so /v1/api/products would get its 404. So no
+        # integration here relies on the default path: every segment of each URI's path is a path
+        # parameter set by parameter mapping, from a static value or the method's stage-free {proxy}.
+        # integration.request.path.* sets what $context.requestOverride.path.* overrides in a mapping
+        # template, and mapping templates do not run for HTTP_PROXY integrations.
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-parameter-mapping-sources.html
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-override-request-response-parameters.html
         # Plain HTTP to the internal listener is acceptable only because the hop never leaves the VPC: the
         # VPC link's network interfaces are in our private subnets (never HTTP across the internet).
-        origin = f"http://{load_balancer.load_balancer_dns_name}:{listener_port}/{PREFIX}"
+        host = f"http://{load_balancer.load_balancer_dns_name}:{listener_port}"
+        prefix_override = {"integration.request.path.prefix": f"'{PREFIX}'"}
 
         prefix = api.root.add_resource(PREFIX)
         prefix_method = prefix.add_method(
             "ANY",
             apigateway.HttpIntegration(
-                origin,
+                f"{host}/{{prefix}}",
                 http_method="ANY",
                 proxy=True,
                 options=apigateway.IntegrationOptions(
-                    connection_type=apigateway.ConnectionType.VPC_LINK, vpc_link=link
+                    connection_type=apigateway.ConnectionType.VPC_LINK,
+                    vpc_link=link,
+                    request_parameters=prefix_override,
                 ),
             ),
             request_validator=validator,
@@ -218,13 +234,16 @@ class PartnerApi(Construct):
         proxy_method = proxy.add_method(
             "ANY",
             apigateway.HttpIntegration(
-                f"{origin}/{{proxy}}",
+                f"{host}/{{prefix}}/{{proxy}}",
                 http_method="ANY",
                 proxy=True,
                 options=apigateway.IntegrationOptions(
                     connection_type=apigateway.ConnectionType.VPC_LINK,
                     vpc_link=link,
-                    request_parameters={"integration.request.path.proxy": "method.request.path.proxy"},
+                    request_parameters={
+                        **prefix_override,
+                        "integration.request.path.proxy": "method.request.path.proxy",
+                    },
                 ),
             ),
             request_parameters={"method.request.path.proxy": True},

@@ -477,7 +477,9 @@ class Config:
     edge: EdgeSettings
     api: ApiSettings = ApiSettings()
     alerts: AlertSettings = AlertSettings()
-    region: str = setting(default=EDGE_REGION)
+    region: str = setting(
+        Allowed(f"one of {', '.join(REGIONS)}", lambda region: region in REGIONS), default=EDGE_REGION
+    )
     account: str | None = setting(matching(r"\d{12}", "a 12-digit AWS account id"), default=None)
 
     @property
@@ -505,8 +507,6 @@ class Config:
             allowed: Allowed | None = item.metadata.get("allowed")
             if not is_dataclass(value) and allowed is not None and value is not None and not allowed.test(value):
                 raise invalid(item.name, value, allowed.description)
-        if self.region not in REGIONS:
-            raise invalid("region", self.region, f"one of {', '.join(REGIONS)}")
         if any(not zone.startswith(self.region) for zone in self.network.availability_zones):
             raise invalid("network.availability_zones", self.network.availability_zones, f"zones of {self.region}")
         for section in self.sections:

@@ -23,6 +23,11 @@ from infra.config import EdgeSettings
 from infra.edge_guard import EdgeGuard
 from infra.log_storage import AccessLogBucket, EncryptedLogGroup
 
+# The query strings the catalog reads (GET /api/products?limit=&cursor=&q=); the edge's cache key.
+CATALOG_QUERY_STRINGS = ("limit", "cursor", "q")
+# The longest CloudFront keeps a catalog response, whatever max-age the service sends.
+CATALOG_MAX_TTL_SECONDS = 300
+
 # The page loads only its own script, style sheet and API; nothing may frame it.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -151,12 +156,62 @@ class Edge(Construct):
             origin=api_origin,
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
             allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+            # Carts, orders and admin answers are per caller and must be current (the service also
+            # says Cache-Control: no-store); nothing under /api/* outside the catalog is cached.
             cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
-            # Every query string (limit, cursor, q) and viewer header (Idempotency-Key, Content-Type)
-            # reaches the service. An origin request policy cannot list Authorization; CloudFront
-            # forwards it anyway on POST/PUT/PATCH/DELETE, the only methods the admin routes take.
+            # Every query string and viewer header (Idempotency-Key, Content-Type) reaches the service.
+            # An origin request policy cannot list Authorization; CloudFront forwards it anyway on
+            # POST/PUT/PATCH/DELETE, the only methods the admin routes take.
             # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html
             origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+            response_headers_policy=security_headers,
+            compress=True,
+        )
+
+        # The catalog (GET /api/products, /api/products/{id}) is the same for every shopper, and the
+        # service answers it by path and limit/cursor/q alone with Cache-Control: public, max-age,
+        # stale-while-revalidate and an ETag. The cache key holds exactly that: a query string CloudFront
+        # ignored would serve one search's page for another, one it added would split the cache for
+        # nothing. No header or cookie is in the key, because the service varies on none.
+        # TTLs follow the service's Cache-Control: min 0 honours its no-store on errors, default 0 keeps
+        # a response without Cache-Control out of the cache, and max 300 s bounds how long an admin's
+        # price or stock change can stay hidden at the edge whatever the service's max-age setting.
+        # Once stale, CloudFront revalidates with If-None-Match and a 304 renews the object.
+        # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/controlling-the-cache-key.html
+        # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Expiration.html
+        catalog_cache = cloudfront.CachePolicy(
+            self,
+            "CatalogCache",
+            comment="Storefront catalog: path + limit, cursor, q; TTLs from the service's Cache-Control",
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(*CATALOG_QUERY_STRINGS),
+            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+            # Accept-Encoding normalised into the key, so CloudFront stores and serves gzip and brotli.
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.seconds(0),
+            max_ttl=Duration.seconds(CATALOG_MAX_TTL_SECONDS),
+        )
+        catalog_behavior = cloudfront.BehaviorOptions(
+            origin=api_origin,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            # The admin's POST /api/products and PATCH /api/products/{id} share these paths; CloudFront
+            # caches GET and HEAD only and passes every other method to the origin uncached.
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+            cache_policy=catalog_cache,
+            # The origin gets the cache key's query strings and, beyond them, only Content-Type (for the
+            # admin's JSON bodies; CloudFront forwards Authorization on writes by itself), which no
+            # catalog read looks at: no cached response can depend on something the key does not hold.
+            origin_request_policy=cloudfront.OriginRequestPolicy(
+                self,
+                "CatalogOriginRequest",
+                comment="Storefront catalog: the cache key plus Content-Type for admin writes",
+                query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
+                header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list("Content-Type"),
+                cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+            ),
             response_headers_policy=security_headers,
             compress=True,
         )
@@ -173,7 +228,14 @@ class Edge(Construct):
                 response_headers_policy=security_headers,
                 compress=True,
             ),
-            additional_behaviors={"/api/*": api_behavior},
+            # CloudFront takes the first behavior whose pattern matches, in this order: the catalog's
+            # two patterns (exact, so /api/productsX is not the catalog) before the /api/* catch-all.
+            # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html#DownloadDistValuesPathPattern
+            additional_behaviors={
+                "/api/products": catalog_behavior,
+                "/api/products/*": catalog_behavior,
+                "/api/*": api_behavior,
+            },
             default_root_object="index.html",
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=settings.price_class,

@@ -11,7 +11,7 @@ import pytest
 from aws_cdk import App, RemovalPolicy
 from aws_cdk.assertions import Match, Template
 
-from infra.api import PartnerApi
+from infra.api import STAGE_NAME, PartnerApi
 from infra.compliance import add_compliance_checks
 from infra.context import load_config
 from infra.keys import Keys
@@ -141,13 +141,53 @@ def test_integration_is_private_and_keeps_the_api_prefix(built: Built) -> None:
         assert uri[1] == {"Fn::GetAtt": [alb, "DNSName"]}
         uris[uri[-1]] = integration.get("RequestParameters")
     assert uris == {
-        ":80/api": None,
-        ":80/api/{proxy}": {"integration.request.path.proxy": "method.request.path.proxy"},
+        ":80/{prefix}": {"integration.request.path.prefix": "'api'"},
+        ":80/{prefix}/{proxy}": {
+            "integration.request.path.prefix": "'api'",
+            "integration.request.path.proxy": "method.request.path.proxy",
+        },
     }
     built.template.has_resource_properties(
         "AWS::ApiGateway::Method",
         {"RequestParameters": {"method.request.path.proxy": True}},
     )
+
+
+def _backend_path(integration: dict[str, Any], method_path: dict[str, str]) -> str:
+    """The path API Gateway sends for a URI whose every segment is a mapped path parameter, or raises
+    AssertionError for a segment left to API Gateway's default (stage-prefixed) path."""
+    _, path = integration["Uri"]["Fn::Join"][1][-1].split("/", 1)
+    mappings = integration.get("RequestParameters", {})
+    segments = []
+    for segment in path.split("/"):
+        assert segment.startswith("{") and segment.endswith("}"), f"literal path segment {segment!r}"
+        source = mappings[f"integration.request.path.{segment[1:-1]}"]
+        if source.startswith("'"):
+            segments.append(source.strip("'"))
+        else:
+            segments.append(method_path[source.removeprefix("method.request.path.")])
+    return "/" + "/".join(segments)
+
+
+def test_every_integration_overrides_its_path_so_the_stage_never_reaches_the_load_balancer(built: Built) -> None:
+    """API Gateway private integrations (VPC link v2): "API Gateway includes the stage portion of the API
+    endpoint in the request to your backend resources" unless parameter mapping overrides the path
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/private-integration.html). Each
+    integration's whole path is mapped, so /v1/api/products reaches the ALB as /api/products."""
+    paths = set()
+    for method in _methods(built).values():
+        integration = method["Properties"]["Integration"]
+        paths.add(_backend_path(integration, {"proxy": "products/42"}))
+    assert paths == {"/api", "/api/products/42"}
+    assert not any(path.startswith(f"/{STAGE_NAME}") for path in paths)
+
+
+def test_partner_api_is_never_cached(built: Built) -> None:
+    """API Gateway stage caching is off: usage plans must count every call, and carts, orders and stock
+    are per caller and current (PCI.DSS.321-APIGWCacheEnabledAndEncrypted is acknowledged for it)."""
+    _, stage = _only(built.of_type("AWS::ApiGateway::Stage"))
+    assert not stage["Properties"].get("CacheClusterEnabled", False)
+    assert not any(setting.get("CachingEnabled") for setting in stage["Properties"]["MethodSettings"])
 
 
 def test_vpc_link_sits_in_the_private_subnets(built: Built) -> None:

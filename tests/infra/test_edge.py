@@ -7,6 +7,7 @@ listener on 80 whose default answer is 404.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import json
 import re
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from aws_cdk.assertions import Match, Template
 from infra.compliance import add_compliance_checks
 from infra.config import EdgeSettings
 from infra.context import load_config
-from infra.edge import CONTENT_SECURITY_POLICY, Edge
+from infra.edge import CATALOG_MAX_TTL_SECONDS, CONTENT_SECURITY_POLICY, Edge
 from infra.keys import Keys
 from infra.network import Network
 from tests.synthesis import (
@@ -38,6 +39,7 @@ CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+CATALOG_PATTERNS = ("/api/products", "/api/products/*")
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,20 @@ class EdgeStack:
         return [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
 
     def api_behavior(self) -> dict[str, Any]:
+        return self.behavior("/api/*")
+
+    def behavior(self, pattern: str) -> dict[str, Any]:
         behaviors = self.distribution_config()["CacheBehaviors"]
-        (behavior,) = [b for b in behaviors if b["PathPattern"] == "/api/*"]
+        (behavior,) = [b for b in behaviors if b["PathPattern"] == pattern]
         return behavior
+
+    def behavior_for(self, path: str) -> dict[str, Any]:
+        """The behavior CloudFront picks for a request path: the first whose pattern matches, else the
+        default (`*` matches any characters, `/` included)."""
+        for behavior in self.distribution_config()["CacheBehaviors"]:
+            if fnmatch.fnmatchcase(path, behavior["PathPattern"]):
+                return dict(behavior)
+        return dict(self.distribution_config()["DefaultCacheBehavior"])
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +124,8 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> EdgeStack:
             "load_balancer_sg": only("AWS::EC2::SecurityGroup", "AlbSecurityGroup"),
             "vpc_origin": only("AWS::CloudFront::VpcOrigin"),
             "headers": only("AWS::CloudFront::ResponseHeadersPolicy"),
+            "catalog_cache": only("AWS::CloudFront::CachePolicy"),
+            "catalog_origin_request": only("AWS::CloudFront::OriginRequestPolicy"),
         },
     )
 
@@ -295,6 +310,78 @@ def test_api_behaviour_targets_a_vpc_origin_for_the_internal_load_balancer(edge:
     assert behavior["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER
     assert set(behavior["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
     assert edge.distribution_config()["DefaultCacheBehavior"]["CachePolicyId"] == CACHING_OPTIMIZED
+
+
+def test_catalog_cache_key_is_exactly_the_query_strings_the_catalog_reads(edge: EdgeStack) -> None:
+    """CloudFront cache key (cache policy): query strings allow-listed to limit, cursor and q, no header
+    and no cookie, Accept-Encoding normalised for gzip and brotli. A query string left out would serve
+    one search's page for another; a header or cookie in the key would split it for nothing.
+    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/controlling-the-cache-key.html
+    """
+    config = edge.resources[edge.ids["catalog_cache"]]["Properties"]["CachePolicyConfig"]
+    key = config["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert key["QueryStringsConfig"]["QueryStringBehavior"] == "whitelist"
+    assert sorted(key["QueryStringsConfig"]["QueryStrings"]) == ["cursor", "limit", "q"]
+    assert key["HeadersConfig"] == {"HeaderBehavior": "none"}
+    assert key["CookiesConfig"] == {"CookieBehavior": "none"}
+    assert key["EnableAcceptEncodingGzip"] is True
+    assert key["EnableAcceptEncodingBrotli"] is True
+    for pattern in CATALOG_PATTERNS:
+        behavior = edge.behavior(pattern)
+        assert behavior["CachePolicyId"] == {"Ref": edge.ids["catalog_cache"]}
+        assert behavior["Compress"] is True
+
+
+def test_catalog_ttls_follow_the_services_cache_control(edge: EdgeStack) -> None:
+    """CloudFront expiration: min TTL 0 honours the service's no-store, default TTL 0 leaves a response
+    without Cache-Control uncached, max TTL 300 s caps the service's max-age at the edge.
+    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Expiration.html
+    """
+    config = edge.resources[edge.ids["catalog_cache"]]["Properties"]["CachePolicyConfig"]
+    assert (config["MinTTL"], config["DefaultTTL"], config["MaxTTL"]) == (0, 0, CATALOG_MAX_TTL_SECONDS)
+    assert CATALOG_MAX_TTL_SECONDS == 300
+
+
+def test_catalog_caches_only_get_and_head_and_forwards_nothing_outside_the_key(edge: EdgeStack) -> None:
+    """CloudFront cached methods: GET and HEAD only (the admin's POST and PATCH on the same paths pass
+    through uncached). The origin request policy adds no query string or cookie and only Content-Type,
+    so no cached answer can depend on what the cache key does not hold."""
+    for pattern in CATALOG_PATTERNS:
+        behavior = edge.behavior(pattern)
+        assert sorted(behavior["CachedMethods"]) == ["GET", "HEAD"]
+        assert behavior["OriginRequestPolicyId"] == {"Ref": edge.ids["catalog_origin_request"]}
+        assert behavior["TargetOriginId"] == edge.api_behavior()["TargetOriginId"]
+    config = edge.resources[edge.ids["catalog_origin_request"]]["Properties"]["OriginRequestPolicyConfig"]
+    assert config["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
+    assert config["CookiesConfig"] == {"CookieBehavior": "none"}
+    assert config["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Content-Type"]}
+
+
+def test_carts_orders_and_admin_are_never_cached(edge: EdgeStack) -> None:
+    """CloudFront managed policies: /api/* outside the catalog uses CachingDisabled, and
+    AllViewerExceptHostHeader forwards Idempotency-Key, Content-Type and every query string.
+    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
+    """
+    for path in ("/api/carts", "/api/carts/1/items/2", "/api/orders", "/api/orders/9"):
+        behavior = edge.behavior_for(path)
+        assert behavior["PathPattern"] == "/api/*", path
+        assert behavior["CachePolicyId"] == CACHING_DISABLED
+        assert behavior["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER
+
+
+def test_catalog_behaviors_take_precedence_over_the_api_catch_all(edge: EdgeStack) -> None:
+    """CloudFront behavior precedence: the first matching path pattern wins, so the catalog's patterns
+    come before /api/*, and they are exact (/api/productsX is not the catalog).
+    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html#DownloadDistValuesPathPattern
+    """
+    patterns = [b["PathPattern"] for b in edge.distribution_config()["CacheBehaviors"]]
+    assert patterns == [*CATALOG_PATTERNS, "/api/*"]
+    catalog = {"Ref": edge.ids["catalog_cache"]}
+    for path in ("/api/products", "/api/products/42"):
+        assert edge.behavior_for(path)["CachePolicyId"] == catalog, path
+    for path in ("/api/productsX", "/api/product", "/api/carts"):
+        assert edge.behavior_for(path)["CachePolicyId"] == CACHING_DISABLED, path
+    assert edge.behavior_for("/index.html")["CachePolicyId"] == CACHING_OPTIMIZED
 
 
 def test_load_balancer_admits_only_cloudfronts_origin_facing_prefix_list(edge: EdgeStack) -> None:
