@@ -68,8 +68,8 @@ class Monitoring(Construct):
         edge_tier = monitor_edge(edge, settings)
         api_tier = monitor_api(api, settings)
         network_tier = monitor_network(network)
-        # Creation order is the template's resource order; the replica alarm keeps its place after the
-        # front doors so that adding this structure changed no template.
+        # Creation order is the order of resources in the template: the replica alarm stays after the front
+        # doors, where deployed templates have it, so that their diffs show only real changes.
         specs = [
             *service_tier.alarms,
             *database_tier.alarms,
