@@ -162,6 +162,7 @@ class Database(Construct):
         self.reader_endpoint: rds.Endpoint = cluster.cluster_read_endpoint
         self.port = PORT
         self.database_name = settings.database_name
+        self.readers: int = settings.readers
 
         if not settings.deletion_protection:
             acknowledge(

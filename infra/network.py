@@ -69,6 +69,7 @@ class Network(Construct):
             ],
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
         )
+        self._nat_provider = nat_provider
         acknowledge(
             self.vpc,
             "PCI.DSS.321-VPCNoUnrestrictedRouteToIGW",
@@ -95,6 +96,13 @@ class Network(Construct):
                 "policy cannot be attached to any other principal, which is stricter than a managed one."
             ),
         )
+
+    @property
+    def nat_gateway_ids(self) -> list[str]:
+        """The NAT gateways' IDs, one per NAT subnet; none where NAT instances stand in for them."""
+        if not isinstance(self._nat_provider, ec2.NatGatewayProvider):
+            return []
+        return [gateway.gateway_id for gateway in self._nat_provider.configured_gateways]
 
     @staticmethod
     def _harden_nat_instances(provider: ec2.NatInstanceProviderV2, cidr: str) -> None:

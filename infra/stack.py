@@ -90,17 +90,11 @@ class TapStack(Stack):
             "Monitoring",
             settings=config.alerts,
             key=keys.key,
-            vpc=self.network.vpc,
-            load_balancer=self.service.load_balancer,
-            target_group=self.service.target_group,
-            service=self.service.service,
-            database=self.database.cluster,
-            database_secret=self.database.secret,
-            database_readers=config.database.readers,
-            rest_api=self.partner_api.rest_api,
-            api_web_acl=self.partner_api.web_acl,
-            distribution=self.edge.distribution,
-            edge_web_acl=self.edge.web_acl,
+            network=self.network,
+            service=self.service,
+            database=self.database,
+            edge=self.edge,
+            api=self.partner_api,
         )
 
         CfnOutput(self, "ALBDNSName", value=self.service.load_balancer.load_balancer_dns_name)

@@ -1,4 +1,4 @@
-"""infra/monitoring.py: the alert topic, alarms, composite alarm, event rules, dashboard, runbook."""
+"""infra/monitoring/: the alert topic, alarms, composite alarm, event rules, dashboard, runbook."""
 
 from __future__ import annotations
 
