@@ -15,6 +15,7 @@ from infra.compliance import add_compliance_checks
 from infra.config import EDGE_REGION, ConfigError
 from infra.context import config_from_context
 from infra.edge_guard import EdgeGuardStack
+from infra.monitoring.edge import EdgeAlarmsStack
 from infra.stack import TapStack
 
 
@@ -25,6 +26,8 @@ def build_app(context: Mapping[str, object] | None = None, outdir: str | None = 
     # Outside us-east-1, CloudFront's web ACL and certificate live in a companion stack there.
     guard = None if config.region == EDGE_REGION else EdgeGuardStack(app, f"{config.stack_name}-edge", config=config)
     stack = TapStack(app, config.stack_name, config=config, edge_guard=guard.guard if guard else None)
+    if guard is not None:
+        EdgeAlarmsStack(app, f"{config.stack_name}-edge-alarms", config=config, edge=stack.edge)
     add_compliance_checks(app)
     return app, stack
 

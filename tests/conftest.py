@@ -83,3 +83,21 @@ def staging(synth: Callable[[str], Synthesized]) -> Synthesized:
 @pytest.fixture(scope="session")
 def prod(synth: Callable[[str], Synthesized]) -> Synthesized:
     return synth("prod")
+
+
+# The issue's new user: a Frankfurt shop's own image on its own port and health path, more tasks.
+ABROAD_CONTEXT = {
+    "region": "eu-central-1",
+    "service.image": "123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop:1.4.2",
+    "service.container_port": "3000",
+    "service.health_check_path": "/healthz",
+    "service.max_tasks": "20",
+}
+
+
+@pytest.fixture(scope="session")
+def abroad(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """prod in eu-central-1 with the shop's own ECR image: the regional stack and its us-east-1 companions."""
+    from tests.synthesis import synthesize
+
+    return synthesize("prod", tmp_path_factory.mktemp("cdk-abroad"), ABROAD_CONTEXT)

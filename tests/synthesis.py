@@ -24,12 +24,14 @@ CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
 @dataclass(frozen=True)
 class Synthesized:
-    """One profile's synthesized template and cdk-nag validation report."""
+    """One app's synthesized main stack, the templates of all its stacks, and the cdk-nag report."""
 
     environment: str
     template: Template
     template_path: Path
     report: dict[str, Any]
+    # Every stack of the app by name (the main one, and the companions outside us-east-1).
+    template_paths: dict[str, Path]
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -38,6 +40,11 @@ class Synthesized:
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v["Type"] == resource_type}
+
+    def stack(self, name: str) -> dict[str, Any]:
+        """Another stack's template, as JSON."""
+        template: dict[str, Any] = json.loads(self.template_paths[name].read_text())
+        return template
 
 
 def synth_with_report(app: App, stack: Stack, outdir: Path) -> tuple[Template, Path, dict[str, Any]]:
@@ -67,11 +74,16 @@ def cdk_json_context() -> dict[str, Any]:
     return context
 
 
-def synthesize(environment: str, outdir: Path, **extra_context: str) -> Synthesized:
-    context = cdk_json_context() | {"environment": environment, **extra_context}
-    app, stack = build_app(context, outdir=str(outdir))
+def synthesize(environment: str, outdir: Path, context: dict[str, str] | None = None) -> Synthesized:
+    app, stack = build_app(cdk_json_context() | {"environment": environment, **(context or {})}, outdir=str(outdir))
     template, template_path, report = synth_with_report(app, stack, outdir)
-    return Synthesized(environment=environment, template=template, template_path=template_path, report=report)
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    template_paths = {
+        name: outdir / artifact["properties"]["templateFile"]
+        for name, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack"
+    }
+    return Synthesized(environment, template, template_path, report, template_paths)
 
 
 def nag_findings(report: dict[str, Any], severity: str) -> list[str]:

@@ -19,19 +19,16 @@ from __future__ import annotations
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra.api import PartnerApi
-from infra.config import AlertSettings
+from infra.config import EDGE_REGION, AlertSettings
 from infra.database import Database
 from infra.edge import Edge
+from infra.monitoring.alerting import alarm, alert_topic, notify
 from infra.monitoring.api import monitor_api
 from infra.monitoring.database import monitor_database, reader_alarms
 from infra.monitoring.edge import monitor_edge
@@ -61,7 +58,7 @@ class Monitoring(Construct):
         api: PartnerApi,
     ) -> None:
         super().__init__(scope, id)
-        self.topic = self._topic(settings, key)
+        self.topic = alert_topic(self, settings, key)
 
         service_tier = monitor_service(service, settings)
         database_tier = monitor_database(database, settings)
@@ -70,26 +67,32 @@ class Monitoring(Construct):
         network_tier = monitor_network(network)
         # Creation order is the order of resources in the template: the replica alarm stays after the front
         # doors, where deployed templates have it, so that their diffs show only real changes.
+        # An alarm watches metrics of its own region only, and CloudFront's are in us-east-1: elsewhere
+        # the edge's alarms are in the companion stack there (EdgeAlarmsStack), on its own topic.
+        edge_alarms_here = Stack.of(self).region == EDGE_REGION
         specs = [
             *service_tier.alarms,
             *database_tier.alarms,
-            *edge_tier.alarms,
+            *(edge_tier.alarms if edge_alarms_here else ()),
             *api_tier.alarms,
             *reader_alarms(database, settings),
             *network_tier.alarms,
         ]
-        self.alarms: dict[str, cloudwatch.Alarm] = {spec.id: self._alarm(spec) for spec in specs}
+        self.alarms: dict[str, cloudwatch.Alarm] = {spec.id: alarm(self, spec, self.topic) for spec in specs}
 
+        # Both front doors failing: CloudFront's 5xx where its alarm is here, else the load balancer's that
+        # both front doors go through.
+        browser_door = "CloudFront5xxRate" if edge_alarms_here else "LoadBalancer5xxRate"
         self.shop_is_down = cloudwatch.CompositeAlarm(
             self,
             "ShopIsDown",
             alarm_description="[ShopIsDown] No healthy storefront task, or both front doors answer 5xx.",
             alarm_rule=cloudwatch.AlarmRule.any_of(
                 self._in_alarm("NoHealthyTasks"),
-                cloudwatch.AlarmRule.all_of(self._in_alarm("CloudFront5xxRate"), self._in_alarm("Api5xxRate")),
+                cloudwatch.AlarmRule.all_of(self._in_alarm(browser_door), self._in_alarm("Api5xxRate")),
             ),
         )
-        self._notify(self.shop_is_down)
+        notify(self.shop_is_down, self.topic)
 
         for rule in (*service_tier.rules, *database_tier.rules):
             self._rule(rule)
@@ -103,50 +106,8 @@ class Monitoring(Construct):
             *database_tier.widgets,
         )
 
-    def _topic(self, settings: AlertSettings, key: kms.IKey) -> sns.Topic:
-        # CloudWatch alarms and EventBridge publish to an encrypted topic only if the key lets them use it.
-        # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowAlarmsAndEventsToPublishToEncryptedTopics",
-                principals=[
-                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
-                    iam.ServicePrincipal("events.amazonaws.com"),
-                ],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            )
-        )
-        topic = sns.Topic(self, "Alerts", master_key=key, enforce_ssl=True)
-        if settings.email_address:
-            topic.add_subscription(subscriptions.EmailSubscription(settings.email_address))
-        return topic
-
     def _in_alarm(self, alarm_id: str) -> cloudwatch.IAlarmRule:
         return cloudwatch.AlarmRule.from_alarm(self.alarms[alarm_id], cloudwatch.AlarmState.ALARM)
-
-    def _alarm(self, spec: AlarmSpec) -> cloudwatch.Alarm:
-        alarm = cloudwatch.Alarm(
-            self,
-            spec.id,
-            # The id leads the description: notifications and docs/operations.md use it as the name.
-            alarm_description=f"[{spec.id}] {spec.description}",
-            metric=spec.metric,
-            threshold=spec.threshold,
-            comparison_operator=spec.comparison,
-            evaluation_periods=spec.periods,
-            datapoints_to_alarm=spec.periods,
-            treat_missing_data=spec.missing_data,
-        )
-        self._notify(alarm)
-        return alarm
-
-    def _notify(self, alarm: cloudwatch.AlarmBase) -> None:
-        """The topic hears when an alarm fires and when it clears."""
-        action = cloudwatch_actions.SnsAction(self.topic)
-        alarm.add_alarm_action(action)
-        alarm.add_ok_action(action)
 
     def _rule(self, spec: RuleSpec) -> events.Rule:
         return events.Rule(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from aws_cdk import CfnOutput, Environment, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
 
-from infra.config import AlertSettings
+from infra.config import EDGE_REGION, AlertSettings, Config
 from infra.edge import Edge
+from infra.keys import Keys
+from infra.monitoring.alerting import alarm, alert_topic
 from infra.monitoring.tier import (
     FIVE_MINUTES,
     GT,
@@ -64,3 +68,26 @@ def _cloudfront_metric(distribution: cloudfront.IDistribution, name: str, statis
         period=FIVE_MINUTES,
         region="us-east-1",
     )
+
+
+class EdgeAlarmsStack(Stack):
+    """The edge's alarms where CloudFront's metrics are, for a regional stack outside us-east-1.
+
+    CloudWatch alarms watch metrics of their own region only, and CloudFront and its web ACL publish in
+    us-east-1; so these alarms live in us-east-1 with a topic of their own (same subscription), reading
+    the distribution's id from the regional stack by CDK's cross-region references.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, config: Config, edge: Edge) -> None:
+        super().__init__(
+            scope,
+            id,
+            env=Environment(account=config.account, region=EDGE_REGION),
+            description=f"TapStack {config.environment}: CloudFront's alarms (us-east-1)",
+            cross_region_references=True,
+        )
+        keys = Keys(self, "Keys", removal_policy=config.removal_policy)
+        topic = alert_topic(self, config.alerts, keys.key)
+        for spec in monitor_edge(edge, config.alerts).alarms:
+            alarm(self, spec, topic)
+        CfnOutput(self, "AlertTopicArn", value=topic.topic_arn)

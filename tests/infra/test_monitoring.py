@@ -77,7 +77,7 @@ def test_no_email_address_means_no_subscription(dev: Synthesized) -> None:
 def test_email_address_subscribes_to_the_topic(tmp_path: Path) -> None:
     from tests.synthesis import synthesize
 
-    synthesized = synthesize("dev", tmp_path, emailAddress="ops@example.com")
+    synthesized = synthesize("dev", tmp_path, {"emailAddress": "ops@example.com"})
     synthesized.template.has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
     )

@@ -212,3 +212,58 @@ def test_scaling_tracks_cpu_memory_and_requests_scaling_in_slower_than_out(profi
 def test_container_insights_uses_the_current_setting(profile: Synthesized) -> None:
     """Seed D19: containerInsights (boolean) is deprecated; ClusterSettings containerInsights=enabled."""
     assert _one(profile, "AWS::ECS::Cluster")["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
+
+
+def _container(synthesized: Synthesized) -> dict[str, Any]:
+    (task,) = synthesized.of_type("AWS::ECS::TaskDefinition").values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    return container
+
+
+def test_a_shops_own_image_is_what_the_task_runs(abroad: Synthesized) -> None:
+    assert _container(abroad)["Image"] == {
+        "Fn::Join": ["", ["123456789012.dkr.ecr.eu-central-1.", {"Ref": "AWS::URLSuffix"}, "/shop:1.4.2"]]
+    }
+
+
+def test_the_configured_port_and_health_path_reach_container_target_group_and_checks(abroad: Synthesized) -> None:
+    """ELB: the target group's port and health check must be where the container listens."""
+    assert _container(abroad)["PortMappings"] == [{"ContainerPort": 3000, "Protocol": "tcp"}]
+    (target_group,) = abroad.of_type("AWS::ElasticLoadBalancingV2::TargetGroup").values()
+    assert target_group["Properties"]["Port"] == 3000
+    assert target_group["Properties"]["HealthCheckPort"] == "3000"
+    assert target_group["Properties"]["HealthCheckPath"] == "/healthz"
+    (rule,) = abroad.of_type("AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    assert rule["Properties"]["Conditions"][0]["PathPatternConfig"]["Values"] == ["/api/*", "/healthz*"]
+
+
+def test_ecr_pull_is_granted_on_the_images_repository_only(abroad: Synthesized) -> None:
+    """IAM least privilege: the execution role pulls layers from exactly the shop's repository."""
+    pulls = [
+        statement
+        for policy in abroad.of_type("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "ecr:BatchGetImage" in statement["Action"]
+    ]
+    assert [statement["Resource"] for statement in pulls] == ["arn:aws:ecr:eu-central-1:123456789012:repository/shop"]
+
+
+def test_no_docker_image_is_built_for_a_shops_own_image(abroad: Synthesized) -> None:
+    """Nothing to build or push at deploy: the assembly has no docker image asset, only the site's files."""
+    assets = json.loads(abroad.template_path.with_suffix("").with_suffix(".assets.json").read_text())
+    assert assets["dockerImages"] == {}
+    assert assets["files"], "the storefront page is still deployed to the site bucket"
+
+
+def test_a_foreign_image_has_no_container_health_check_unless_configured(abroad: Synthesized) -> None:
+    """A shop's image may have no Python or curl: the load balancer's check decides."""
+    assert "HealthCheck" not in _container(abroad)
+
+
+def test_bundled_image_checks_its_own_health_on_its_port(prod: Synthesized) -> None:
+    assert "http://127.0.0.1:8000/health" in _container(prod)["HealthCheck"]["Command"][-1]
+
+
+def test_max_tasks_override_reaches_the_scaling_target(abroad: Synthesized) -> None:
+    (target,) = abroad.of_type("AWS::ApplicationAutoScaling::ScalableTarget").values()
+    assert target["Properties"]["MaxCapacity"] == 20
