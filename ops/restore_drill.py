@@ -87,7 +87,6 @@ class Attempt:
 
     cart_id: str
     key: str
-    lines: tuple[tuple[int, int], ...]
     answers: tuple[tuple[int, Json], ...]
 
     @property
@@ -398,20 +397,21 @@ async def _place_orders(
     stock, plan = _plan(config, products, rng)
     gate = asyncio.Semaphore(config.concurrency)
 
-    async def limited(work: Awaitable[Any]) -> Any:
+    async def limited(call: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        # The coroutine is made inside the gate: none is left un-awaited if the drill is interrupted.
         async with gate:
-            return await work
+            return await call(*args)
 
-    await asyncio.gather(*(limited(api.set_stock(p, s)) for p, s in stock.items()))
-    carts: list[str] = await asyncio.gather(*(limited(api.cart(lines)) for lines in plan))
+    await asyncio.gather(*(limited(api.set_stock, p, s) for p, s in stock.items()))
+    carts: list[str] = await asyncio.gather(*(limited(api.cart, lines) for lines in plan))
     keys = [f"drill-{uuid.uuid4()}" for _ in plan]
     duplicated = set(rng.sample(range(len(plan)), round(len(plan) * config.duplicate_share)))
 
     async def attempt(index: int) -> Attempt:
         sends = 2 if index in duplicated else 1
-        responses = await asyncio.gather(*(limited(api.place(carts[index], keys[index])) for _ in range(sends)))
+        responses = await asyncio.gather(*(limited(api.place, carts[index], keys[index]) for _ in range(sends)))
         answers = tuple((r.status_code, dict(r.json())) for r in responses)
-        return Attempt(carts[index], keys[index], plan[index], answers)
+        return Attempt(carts[index], keys[index], answers)
 
     started = time.perf_counter()
     attempts = await asyncio.gather(*(attempt(i) for i in range(len(plan))))
@@ -497,7 +497,8 @@ async def _after_restore(
 ) -> None:
     conn = await _connect(url)
     try:
-        result.differences += compare_snapshots("restored database", state.snapshot, await snapshot(conn))
+        restored = await snapshot(conn)
+        result.differences += compare_snapshots("restored database", state.snapshot, restored)
         result.differences += check_units("restored (SQL)", state.initial, await sold_units(conn))
         async with _client(service, config.concurrency) as client:
             api = Api(client, admin_token)
@@ -525,7 +526,8 @@ async def _after_restore(
                 )
             else:
                 replayed += 1
-        result.differences += compare_snapshots("after replaying every key", state.snapshot, await snapshot(conn))
+        # Replays only read: the database after them is the restored one, row for row.
+        result.differences += compare_snapshots("replaying every key changed it", restored, await snapshot(conn))
         result.figures["keys replayed to their same order"] = f"{replayed} of {len(state.orders)}"
     finally:
         await conn.close()
@@ -629,6 +631,7 @@ def _restore(
 
 def run(config: DrillConfig, *, after_restore: AfterRestore | None = None, out: TextIO | None = None) -> DrillResult:
     """The whole drill; `after_restore` may change the restored database before it is compared."""
+    _bin_dir()  # imported quietly here, before the server helpers import it with a warning
     result = DrillResult()
     admin_token = secrets.token_urlsafe(24)
     work = Path(tempfile.mkdtemp(prefix="restore-drill-", dir=config.work_parent))
@@ -641,8 +644,8 @@ def run(config: DrillConfig, *, after_restore: AfterRestore | None = None, out: 
     try:
         state, dump = _back_up(config, work, admin_token, result, say)
         _restore(config, work, dump, admin_token, state, after_restore, result, say)
-    except DrillError as exc:
-        result.differences.append(f"drill step failed: {exc}")
+    except (DrillError, httpx.HTTPError, asyncpg.PostgresError, OSError, subprocess.SubprocessError) as exc:
+        result.differences.append(f"drill step failed: {type(exc).__name__}: {exc}")
     finally:
         if not config.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -700,10 +703,9 @@ def main(argv: Sequence[str] | None = None, *, after_restore: AfterRestore | Non
     )
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        _bin_dir()
         return 0 if run(config, after_restore=after_restore).ok else 1
     except (_Interrupted, KeyboardInterrupt):
-        print("restore drill: interrupted (servers stopped, temporary files removed)", file=sys.stderr)
+        print("restore drill: interrupted; its servers are stopped", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
