@@ -159,7 +159,7 @@ class Service:
         self.process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> None:
-        """One `storefront` command (migrate, seed) against the service's database."""
+        """One `storefront` command (seed) against the service's database."""
         with open(self.log, "ab") as out:
             completed = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
                 [sys.executable, "-m", "storefront", *args],
@@ -299,45 +299,53 @@ def check_units(stage: str, initial: dict[int, int], stock_and_sold: dict[int, t
 
 
 class Api:
-    """The storefront's HTTP API, as the drill uses it."""
+    """The storefront's HTTP API, as the drill uses it, with at most `concurrency` requests in flight.
 
-    def __init__(self, client: httpx.AsyncClient, admin_token: str) -> None:
+    The gate sits in front of httpx's pool, whose queue of waiting requests gets slow when thousands wait.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, admin_token: str, concurrency: int) -> None:
         self.client = client
         self.admin = {"Authorization": f"Bearer {admin_token}"}
+        self.gate = asyncio.Semaphore(concurrency)
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        async with self.gate:
+            return await self.client.request(method, path, **kwargs)
 
     async def products(self) -> dict[int, Json]:
         found: dict[int, Json] = {}
         cursor: str | None = None
         while True:
             params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
-            page = _ok(await self.client.get("/api/products", params=params))
+            page = _ok(await self._send("GET", "/api/products", params=params))
             found.update({int(p["id"]): p for p in page["items"]})
             cursor = page["next_cursor"]
             if not cursor:
                 return found
 
     async def set_stock(self, product_id: int, stock: int) -> None:
-        _ok(await self.client.patch(f"/api/products/{product_id}", json={"stock": stock}, headers=self.admin))
+        _ok(await self._send("PATCH", f"/api/products/{product_id}", json={"stock": stock}, headers=self.admin))
 
     async def cart(self, lines: Sequence[tuple[int, int]]) -> str:
-        cart_id = str(_ok(await self.client.post("/api/carts"), 201)["id"])
+        cart_id = str(_ok(await self._send("POST", "/api/carts"), 201)["id"])
         for product_id, quantity in lines:
-            _ok(await self.client.put(f"/api/carts/{cart_id}/items/{product_id}", json={"quantity": quantity}))
+            path = f"/api/carts/{cart_id}/items/{product_id}"
+            _ok(await self._send("PUT", path, json={"quantity": quantity}))
         return cart_id
 
     async def place(self, cart_id: str, key: str) -> httpx.Response:
         """POST /api/orders; a 409 `retry` (the key's first holder rolled back) is retried, as a client would."""
         for _ in range(10):
-            response = await self.client.post(
-                "/api/orders", json={"cart_id": cart_id}, headers={"Idempotency-Key": key}
-            )
+            body = {"cart_id": cart_id}
+            response = await self._send("POST", "/api/orders", json=body, headers={"Idempotency-Key": key})
             if response.status_code != 409 or _code(response) != "retry":
                 return response
             await asyncio.sleep(0.05)
         return response
 
     async def order(self, order_id: str) -> httpx.Response:
-        return await self.client.get(f"/api/orders/{order_id}")
+        return await self._send("GET", f"/api/orders/{order_id}")
 
 
 def _ok(response: httpx.Response, status: int = 200) -> Json:
@@ -395,21 +403,14 @@ async def _place_orders(
     if len(products) < 2:
         raise DrillError(f"the seeded catalog has {len(products)} product(s); the drill needs at least 2")
     stock, plan = _plan(config, products, rng)
-    gate = asyncio.Semaphore(config.concurrency)
-
-    async def limited(call: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-        # The coroutine is made inside the gate: none is left un-awaited if the drill is interrupted.
-        async with gate:
-            return await call(*args)
-
-    await asyncio.gather(*(limited(api.set_stock, p, s) for p, s in stock.items()))
-    carts: list[str] = await asyncio.gather(*(limited(api.cart, lines) for lines in plan))
+    await asyncio.gather(*(api.set_stock(p, s) for p, s in stock.items()))
+    carts: list[str] = await asyncio.gather(*(api.cart(lines) for lines in plan))
     keys = [f"drill-{uuid.uuid4()}" for _ in plan]
     duplicated = set(rng.sample(range(len(plan)), round(len(plan) * config.duplicate_share)))
 
     async def attempt(index: int) -> Attempt:
         sends = 2 if index in duplicated else 1
-        responses = await asyncio.gather(*(limited(api.place, carts[index], keys[index]) for _ in range(sends)))
+        responses = await asyncio.gather(*(api.place(carts[index], keys[index]) for _ in range(sends)))
         answers = tuple((r.status_code, dict(r.json())) for r in responses)
         return Attempt(carts[index], keys[index], answers)
 
@@ -463,7 +464,7 @@ async def _before_backup(
 ) -> _State:
     rng = random.Random(config.seed)  # noqa: S311 - a reproducible workload, not a secret
     async with _client(service, config.concurrency) as client:
-        api = Api(client, admin_token)
+        api = Api(client, admin_token, config.concurrency)
         initial, attempts, seconds = await _place_orders(config, api, rng)
         placed = [a.order_id for a in attempts if a.order_id is not None]
         products = await api.products()
@@ -501,7 +502,7 @@ async def _after_restore(
         result.differences += compare_snapshots("restored database", state.snapshot, restored)
         result.differences += check_units("restored (SQL)", state.initial, await sold_units(conn))
         async with _client(service, config.concurrency) as client:
-            api = Api(client, admin_token)
+            api = Api(client, admin_token, config.concurrency)
             products = await api.products()
             orders = await _orders_through_api(api, list(state.orders))
             for product_id in sorted(state.products.keys() | products.keys()):
@@ -585,8 +586,7 @@ def _back_up(config: DrillConfig, work: Path, admin_token: str, result: DrillRes
         url = original.superuser_url(DATABASE)
         asyncio.run(_create_database(original))
         with _service(url, admin_token, work / "service-original.log", result) as service:
-            service.cli("migrate")
-            service.cli("seed", "--products", str(config.products))
+            service.cli("seed", "--products", str(config.products))  # migrates first, like `storefront migrate`
             service.start()
             say(f"  service on {service.base_url}, PostgreSQL on {LOOPBACK}:{original.port}: placing orders")
             state = asyncio.run(_before_backup(config, service, admin_token, url, result))
