@@ -173,7 +173,7 @@ class Service:
         if completed.returncode != 0:
             raise DrillError(f"storefront {' '.join(args)} failed (exit {completed.returncode}):\n{_tail(self.log)}")
 
-    def start(self) -> int:
+    def start(self) -> None:
         with open(self.log, "ab") as out:
             # Its own session: a Ctrl-C reaches the drill, which stops the service in order.
             self.process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
@@ -190,7 +190,7 @@ class Service:
                 raise DrillError(f"storefront serve exited with {self.process.returncode}:\n{_tail(self.log)}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.base_url}/health/ready", timeout=2).status_code == 200:
-                    return self.process.pid
+                    return
             time.sleep(0.1)
         raise DrillError(f"storefront serve not ready after {_READY_TIMEOUT:.0f} s:\n{_tail(self.log)}")
 
@@ -233,8 +233,8 @@ async def snapshot(conn: asyncpg.Connection) -> Snapshot:
     ]
     rows: dict[str, Counter[str]] = {}
     for table in tables:
-        ident = '"' + table.replace('"', '""') + '"'
-        rows[table] = Counter(r[0] for r in await conn.fetch(f"SELECT t::text FROM public.{ident} AS t"))  # noqa: S608 - names from the catalog
+        ident = '"' + table.replace('"', '""') + '"'  # a name from the catalog, quoted
+        rows[table] = Counter(r[0] for r in await conn.fetch(f"SELECT t::text FROM public.{ident} AS t"))  # noqa: S608
     schema: Counter[str] = Counter()
     for r in await conn.fetch(
         "SELECT table_name, column_name, data_type, is_nullable, coalesce(column_default, ''), is_identity"
@@ -641,6 +641,7 @@ def run(config: DrillConfig, *, after_restore: AfterRestore | None = None, out: 
         print(line, file=out or sys.stdout, flush=True)
 
     say(f"restore drill: {config.orders} orders, {config.products} products, {config.concurrency} at a time, in {work}")
+    began = time.perf_counter()
     try:
         state, dump = _back_up(config, work, admin_token, result, say)
         _restore(config, work, dump, admin_token, state, after_restore, result, say)
@@ -649,6 +650,7 @@ def run(config: DrillConfig, *, after_restore: AfterRestore | None = None, out: 
     finally:
         if not config.keep:
             shutil.rmtree(work, ignore_errors=True)
+    result.figures["seconds for the whole drill"] = f"{time.perf_counter() - began:.2f}"
     width = max(map(len, result.figures), default=0)
     for name, value in result.figures.items():
         say(f"{name + ':':<{width + 2}}{value}")
