@@ -535,7 +535,7 @@ async def _after_restore(
 
 
 @contextlib.contextmanager
-def _server(path: Path, result: DrillResult) -> Iterator[EmbeddedPostgres]:
+def running_server(path: Path, result: DrillResult) -> Iterator[EmbeddedPostgres]:
     """A PostgreSQL server that is stopped on the way out, whatever happened."""
     server = EmbeddedPostgres(path)
     try:
@@ -582,7 +582,7 @@ async def _create_database(server: EmbeddedPostgres) -> None:
 def _back_up(config: DrillConfig, work: Path, admin_token: str, result: DrillResult, say: Say) -> tuple[_State, Path]:
     """Seed, place the orders, record what the database holds, pg_dump it, then destroy the server."""
     dump = work / "storefront.dump"
-    with _server(work / "pg-original", result) as original:
+    with running_server(work / "pg-original", result) as original:
         url = original.superuser_url(DATABASE)
         asyncio.run(_create_database(original))
         with _service(url, admin_token, work / "service-original.log", result) as service:
@@ -613,7 +613,7 @@ def _restore(
 ) -> None:
     """A freshly initialised server, pg_restore, the service on it, and the comparison."""
     lost = time.perf_counter()
-    with _server(work / "pg-restored", result) as restored:
+    with running_server(work / "pg-restored", result) as restored:
         result.figures["seconds to start a fresh server (initdb + start)"] = f"{time.perf_counter() - lost:.2f}"
         started = time.perf_counter()
         restore = [str(pg_binary("pg_restore")), "--create", "--exit-on-error", f"--dbname={restored.superuser_url()}"]

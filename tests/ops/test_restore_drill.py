@@ -16,7 +16,7 @@ import asyncpg
 import psutil
 import pytest
 
-from ops.restore_drill import DrillResult, _server, main
+from ops.restore_drill import DrillResult, main, running_server
 
 REPO = Path(__file__).resolve().parents[2]
 ORDERS = 40
@@ -118,7 +118,7 @@ def test_the_drill_leaves_no_server_process_or_file_behind(drills: tuple[Run, Ru
 def test_a_server_is_stopped_when_the_step_using_it_fails() -> None:
     result = DrillResult()
     with tempfile.TemporaryDirectory(prefix="drill-server-") as work:
-        with pytest.raises(RuntimeError, match="step failed"), _server(Path(work) / "pg", result) as server:
+        with pytest.raises(RuntimeError, match="step failed"), running_server(Path(work) / "pg", result) as server:
             assert server.running()
             raise RuntimeError("step failed")
         assert not server.running()
