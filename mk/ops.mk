@@ -7,7 +7,7 @@ PROFILES := dev staging prod
 CDK_ARGS := --no-notices -c environment=$(ENVIRONMENT) $(if $(EMAIL),-c emailAddress=$(EMAIL))
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: cost cost-all diagram checkov checkov-env cdk-cli deploy diff
+.PHONY: cost cost-all diagram checkov checkov-env cdk-cli deploy diff restore-drill
 
 # TEMPLATE=path prices a template you already have instead of synthesizing TapStack-$(ENVIRONMENT).
 cost: $(if $(TEMPLATE),install,synth) ## idle / max-scale / per-1M-requests cost of TapStack-$(ENVIRONMENT)
@@ -40,3 +40,6 @@ deploy: test $(CDK) ## every gate, then cdk deploy TapStack-$(ENVIRONMENT) (EMAI
 
 diff: install $(CDK) ## what a deploy of TapStack-$(ENVIRONMENT) would change in the account
 	$(CDK) diff $(CDK_ARGS)
+
+restore-drill: install ## orders survive pg_dump, data-dir loss, pg_restore (DRILL_ARGS="--orders N --products N --keep")
+	$(PY) -m ops.restore_drill $(DRILL_ARGS)
