@@ -99,7 +99,8 @@ ABROAD_CONTEXT = {
 
 @pytest.fixture(scope="session")
 def abroad(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """prod in eu-central-1 with the shop's own ECR image: the regional stack and its us-east-1 companions."""
-    from tests.synthesis import synthesize
+    """prod in eu-central-1 with the shop's own ECR image, through the pinned CDK CLI as a user runs it:
+    the regional stack and its us-east-1 companions."""
+    from tests.synthesis import synthesize_with_cli
 
-    return synthesize("prod", tmp_path_factory.mktemp("cdk-abroad"), ABROAD_CONTEXT)
+    return synthesize_with_cli("prod", tmp_path_factory.mktemp("cdk-abroad"), ABROAD_CONTEXT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -74,16 +75,45 @@ def cdk_json_context() -> dict[str, Any]:
     return context
 
 
-def synthesize(environment: str, outdir: Path, context: dict[str, str] | None = None) -> Synthesized:
-    app, stack = build_app(cdk_json_context() | {"environment": environment, **(context or {})}, outdir=str(outdir))
-    template, template_path, report = synth_with_report(app, stack, outdir)
+def stack_templates(outdir: Path) -> dict[str, Path]:
+    """The template of every stack in a cloud assembly, by stack name."""
     manifest = json.loads((outdir / "manifest.json").read_text())
-    template_paths = {
+    return {
         name: outdir / artifact["properties"]["templateFile"]
         for name, artifact in manifest["artifacts"].items()
         if artifact["type"] == "aws:cloudformation:stack"
     }
-    return Synthesized(environment, template, template_path, report, template_paths)
+
+
+def synthesize(environment: str, outdir: Path, context: dict[str, str] | None = None) -> Synthesized:
+    app, stack = build_app(cdk_json_context() | {"environment": environment, **(context or {})}, outdir=str(outdir))
+    template, template_path, report = synth_with_report(app, stack, outdir)
+    return Synthesized(environment, template, template_path, report, stack_templates(outdir))
+
+
+def synthesize_with_cli(environment: str, outdir: Path, context: dict[str, str]) -> Synthesized:
+    """Synthesize as a user does: the pinned CDK CLI (`make cdk-cli`), context as `-c key=value`."""
+    repo = CDK_JSON.parent
+    subprocess.run(["make", "--no-print-directory", "cdk-cli"], cwd=repo, check=True, capture_output=True)
+    arguments = [
+        part for key, value in {"environment": environment, **context}.items() for part in ("-c", f"{key}={value}")
+    ]
+    result = subprocess.run(
+        [str(repo / "node_modules" / ".bin" / "cdk"), "synth", "--no-notices", "-q", "-o", str(outdir), *arguments],
+        cwd=repo,
+        # No telemetry, and no wait for an instance metadata service that is not there.
+        env=os.environ | {"CDK_DISABLE_CLI_TELEMETRY": "true", "AWS_EC2_METADATA_DISABLED": "true"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"cdk synth failed:\n{result.stdout}\n{result.stderr}")
+    template_paths = stack_templates(outdir)
+    main = template_paths[f"TapStack-{environment}"]
+    report_path = outdir / "validation-report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {"pluginReports": []}
+    return Synthesized(environment, Template.from_json(json.loads(main.read_text())), main, report, template_paths)
 
 
 def nag_findings(report: dict[str, Any], severity: str) -> list[str]:
