@@ -11,7 +11,6 @@ from aws_cdk import aws_apigatewayv2 as apigatewayv2
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -96,7 +95,6 @@ class PartnerApi(Construct):
             subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_groups=[self.security_group],
         )
-        self.vpc_link: apigatewayv2.IVpcLink = vpc_link
         # Adds the ALB's ingress from the link's security group and the link's egress to the ALB's, and
         # nothing else: the ALB admits no CIDR for the API.
         load_balancer.connections.allow_from(
@@ -107,7 +105,6 @@ class PartnerApi(Construct):
         access_logs = EncryptedLogGroup(
             self, "AccessLogs", key=key, retention=settings.access_log_retention, removal_policy=removal_policy
         )
-        self.access_log_group: logs.ILogGroup = access_logs
 
         # --- The REST API ----------------------------------------------------------------------
         api = apigateway.RestApi(
@@ -140,7 +137,7 @@ class PartnerApi(Construct):
             default_method_options=apigateway.MethodOptions(api_key_required=True),
         )
         self.rest_api: apigateway.RestApi = api
-        self.stage: apigateway.Stage = api.deployment_stage
+        stage = api.deployment_stage
         acknowledge(
             api,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
@@ -156,14 +153,14 @@ class PartnerApi(Construct):
             "(422 with its error shape).",
         )
         acknowledge(
-            self.stage,
+            stage,
             "PCI.DSS.321-APIGWCacheEnabledAndEncrypted",
             "Caching is deliberately off: responses are carts, orders and stock levels that must be "
             "current and are specific to the caller; a stage cache would serve stale or another "
             "partner's data.",
         )
         acknowledge(
-            self.stage,
+            stage,
             "PCI.DSS.321-APIGWSSLEnabled",
             "A client certificate lets an HTTPS backend on the internet authenticate API Gateway; ours is "
             "reached only through the VPC link inside the VPC, and its security group admits only the "
@@ -286,7 +283,7 @@ class PartnerApi(Construct):
             description="Partner throttle and monthly quota per API key",
             throttle=apigateway.ThrottleSettings(rate_limit=settings.rate_limit, burst_limit=settings.burst_limit),
             quota=apigateway.QuotaSettings(limit=settings.monthly_quota, period=apigateway.Period.MONTH),
-            api_stages=[apigateway.UsagePlanPerApiStage(api=api, stage=self.stage)],
+            api_stages=[apigateway.UsagePlanPerApiStage(api=api, stage=stage)],
         )
         self.usage_plan.add_api_key(self.api_key)
 
@@ -308,6 +305,6 @@ class PartnerApi(Construct):
         wafv2.CfnWebACLAssociation(
             self,
             "WebAclAssociation",
-            resource_arn=self.stage.stage_arn,
+            resource_arn=stage.stage_arn,
             web_acl_arn=self.web_acl.attr_arn,
         )

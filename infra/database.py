@@ -159,7 +159,6 @@ class Database(Construct):
         self.secret: secretsmanager.ISecret = secret
         self.connections: ec2.Connections = cluster.connections
         self.endpoint: rds.Endpoint = cluster.cluster_endpoint
-        self.reader_endpoint: rds.Endpoint = cluster.cluster_read_endpoint
         self.port = PORT
         self.database_name = settings.database_name
         self.readers: int = settings.readers

@@ -270,10 +270,10 @@ class Edge(Construct):
         # for a few more rules (the API's VPC link), not for another prefix list.
         # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html
         # https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html#aws-managed-prefix-list-weight
-        self.origin_peer: ec2.IPeer = ec2.Peer.prefix_list(settings.origin_facing_prefix_list_id)
-        self.origin_port: ec2.Port = ec2.Port.tcp(listener_port)
         load_balancer.connections.allow_from(
-            self.origin_peer, self.origin_port, "CloudFront VPC origin (origin-facing prefix list)"
+            ec2.Peer.prefix_list(settings.origin_facing_prefix_list_id),
+            ec2.Port.tcp(listener_port),
+            "CloudFront VPC origin (origin-facing prefix list)",
         )
 
         deployment_logs = EncryptedLogGroup(
@@ -304,7 +304,6 @@ class Edge(Construct):
             )
 
         self.bucket: s3.IBucket = bucket
-        self.log_bucket: s3.IBucket = log_bucket
         self.distribution: cloudfront.IDistribution = distribution
         self.web_acl: wafv2.CfnWebACL = web_acl
         self.domain_name: str = settings.domain_name or distribution.distribution_domain_name

@@ -13,7 +13,6 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -60,7 +59,7 @@ class StorefrontService(Construct):
         cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
 
         # The admin token the storefront's admin routes check; rotate by putting a new value (docs/deploy.md).
-        self.admin_token = secretsmanager.Secret(
+        admin_token = secretsmanager.Secret(
             self,
             "AdminToken",
             description="Bearer token for the storefront's admin routes",
@@ -74,7 +73,7 @@ class StorefrontService(Construct):
             removal_policy=removal_policy,
         )
         acknowledge(
-            self.admin_token,
+            admin_token,
             "AwsSolutions-SMG4",
             "The admin token is a static bearer token that operators rotate by putting a new value; there is "
             "no downstream system for a rotation function to update.",
@@ -119,7 +118,7 @@ class StorefrontService(Construct):
                 # Injected per field at task start; the service re-reads DB_SECRET_ARN after a rotation.
                 "DB_USERNAME": ecs.Secret.from_secrets_manager(database_secret, "username"),
                 "DB_PASSWORD": ecs.Secret.from_secrets_manager(database_secret, "password"),
-                "STOREFRONT_ADMIN_TOKEN": ecs.Secret.from_secrets_manager(self.admin_token, "token"),
+                "STOREFRONT_ADMIN_TOKEN": ecs.Secret.from_secrets_manager(admin_token, "token"),
             },
             health_check=_container_health_check(settings),
         )
@@ -254,7 +253,6 @@ class StorefrontService(Construct):
             scale_out_cooldown=scale_out,
         )
         self.cluster: ecs.ICluster = cluster
-        self.log_group: logs.ILogGroup = log_group
 
 
 def _container_image(scope: Construct, settings: ServiceSettings) -> ecs.ContainerImage:
