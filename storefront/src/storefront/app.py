@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, pool_factory: PoolFactory | 
     if static_dir.is_dir():
         routes.append(Mount("/", app=StaticFiles(directory=static_dir, html=True), name="web"))
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.catalog_cache_control = settings.catalog_cache_control.encode()
     app.router = _FastPath(products.CATALOG_READS, routes=routes, lifespan=lifespan)
     errors.install(app)
     app.add_middleware(EdgeMiddleware, max_bytes=settings.max_body_bytes, access_log=settings.access_log)

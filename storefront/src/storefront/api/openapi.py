@@ -51,6 +51,12 @@ def uuid_parameter(name: str) -> Parameter:
     return path_parameter(name, {"type": "string", "format": "uuid"})
 
 
+_IF_NONE_MATCH: Parameter = {
+    "name": "If-None-Match",
+    "in": "header",
+    "description": "ETags of copies the client holds; the current one gets a 304 without a body",
+    "schema": {"type": "string"},
+}
 PRODUCT_ID = path_parameter("product_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID})
 
 
@@ -69,6 +75,7 @@ class ApiRoute(Route):
         parameters: Sequence[Parameter] = (),
         body: type[BaseModel] | None = None,
         admin: bool = False,
+        cacheable: bool = False,
     ) -> None:
         super().__init__(path, endpoint, methods=[method])
         self.method = method.lower()
@@ -80,6 +87,9 @@ class ApiRoute(Route):
                 "description": "Error",
                 "content": {"application/json": {"schema": _ref(ErrorResponse)}},
             }
+        if cacheable:
+            responses["304"] = {"description": "Not Modified: If-None-Match names the current ETag"}
+            parameters = [*parameters, _IF_NONE_MATCH]
         self.operation: dict[str, Any] = {"summary": summary, "responses": responses}
         if parameters:
             self.operation["parameters"] = list(parameters)

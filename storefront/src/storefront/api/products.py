@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from storefront.api import params
 from storefront.api.openapi import BODY_ERRORS, PRODUCT_ID, ApiRoute, Parameter
-from storefront.api.responses import json_response
+from storefront.api.responses import cacheable_json_response, json_response
 from storefront.api.schemas import Product, ProductCreate, ProductPage, ProductUpdate
 from storefront.domain import catalog
 from storefront.domain.limits import DEFAULT_LIMIT, MAX_CURSOR, MAX_LIMIT, MAX_QUERY, NO_NUL
@@ -22,12 +22,12 @@ async def list_products(request: Request) -> Response:
         cursor=params.optional_text(request, "cursor", MAX_CURSOR),
         q=params.optional_text(request, "q", MAX_QUERY),
     )
-    return json_response(page)
+    return cacheable_json_response(request, page)
 
 
 async def get_product(request: Request) -> Response:
     pool: asyncpg.Pool = request.app.state.pool
-    return json_response(await catalog.get_product(pool, params.product_id(request)))
+    return cacheable_json_response(request, await catalog.get_product(pool, params.product_id(request)))
 
 
 async def create_product(request: Request) -> Response:
@@ -65,7 +65,8 @@ _LIST_QUERY: list[Parameter] = [
     },
 ]
 
-# The public reads: the hot path, and what the edge may cache.
+# The public reads: the hot path, and the only answers the edge may cache (every other /api/ answer is
+# no-store, see EdgeMiddleware).
 CATALOG_READS: tuple[ApiRoute, ...] = (
     ApiRoute(
         "/api/products/{product_id}",
@@ -75,6 +76,7 @@ CATALOG_READS: tuple[ApiRoute, ...] = (
         ok=(200, Product),
         errors=(404, 422, 503),
         parameters=[PRODUCT_ID],
+        cacheable=True,
     ),
     ApiRoute(
         "/api/products",
@@ -84,6 +86,7 @@ CATALOG_READS: tuple[ApiRoute, ...] = (
         ok=(200, ProductPage),
         errors=(422, 503),
         parameters=_LIST_QUERY,
+        cacheable=True,
     ),
 )
 
