@@ -120,8 +120,12 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [*message.get("headers", ()), (b"x-request-id", request_id)]
-                if api and not any(name == b"cache-control" for name, _ in headers):
-                    headers.append(_NO_STORE)
+                if api:
+                    for name, _ in headers:
+                        if name == b"cache-control":
+                            break
+                    else:
+                        headers.append(_NO_STORE)
                 message["headers"] = headers
             await send(message)
 
