@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import StringConvertor
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
@@ -101,15 +102,17 @@ class _FastPath(Router):
 
     def __init__(self, fast: Sequence[Route], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._fast = [(route.path_regex, route.param_convertors, route.endpoint) for route in fast]
+        # Path parameters stay strings (the handlers parse them), so a match's groups are the path_params.
+        assert all(isinstance(c, StringConvertor) for r in fast for c in r.param_convertors.values())
+        self._fast = [(route.path_regex.match, route.endpoint) for route in fast]
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             path: str = scope["path"]
-            for pattern, convertors, endpoint in self._fast:
-                match = pattern.match(path)
+            for match_path, endpoint in self._fast:
+                match = match_path(path)
                 if match is not None:
-                    scope["path_params"] = {k: convertors[k].convert(v) for k, v in match.groupdict().items()}
+                    scope["path_params"] = match.groupdict()
                     response = await endpoint(Request(scope, receive))
                     await response(scope, receive, send)
                     return
