@@ -13,6 +13,7 @@ bench/RESULTS.md has the end-to-end figures.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -52,6 +53,18 @@ def resolve_admin_token(settings: Settings) -> bytes | None:
     return None
 
 
+def _freeze_startup_objects() -> None:
+    """Move everything alive after start-up (modules, classes, pydantic schemas: ~40,000 objects) out of the
+    collector's reach, so a full collection scans only what requests created since.
+
+    Measured under the read benchmark: a full (generation 2) collection of the unfrozen heap took 14-21 ms
+    of CPU, stalling every request in flight, a few times a minute; after the freeze, 0.4 ms. Start-up
+    objects live as long as the process, so freezing them frees nothing that would have been collected.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None, *, pool_factory: PoolFactory | None = None) -> Starlette:
     """The service. Tests pass their own settings and pool factory; production reads the environment."""
     settings = settings or get_settings()
@@ -68,6 +81,7 @@ def create_app(settings: Settings | None = None, *, pool_factory: PoolFactory | 
                 if applied:
                     logger.info("migrations applied", extra={"migrations": applied})
             app.state.pool = pool
+            _freeze_startup_objects()
             logger.info("storefront ready", extra={"pool_max_size": settings.pool_max_size})
             yield
         finally:
