@@ -304,6 +304,13 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     parser.add_argument("--checkout-rounds", type=int, default=2)
     parser.add_argument("--variants", action="store_true", help="also run the service under granian")
     parser.add_argument("--write", action="store_true", help="write the Storefront section of bench/RESULTS.md")
+    parser.add_argument(
+        "--before",
+        metavar="REV",
+        action="append",
+        default=[],
+        help="also run the service as of this git revision (repeatable), alternating with the others",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is needed for the read benchmark: apt-get install wrk", file=sys.stderr)
@@ -368,6 +375,8 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
             env,
         )  # fmt: skip
         servers = [service, baseline]
+        for i, rev in enumerate(args.before):
+            servers.insert(i, before_service(rev, service, workdir))
         if args.variants:
             nolog = Server(
                 "service-no-access-log", list(service.cmd), free_port(), env | {"STOREFRONT_ACCESS_LOG": "0"}
@@ -438,6 +447,21 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     return 0
 
 
+def before_service(rev: str, service: Server, workdir: Path) -> Server:
+    """The service's code as of `rev` (its src tree from git, first on PYTHONPATH), same command and settings."""
+    src = workdir / f"before-{rev}"
+    src.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "storefront/src"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    port = free_port()
+    env = service.env | {"PYTHONPATH": str(src / "storefront" / "src")}
+    cmd = list(service.cmd)
+    cmd[cmd.index("--port") + 1] = str(port)
+    return Server(f"service@{rev[:12]}", cmd, port, env)
+
+
 def _median(results: list[WrkResult], attr: str) -> float:
     return float(statistics.median(getattr(r, attr) for r in results))
 
@@ -466,9 +490,9 @@ def summarise(
         "",
         "### Catalog reads (median of rounds)",
         "",
-        "| server | endpoint | req/s | p50 ms | p99 ms | vs baseline req/s | server CPU us/req | baseline CPU"
-        " / server CPU | rounds req/s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| server | endpoint | req/s | p50 ms | p99 ms | vs baseline req/s | p99 / baseline p99 | server CPU us/req"
+        " | baseline CPU / server CPU | rounds req/s | rounds p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, per in reads.items():
         for endpoint, results in per.items():
@@ -477,12 +501,15 @@ def summarise(
             rps = _median(results, "rps")
             base = _median(reads["baseline"][endpoint], "rps")
             rounds = ", ".join(f"{r.rps:.0f}" for r in results)
+            rounds_p99 = ", ".join(f"{r.p99_ms:.1f}" for r in results)
             cpu = _median(results, "cpu_us")
             base_cpu = _median(reads["baseline"][endpoint], "cpu_us")
+            p99 = _median(results, "p99_ms")
+            base_p99 = _median(reads["baseline"][endpoint], "p99_ms")
             lines.append(
                 f"| {name} | {endpoint} | {rps:.0f} | {_median(results, 'p50_ms'):.2f} |"
-                f" {_median(results, 'p99_ms'):.2f} | {rps / base:.0%} | {cpu:.0f} | {base_cpu / cpu:.0%} |"
-                f" {rounds} |"
+                f" {p99:.2f} | {rps / base:.0%} | {p99 / base_p99:.2f}x | {cpu:.0f} | {base_cpu / cpu:.0%} |"
+                f" {rounds} | {rounds_p99} |"
             )
     lines += [
         "",

@@ -69,6 +69,9 @@ def write_access_line(request_id: str, method: str, path: str, status: int, dura
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 
+# Under /api/ only the catalog reads set their own Cache-Control; carts, orders, admin writes and every
+# error must never be stored by the edge or a browser.
+_NO_STORE = (b"cache-control", b"no-store")
 _TOO_LARGE = orjson.dumps({"error": {"code": "payload_too_large", "message": "request body is too large"}})
 _NOT_JSON = orjson.dumps(
     {
@@ -86,6 +89,7 @@ class EdgeMiddleware:
     - request id: honours a well-formed X-Request-Id, else makes one; returned on the response;
     - access log: one JSON line with request id, method, path, status, duration. Only the path is
       logged, never the query string, headers or body, so tokens cannot reach the logs;
+    - caching: `Cache-Control: no-store` on every /api/ answer that states no policy of its own;
     - body guard: 413 for bodies over `max_bytes` (by Content-Length, or while streaming), 415 for
       bodies that are not JSON (every body this API takes is JSON).
     """
@@ -109,12 +113,20 @@ class EdgeMiddleware:
         if request_id is None:
             request_id = os.urandom(16).hex().encode()  # as unique as a uuid4, a third of the cost
         status = 500
+        api = scope["path"].startswith("/api/")
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
+                headers = [*message.get("headers", ()), (b"x-request-id", request_id)]
+                if api:
+                    for name, _ in headers:
+                        if name == b"cache-control":
+                            break
+                    else:
+                        headers.append(_NO_STORE)
+                message["headers"] = headers
             await send(message)
 
         try:
