@@ -7,7 +7,7 @@ PROFILES := dev staging prod
 CDK_ARGS := --no-notices -c environment=$(ENVIRONMENT) $(if $(EMAIL),-c emailAddress=$(EMAIL))
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: cost cost-all diagram checkov checkov-env cdk-cli deploy diff restore-drill
+.PHONY: cost cost-all diagram checkov checkov-env cdk-cli deploy diff gates-regions restore-drill
 
 # TEMPLATE=path prices a template you already have instead of synthesizing TapStack-$(ENVIRONMENT).
 cost: $(if $(TEMPLATE),install,synth) ## idle / max-scale / per-1M-requests cost of TapStack-$(ENVIRONMENT)
@@ -43,3 +43,12 @@ diff: install $(CDK) ## what a deploy of TapStack-$(ENVIRONMENT) would change in
 
 restore-drill: install ## orders survive pg_dump, data-dir loss, pg_restore (DRILL_ARGS="--orders N --products N --keep")
 	$(PY) -m ops.restore_drill $(DRILL_ARGS)
+
+GATE_REGIONS ?= us-east-1 eu-central-1 eu-west-1 ap-southeast-2
+# Outside `make test` (12 syntheses): cdk-nag fails the synth itself, then cfn-lint and checkov read every stack.
+gates-regions: install checkov-env ## cdk-nag, cfn-lint and checkov for every profile in each of GATE_REGIONS
+	@set -e; for r in $(GATE_REGIONS); do for e in $(PROFILES); do \
+	  echo "synth $$e in $$r"; CDK_OUTDIR=cdk.out/regions/$$r-$$e $(PY) app.py -c environment=$$e -c region=$$r >/dev/null; \
+	done; done
+	$(UV) run --frozen cfn-lint --format parseable cdk.out/regions/*/*.template.json
+	$(PY) -m ops.checkov_gate cdk.out/regions/*/*.template.json
