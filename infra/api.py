@@ -1,5 +1,5 @@
 """The partner front door: an API Gateway REST API with API keys, a usage plan and WAF, reaching the
-internal load balancer over a private VPC link (DESIGN.md "Traffic")."""
+internal load balancer over a private VPC link."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ from infra.waf import WebAcl
 
 # The stage is part of every partner URL: https://{api}.execute-api.{region}.amazonaws.com/v1/api/...
 STAGE_NAME = "v1"
-# Everything the service answers lives under /api; API Gateway must forward that prefix (seed D9).
+# Everything the service answers lives under /api; API Gateway must forward that prefix, not strip it.
 PREFIX = "api"
 
-# DESIGN.md "Storefront API contract": {"error": {"code", "message"}}; messageString is already quoted.
+# The storefront's error shape {"error": {"code", "message"}}; messageString is already quoted.
 ERROR_TEMPLATE = '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString}}'
 
 # One JSON object per request, with what an on-call engineer needs to trace a partner's call: who
@@ -128,7 +128,7 @@ class PartnerApi(Construct):
                 throttling_burst_limit=settings.burst_limit,
                 access_log_destination=apigateway.LogGroupLogDestination(access_logs),
                 access_log_format=apigateway.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS)),
-                # ERROR only, and never request/response bodies: they hold customer data (seed D12).
+                # ERROR only, and never request/response bodies: they hold customer data.
                 logging_level=apigateway.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 metrics_enabled=True,
@@ -226,7 +226,7 @@ class PartnerApi(Construct):
             request_validator=validator,
         )
         # {proxy+} matches the rest of the path; it is mapped into the URI after /api, so /api/products
-        # reaches the ALB as /api/products (seed D9 stripped the prefix).
+        # reaches the ALB as /api/products.
         proxy = prefix.add_resource("{proxy+}")
         proxy_method = proxy.add_method(
             "ANY",
@@ -259,7 +259,7 @@ class PartnerApi(Construct):
             acknowledge(
                 method,
                 "AwsSolutions-APIG4",
-                'Partners authenticate with API keys bound to a usage plan (DESIGN.md "Traffic"); the '
+                "Partners authenticate with API keys bound to a usage plan; the "
                 "service authorizes each call itself. An IAM or Cognito authorizer would need partner "
                 "identities we do not manage.",
             )

@@ -1,6 +1,6 @@
 """The browser front door: the static site's buckets, CloudFront with its WAF web ACL, the page's deployment.
 
-DESIGN.md "Traffic": `/*` is served from a private S3 bucket through Origin Access Control, `/api/*` goes
+`/*` is served from a private S3 bucket through Origin Access Control, `/api/*` goes
 to the internal load balancer through a CloudFront VPC origin; nothing of either is public.
 """
 
@@ -130,8 +130,8 @@ class Edge(Construct):
             ),
         )
 
-        # OAC, not an origin access identity: an OAI cannot read SSE-KMS objects (seed defect D6), and
-        # granting one puts a CanonicalUser into the key policy (D4). CDK writes the bucket policy
+        # OAC, not an origin access identity: an OAI cannot read SSE-KMS objects, and
+        # granting one puts a CanonicalUser into the key policy. CDK writes the bucket policy
         # statement for exactly this distribution and a key policy statement for cloudfront.amazonaws.com
         # (kms:Decrypt). That key statement names this account's distributions
         # (AWS:SourceArn arn:aws:cloudfront::<account>:distribution/*), not this one: the key encrypts

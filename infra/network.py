@@ -14,7 +14,7 @@ from infra.log_storage import EncryptedLogGroup
 
 
 class Network(Construct):
-    """A multi-AZ VPC whose tiers match DESIGN.md "Traffic".
+    """A multi-AZ VPC in three tiers, so that only the front doors face the internet.
 
     - public: NAT gateways only (the load balancer is internal; CloudFront VPC origins need the
       internet gateway that public subnets bring).

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # imported lazily: importing aws_cdk starts jsii, after the e
 
 # jsii warns on every start that Node 20 is past end of life; the banner is noise in test output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-# Any call to a deprecated aws-cdk-lib API raises during the tests' synths (seed defect D19).
+# Any call to a deprecated aws-cdk-lib API raises during the tests' synths: none may be used.
 os.environ["JSII_DEPRECATED"] = "fail"
 
 REPO = Path(__file__).resolve().parents[1]

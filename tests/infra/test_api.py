@@ -199,7 +199,7 @@ def test_vpc_link_sits_in_the_private_subnets(built: Built) -> None:
 
 
 def test_load_balancer_admits_only_the_vpc_links_security_group(built: Built) -> None:
-    """DESIGN.md "Traffic": the ALB's security group admits the VPC link's group on port 80, no CIDR."""
+    """The ALB's security group admits the VPC link's group on port 80, no CIDR."""
     alb_sg = next(iter(built.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer").values()))["Properties"][
         "SecurityGroups"
     ][0]["Fn::GetAtt"][0]
@@ -306,7 +306,7 @@ def test_waf_logs_redact_the_api_key(built: Built) -> None:
 
 
 def test_gateway_refusals_use_the_storefront_error_shape(built: Built) -> None:
-    """DESIGN.md "Storefront API contract": API Gateway's own 4xx/5xx answer {"error": {code, message}}."""
+    """In the storefront's error shape, API Gateway's own 4xx/5xx answer {"error": {code, message}}."""
     for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
         found = built.template.find_resources(
             "AWS::ApiGateway::GatewayResponse", {"Properties": {"ResponseType": response_type}}

@@ -31,7 +31,7 @@ def _topic_id(synthesized: Synthesized) -> str:
 
 def test_key_policy_lets_cloudwatch_and_eventbridge_use_the_topic_key(profile: Synthesized) -> None:
     """SNS SSE: an encrypted topic accepts alarms and events only if the key policy lets
-    cloudwatch.amazonaws.com and events.amazonaws.com call kms:GenerateDataKey* and kms:Decrypt (seed D5).
+    cloudwatch.amazonaws.com and events.amazonaws.com call kms:GenerateDataKey* and kms:Decrypt.
     https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"""
     profile.template.has_resource_properties(
         "AWS::KMS::Key",
@@ -92,7 +92,7 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok(profile: Synthesized) ->
 
 
 def test_every_alarm_states_how_it_treats_missing_data(profile: Synthesized) -> None:
-    """Seed D14: missing data is a decision per metric, never the default."""
+    """Missing data is a decision per metric, never the default."""
     for alarm in profile.of_type("AWS::CloudWatch::Alarm").values():
         assert alarm["Properties"]["TreatMissingData"] in {"breaching", "notBreaching"}
 

@@ -55,7 +55,7 @@ def test_isolated_subnets_have_no_route_out(profile: Synthesized) -> None:
 
 
 def test_flow_logs_capture_all_traffic_to_an_encrypted_log_group(profile: Synthesized) -> None:
-    """VPC flow logs (seed defect D13) go to a CloudWatch log group encrypted with our key."""
+    """VPC flow logs go to a CloudWatch log group encrypted with our key."""
     profile.template.has_resource_properties(
         "AWS::EC2::FlowLog",
         {"ResourceType": "VPC", "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"},
@@ -81,7 +81,7 @@ def test_s3_gateway_endpoint_keeps_image_layers_off_the_nat(profile: Synthesized
 
 
 def test_no_security_group_admits_the_whole_internet(profile: Synthesized) -> None:
-    """No ingress from 0.0.0.0/0 or ::/0 anywhere: DESIGN.md allows none (seed defect D10)."""
+    """No ingress from 0.0.0.0/0 or ::/0 anywhere: only the front doors may be reached."""
     open_rules = []
     for logical_id, resource in profile.resources.items():
         if resource["Type"] == "AWS::EC2::SecurityGroup":
