@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from storefront import cli
 from storefront.db import migrate, queries
 from storefront.db.embedded import EmbeddedPostgres
 
-from tests.storefront.conftest import create_database, drop_database
+from tests.storefront.conftest import ADMIN_TOKEN, create_database, drop_database
 
 pytestmark = pytest.mark.anyio
 
@@ -268,3 +272,24 @@ async def test_search_pages_through_the_api_like_the_plain_predicate(client: htt
         if cursor is None:
             break
     assert seen == expected and len(seen) == 63
+
+
+def test_seed_larger_than_one_batch_adds_every_product_once(database: str) -> None:
+    """The search index makes each inserted product cost about 0.2 ms, so the seed inserts in batches that
+    stay inside the per-statement timeout; a second run adds nothing."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "STOREFRONT_"))}
+    env |= {"DATABASE_URL": database, "STOREFRONT_ADMIN_TOKEN": ADMIN_TOKEN}
+    count = cli.SEED_BATCH + 3
+    cmd = [sys.executable, "-m", "storefront", "seed", "--products", str(count)]
+    outputs = [subprocess.run(cmd, env=env, capture_output=True, timeout=120, check=True).stdout for _ in range(2)]
+    added = [json.loads(line)["added"] for out in outputs for line in out.splitlines() if b'"seeded products"' in line]
+    assert added == [count, 0]
+
+    async def skus() -> list[str]:
+        conn = await asyncpg.connect(database)
+        try:
+            return [r["sku"] for r in await conn.fetch("SELECT sku FROM products ORDER BY id")]
+        finally:
+            await conn.close()
+
+    assert asyncio.run(skus()) == [f"SEED-{n:06d}" for n in range(1, count + 1)]

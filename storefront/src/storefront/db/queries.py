@@ -21,7 +21,8 @@ def _escape_like(text: str) -> str:
 # -- products ----------------------------------------------------------------------------------------
 # The searched text exactly as migration 0002 indexes it: the planner uses the trigram index only for the
 # same expression. The per-column ILIKE stays as the exact test (the joined text can also match across a
-# column boundary), so answers are those of the plain predicate.
+# column boundary), so answers are those of the plain predicate. A term under three characters (or one with
+# no letters or digits) has no trigram to look up: it costs a table scan when it matches few products.
 SEARCH_PRODUCTS_SQL = (
     "SELECT id, sku, name, description, price_cents, currency, stock FROM products"
     " WHERE id > $1 AND (name || ' ' || sku || ' ' || description) ILIKE $3"
