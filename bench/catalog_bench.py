@@ -36,10 +36,11 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 from storefront.db import migrate
 from storefront.db.embedded import EmbeddedPostgres, free_port
 
-from storefront_bench import ADMIN_TOKEN, BIN, ROOT, RawClient, Server, machine
+from storefront_bench import ADMIN_TOKEN, BIN, ROOT, RawClient, Server, cpu_seconds, machine
 
 LOAD_AT_START = os.getloadavg()[0]
 BIG, SMALL = 200_000, 1_000
@@ -121,6 +122,7 @@ class Load:
     statuses: dict[int, int] = field(default_factory=dict)
     unfinished: int = 0
     achieved_rate: float = 0.0
+    cpu_ms: float = 0.0  # server and PostgreSQL CPU time per request
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -164,6 +166,31 @@ async def open_loop(port: int, paths: list[str], rate: float, seconds: float, ma
     result.latencies_ms += [(seconds + grace) * 1000] * len(pending)
     for _, writer in client.idle:
         writer.close()
+    return result
+
+
+def postgres_cpu_seconds(pg: EmbeddedPostgres) -> float:
+    """CPU time of the whole PostgreSQL cluster so far, including exited parallel workers (reaped by the
+    postmaster, so counted in its children's times)."""
+    postmaster = psutil.Process(int((pg.pgdata / "postmaster.pid").read_text().split("\n", 1)[0]))
+    own = postmaster.cpu_times()
+    total = own.user + own.system + own.children_user + own.children_system
+    for child in postmaster.children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            t = child.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def measure(server: Server, pg: EmbeddedPostgres, paths: list[str], rate: float, args: argparse.Namespace) -> Load:
+    """One open-loop measurement, with the CPU it cost the server and the database per request."""
+    assert server.proc is not None
+    before = cpu_seconds(server.proc.pid) + postgres_cpu_seconds(pg)
+    result = asyncio.run(open_loop(server.port, paths, rate, args.seconds, args.max_in_flight))
+    if result.unfinished:
+        wait_until_idle(server)
+    used = cpu_seconds(server.proc.pid) + postgres_cpu_seconds(pg) - before
+    result.cpu_ms = used * 1000 / max(1, len(result.latencies_ms))
     return result
 
 
@@ -316,14 +343,12 @@ def main() -> int:
         for r in range(args.rounds):
             for s in servers:  # alternate: before, after, small, before, ...
                 for workload, paths in plan[s.name].items():
-                    rate = rate_of(workload, args)
-                    res = asyncio.run(open_loop(s.port, paths, rate, args.seconds, args.max_in_flight))
+                    res = measure(s, pg, paths, rate_of(workload, args), args)
                     loads[s.name][workload].append(res)
-                    if res.unfinished:
-                        wait_until_idle(s)
                     print(f"round {r + 1} {s.name:6} {workload:24} {res.achieved_rate:5.1f} req/s"
                           f"  p50 {percentile(res.latencies_ms, 50):8.2f} ms"
                           f"  p99 {percentile(res.latencies_ms, 99):8.2f} ms"
+                          f"  cpu {res.cpu_ms:6.2f} ms/req"
                           f"  statuses {res.statuses} cut off {res.unfinished}", flush=True)  # fmt: skip
     finally:
         for s in servers:
@@ -349,6 +374,7 @@ class Pooled:
     round_p99s: list[float]
     errors: int
     cut_off: int
+    cpu_ms: float
 
     @property
     def median_round_p99(self) -> float:
@@ -367,6 +393,7 @@ def pooled(results: list[Load]) -> Pooled:
         [percentile(r.latencies_ms, 99) for r in results],
         sum(n for r in results for status, n in r.statuses.items() if status != 200),
         sum(r.unfinished for r in results),
+        float(statistics.median(r.cpu_ms for r in results)),
     )
 
 
@@ -379,6 +406,9 @@ NOTES = """\
   for the recheck. Both read the whole table, as before; the answers stay those of the plain predicate.
 - Every search is planned for its term (`plan_cache_mode = force_custom_plan` for that one statement):
   without it, PostgreSQL's cached generic plan for the prepared statement is the id walk for every term.
+- CPU ms/request: user + system time of the server's processes and of the whole PostgreSQL cluster over a
+  measurement, divided by its requests, median of rounds: the work a search costs, which other sessions'
+  load does not inflate the way it inflates latency.
 - p99 per round is the p99 of that round's requests; the pooled p99 over all rounds is the worst few
   requests of the whole run, which on a shared machine is where other sessions' bursts land.
 """
@@ -417,28 +447,29 @@ def summarise(
         f"### Search (`GET /api/products?q=...&limit=20`) at {BIG:,} products",
         "",
         "| workload | before p50 ms | before p99 ms | after p50 ms | after p99 ms | after p99, median of rounds |"
-        " after p99 per round | errors / cut off (before, after) |",
-        "|---|--:|--:|--:|--:|--:|---|---|",
+        " after p99 per round | CPU ms/request before, after | errors / cut off (before, after) |",
+        "|---|--:|--:|--:|--:|--:|---|---|---|",
     ]
     for workload in loads["before"]:
         b, a = pooled(loads["before"][workload]), pooled(loads["after"][workload])
         lines.append(
             f"| {workload} | {b.p50:.2f} | {b.p99:.2f} | {a.p50:.2f} | {a.p99:.2f} | {a.median_round_p99:.2f} |"
-            f" {a.rounds} | {b.errors}/{b.cut_off}, {a.errors}/{a.cut_off} |"
+            f" {a.rounds} | {b.cpu_ms:.2f}, {a.cpu_ms:.2f} | {b.errors}/{b.cut_off}, {a.errors}/{a.cut_off} |"
         )
     lines += [
         "",
         f"### Listing (`GET /api/products?limit=20`), {SMALL:,} against {BIG:,} products (after)",
         "",
         f"| workload | {SMALL:,} p50 ms | {SMALL:,} p99 ms | {SMALL:,} p99, median of rounds | {BIG:,} p50 ms |"
-        f" {BIG:,} p99 ms | {BIG:,} p99, median of rounds | {SMALL:,} / {BIG:,} p99 per round |",
-        "|---|--:|--:|--:|--:|--:|--:|---|",
+        f" {BIG:,} p99 ms | {BIG:,} p99, median of rounds | {SMALL:,} / {BIG:,} p99 per round |"
+        f" CPU ms/request {SMALL:,}, {BIG:,} |",
+        "|---|--:|--:|--:|--:|--:|--:|---|---|",
     ]
     for workload in loads["small"]:
         sm, a = pooled(loads["small"][workload]), pooled(loads["after"][workload])
         lines.append(
             f"| {workload} | {sm.p50:.2f} | {sm.p99:.2f} | {sm.median_round_p99:.2f} | {a.p50:.2f} | {a.p99:.2f} |"
-            f" {a.median_round_p99:.2f} | {sm.rounds} / {a.rounds} |"
+            f" {a.median_round_p99:.2f} | {sm.rounds} / {a.rounds} | {sm.cpu_ms:.2f}, {a.cpu_ms:.2f} |"
         )
     lines += ["", NOTES]
     return "\n".join(lines)
