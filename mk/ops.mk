@@ -9,9 +9,10 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: cost cost-all diagram checkov checkov-env cdk-cli deploy diff gates-regions restore-drill
 
-# TEMPLATE=path prices a template you already have instead of synthesizing TapStack-$(ENVIRONMENT).
-cost: $(if $(TEMPLATE),install,synth) ## idle / max-scale / per-1M-requests cost of TapStack-$(ENVIRONMENT)
-	$(PY) -m ops.cost --environment $(ENVIRONMENT) $(if $(TEMPLATE),--template $(TEMPLATE))
+# REGION=eu-central-1 synthesizes and prices that region (its us-east-1 companions at us-east-1's prices);
+# TEMPLATE=path prices a template you already have (in REGION, default us-east-1) instead.
+cost: $(if $(TEMPLATE),install,synth) ## idle / max-scale / per-1M-requests cost of every stack of TapStack-$(ENVIRONMENT)
+	$(PY) -m ops.cost --environment $(ENVIRONMENT) $(if $(REGION),--region $(REGION)) $(if $(TEMPLATE),--template $(TEMPLATE))
 
 cost-all: install ## the cost report of every profile
 	@for e in $(PROFILES); do $(MAKE) --no-print-directory synth ENVIRONMENT=$$e >/dev/null || exit 1; \
