@@ -4,7 +4,8 @@ CDK := node_modules/.bin/cdk
 CHECKOV := .tools/checkov/bin/checkov
 PROFILES := dev staging prod
 # The CLI asks no question of AWS's notice feed and sends no telemetry; context as `make synth` gives it.
-CDK_ARGS := --no-notices -c environment=$(ENVIRONMENT) $(if $(EMAIL),-c emailAddress=$(EMAIL))
+CDK_ARGS := --no-notices -c environment=$(ENVIRONMENT) $(if $(REGION),-c region=$(REGION)) \
+	$(if $(EMAIL),-c emailAddress=$(EMAIL)) $(CONTEXT)
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: cost cost-all diagram checkov checkov-env cdk-cli deploy diff gates-regions restore-drill
@@ -36,11 +37,12 @@ $(CDK): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-deploy: test $(CDK) ## every gate, then cdk deploy TapStack-$(ENVIRONMENT) (EMAIL=... subscribes alerts)
-	$(CDK) deploy $(CDK_ARGS) --outputs-file cdk.out/outputs-$(ENVIRONMENT).json
+# --all: outside us-east-1 the app is the regional stack and its us-east-1 companions, deployed in order.
+deploy: test $(CDK) ## every gate, then cdk deploy of TapStack-$(ENVIRONMENT) and its companions (EMAIL=... subscribes alerts)
+	$(CDK) deploy --all $(CDK_ARGS) --outputs-file cdk.out/outputs-$(ENVIRONMENT).json
 
 diff: install $(CDK) ## what a deploy of TapStack-$(ENVIRONMENT) would change in the account
-	$(CDK) diff $(CDK_ARGS)
+	$(CDK) diff --all $(CDK_ARGS)
 
 restore-drill: install ## orders survive pg_dump, data-dir loss, pg_restore (DRILL_ARGS="--orders N --products N --keep")
 	$(PY) -m ops.restore_drill $(DRILL_ARGS)
