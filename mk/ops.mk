@@ -4,8 +4,8 @@ CDK := node_modules/.bin/cdk
 CHECKOV := .tools/checkov/bin/checkov
 PROFILES := dev staging prod
 # The CLI asks no question of AWS's notice feed and sends no telemetry; context as `make synth` gives it.
-CDK_ARGS := --no-notices -c environment=$(ENVIRONMENT) $(if $(REGION),-c region=$(REGION)) \
-	$(if $(EMAIL),-c emailAddress=$(EMAIL)) $(CONTEXT)
+CDK_ARGS := $(strip --no-notices -c environment=$(ENVIRONMENT) $(if $(REGION),-c region=$(REGION)) \
+	$(if $(EMAIL),-c emailAddress=$(EMAIL)) $(CONTEXT))
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: cost cost-all diagram checkov checkov-env cdk-cli deploy diff gates-regions restore-drill
