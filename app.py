@@ -10,18 +10,27 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aws_cdk import App
+from constructs import Construct
 
 from infra.compliance import add_compliance_checks
-from infra.config import ConfigError
+from infra.config import Config, ConfigError
 from infra.context import config_from_context
+from infra.pipeline import add_pipeline
 from infra.stack import TapStack
+
+
+def build_stacks(scope: Construct, config: Config) -> TapStack:
+    """The stacks of one environment, at the top of the app or inside a pipeline stage."""
+    return TapStack(scope, config.stack_name, config=config)
 
 
 def build_app(context: Mapping[str, object] | None = None, outdir: str | None = None) -> tuple[App, TapStack]:
     """The app as `cdk synth` builds it; tests call this with cdk.json's context."""
     app = App(context=dict(context or {}), outdir=outdir)
     config = config_from_context(app.node.get_all_context(), account=os.environ.get("CDK_DEFAULT_ACCOUNT") or None)
-    stack = TapStack(app, config.stack_name, config=config)
+    stack = build_stacks(app, config)
+    if config.pipeline.enabled:
+        add_pipeline(app, config, build=build_stacks)
     add_compliance_checks(app)
     return app, stack
 

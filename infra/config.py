@@ -420,6 +420,12 @@ class PipelineSettings(Settings):
     prod_account: str | None = setting(_ACCOUNT, default=None)
     # Retention of the CodeBuild logs (synth, asset publishing, checks).
     log_retention_days: int = setting(LOG_RETENTION, default=90)
+    # Days a pipeline artifact (source zip, cloud assembly) and an artifact-bucket access log are kept.
+    artifact_days: int = setting(between(1, 3650, "days"), default=30)
+    # The key, artifact bucket and build logs when the pipeline stack is deleted.
+    removal_policy: RemovalPolicy = setting(
+        one_of(RemovalPolicy.RETAIN, RemovalPolicy.DESTROY), default=RemovalPolicy.RETAIN
+    )
 
     def check(self) -> None:
         if (self.connection_arn is None) != (self.repository is None):

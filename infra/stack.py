@@ -28,6 +28,8 @@ class TapStack(Stack):
             scope,
             id,
             env=Environment(account=config.account, region=config.region),
+            # Also inside a pipeline stage, where CDK would prefix the stage's name.
+            stack_name=config.stack_name,
             description=f"TapStack e-commerce platform ({config.environment})",
         )
         for name, value in config.tags.items():

@@ -83,3 +83,11 @@ def staging(synth: Callable[[str], Synthesized]) -> Synthesized:
 @pytest.fixture(scope="session")
 def prod(synth: Callable[[str], Synthesized]) -> Synthesized:
     return synth("prod")
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """TapStack-pipeline with its staging and prod stages, synthesized once (about as long as two profiles)."""
+    from tests.synthesis import synthesize_pipeline
+
+    return synthesize_pipeline(tmp_path_factory.mktemp("cdk-pipeline"))

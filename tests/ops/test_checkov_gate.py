@@ -46,10 +46,10 @@ def test_every_skip_names_a_check_a_resource_and_a_reason() -> None:
 
 
 def test_checkov_finds_no_failure_outside_the_skip_list_in_any_profile(
-    synth: Callable[[str], Synthesized], record_property: Callable[[str, object], None]
+    synth: Callable[[str], Synthesized], pipeline: Synthesized, record_property: Callable[[str, object], None]
 ) -> None:
-    """checkov 3.3.30, framework cloudformation, all profiles in one process."""
-    result = gate([synth(environment).template_path for environment in PROFILES])
+    """checkov 3.3.30, framework cloudformation, all profiles and the pipeline stack in one process."""
+    result = gate([*(synth(environment).template_path for environment in PROFILES), pipeline.template_path])
     record_property("checkov_seconds", round(result.seconds, 1))
     assert result.ok, (
         result.summary() + "\nFix the resource, or add a [[skip]] with check, resource prefix and reason "
