@@ -205,6 +205,8 @@ class DeploymentAlarms(Construct):
             f"Release rollback: target p99 response time above {settings.deployment_p99_seconds} s",
         )
         self.alarms = (self.error_rate, self.latency)
+        # CDK notes that alarms named by Ref may form a cycle with the service; these read only target-group
+        # and load-balancer metrics, which do not depend on the service.
         service.enable_deployment_alarms(
             [alarm.alarm_name for alarm in self.alarms], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
         )
