@@ -43,7 +43,11 @@ BuildStacks = Callable[[Construct, Config], Stack]
 
 def stage_configs(settings: PipelineSettings, context: Mapping[str, object], region: str) -> tuple[Config, Config]:
     """The staging and prod Configs the pipeline deploys: each profile with the same `-c` overrides."""
-    overrides = {k: v for k, v in overrides_from(context).items() if k not in ("environment", "region")}
+    overrides = {
+        k: v
+        for k, v in overrides_from(context).items()
+        if k not in ("environment", "region") and not k.startswith("pipeline.")
+    }
     return (
         load_config(
             "staging", region=region, account=settings.staging_account or settings.account, overrides=overrides
