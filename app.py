@@ -10,24 +10,34 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aws_cdk import App
+from constructs import Construct
 
 from infra.compliance import add_compliance_checks
-from infra.config import EDGE_REGION, ConfigError
+from infra.config import EDGE_REGION, Config, ConfigError
 from infra.context import config_from_context
 from infra.edge_guard import EdgeGuardStack
 from infra.monitoring.edge import EdgeAlarmsStack
+from infra.pipeline import add_pipeline
 from infra.stack import TapStack
+
+
+def build_stacks(scope: Construct, config: Config) -> TapStack:
+    """The stacks of one environment, at the top of the app or inside a pipeline stage."""
+    # Outside us-east-1, CloudFront's web ACL and certificate, and its alarms, live in stacks there.
+    guard = None if config.region == EDGE_REGION else EdgeGuardStack(scope, f"{config.stack_name}-edge", config=config)
+    stack = TapStack(scope, config.stack_name, config=config, edge_guard=guard.guard if guard else None)
+    if guard is not None:
+        EdgeAlarmsStack(scope, f"{config.stack_name}-edge-alarms", config=config, edge=stack.edge)
+    return stack
 
 
 def build_app(context: Mapping[str, object] | None = None, outdir: str | None = None) -> tuple[App, TapStack]:
     """The app as `cdk synth` builds it; tests call this with cdk.json's context."""
     app = App(context=dict(context or {}), outdir=outdir)
     config = config_from_context(app.node.get_all_context(), account=os.environ.get("CDK_DEFAULT_ACCOUNT") or None)
-    # Outside us-east-1, CloudFront's web ACL and certificate live in a companion stack there.
-    guard = None if config.region == EDGE_REGION else EdgeGuardStack(app, f"{config.stack_name}-edge", config=config)
-    stack = TapStack(app, config.stack_name, config=config, edge_guard=guard.guard if guard else None)
-    if guard is not None:
-        EdgeAlarmsStack(app, f"{config.stack_name}-edge-alarms", config=config, edge=stack.edge)
+    stack = build_stacks(app, config)
+    if config.pipeline.enabled:
+        add_pipeline(app, config, build=build_stacks)
     add_compliance_checks(app)
     return app, stack
 

@@ -272,7 +272,7 @@ def check_same_answers(before: Server, after: Server) -> int:
 
 
 # -- the run ---------------------------------------------------------------------------------------------
-def main() -> int:
+def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 
 
@@ -273,6 +274,19 @@ class ServiceSettings(Settings):
     # A shell command that exits 0 when the container is healthy (none: the load balancer's check decides).
     # The bundled storefront has its own; a foreign image may have no Python to run it with.
     container_health_command: str | None = setting(default=None)
+    # ROLLING replaces tasks in place; BLUE_GREEN starts a full second set on the alternate target group,
+    # shifts all traffic at once and keeps the old set for the bake time, so a rollback is instant.
+    deployment_strategy: ecs.DeploymentStrategy = setting(
+        one_of(ecs.DeploymentStrategy.ROLLING, ecs.DeploymentStrategy.BLUE_GREEN),
+        default=ecs.DeploymentStrategy.ROLLING,
+    )
+    # Minutes both sets run after the shift while the deployment alarms watch (ECS allows 0 to 1440).
+    bake_time_minutes: int = setting(between(0, 1440, "minutes"), default=10)
+    # The deployment alarms: a release whose targets answer worse than this is rolled back by ECS.
+    deployment_5xx_percent: float = setting(percentage(), default=5)
+    deployment_p99_seconds: float = setting(positive("seconds"), default=1.5)
+    # Requests per minute below which the 5xx rate is not judged (one failed request of two is not a trend).
+    deployment_min_requests: int = setting(positive("requests per minute"), default=10)
 
     def check(self) -> None:
         if self.image is not None and self.image_registry == "private" and self.image_credentials_secret_arn is None:
@@ -418,6 +432,72 @@ class AlertSettings(Settings):
     waf_blocked_requests: int = setting(positive("requests per 5 minutes"), default=1000)
 
 
+# A CodeConnections connection (or its former name, CodeStar Connections) to GitHub, GitLab or Bitbucket.
+# https://docs.aws.amazon.com/dtconsole/latest/userguide/welcome-connections.html
+_CONNECTION_ARN = (
+    r"arn:aws(-[a-z]+)*:(codeconnections|codestar-connections):[a-z]{2}(-[a-z]+)+-\d:\d{12}:"
+    r"connection/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+_ACCOUNT = matching(r"\d{12}", "a 12-digit AWS account id, or no value for the pipeline's account")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineSettings(Settings):
+    """The delivery pipeline (infra/pipeline.py): synthesized only when its source is set."""
+
+    section: ClassVar[str] = "pipeline"
+
+    connection_arn: str | None = setting(
+        matching(
+            _CONNECTION_ARN,
+            "a connection ARN: arn:aws:codeconnections:<region>:<account>:connection/<uuid> "
+            "(or arn:aws:codestar-connections:...)",
+        ),
+        default=None,
+    )
+    repository: str | None = setting(
+        matching(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "owner/name of the repository, like acme/shop-platform"),
+        default=None,
+    )
+    branch: str = setting(matching(r"[A-Za-z0-9._/-]+", "a branch name like main or release/2026"), default="main")
+    # Where the pipeline runs; none: the account that `cdk deploy TapStack-pipeline` deploys into.
+    account: str | None = setting(_ACCOUNT, default=None)
+    # Where each stage deploys; none: the pipeline's account.
+    staging_account: str | None = setting(_ACCOUNT, default=None)
+    prod_account: str | None = setting(_ACCOUNT, default=None)
+    # Retention of the CodeBuild logs (synth, asset publishing, checks).
+    log_retention_days: int = setting(LOG_RETENTION, default=90)
+    # Days a pipeline artifact (source zip, cloud assembly) and an artifact-bucket access log are kept.
+    artifact_days: int = setting(between(1, 3650, "days"), default=30)
+    # The key, artifact bucket and build logs when the pipeline stack is deleted.
+    removal_policy: RemovalPolicy = setting(
+        one_of(RemovalPolicy.RETAIN, RemovalPolicy.DESTROY), default=RemovalPolicy.RETAIN
+    )
+
+    def check(self) -> None:
+        if (self.connection_arn is None) != (self.repository is None):
+            raise invalid(
+                "pipeline.connection_arn/pipeline.repository",
+                (self.connection_arn, self.repository),
+                "both (the connection and the owner/name it reads) or neither (no pipeline)",
+            )
+
+    @property
+    def enabled(self) -> bool:
+        return self.connection_arn is not None
+
+    @property
+    def cross_account(self) -> bool:
+        """A stage deploys into an account that is not known to be the pipeline's."""
+        return any(
+            account is not None and account != self.account for account in (self.staging_account, self.prod_account)
+        )
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return RETENTION_DAYS[self.log_retention_days]
+
+
 ENVIRONMENTS = ("dev", "staging", "prod")
 # A web ACL of scope CLOUDFRONT, and the ACM certificate of a distribution, can only be created in
 # us-east-1. https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html
@@ -477,6 +557,7 @@ class Config:
     edge: EdgeSettings
     api: ApiSettings = ApiSettings()
     alerts: AlertSettings = AlertSettings()
+    pipeline: PipelineSettings = PipelineSettings()
     region: str = setting(
         Allowed(f"one of {', '.join(REGIONS)}", lambda region: region in REGIONS), default=EDGE_REGION
     )

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_ecs as ecs
 
 from infra.config import ApiSettings, Config, DatabaseSettings, EdgeSettings, NetworkSettings, ServiceSettings
 
@@ -49,7 +50,16 @@ STAGING = replace(
         performance_insights=True,
         log_retention_days=30,
     ),
-    service=replace(DEV.service, min_tasks=2, max_tasks=4, log_retention_days=30, access_log_expiry_days=30),
+    service=replace(
+        DEV.service,
+        min_tasks=2,
+        max_tasks=4,
+        log_retention_days=30,
+        access_log_expiry_days=30,
+        # Dev stays ROLLING: one task, no second target group, nobody to protect from a bad minute.
+        deployment_strategy=ecs.DeploymentStrategy.BLUE_GREEN,
+        bake_time_minutes=10,
+    ),
     api=replace(DEV.api, access_log_retention_days=30),
     edge=replace(DEV.edge, waf_rate_limit=2000, noncurrent_version_days=30, access_log_days=90),
 )
@@ -59,7 +69,9 @@ PROD = replace(
     environment="prod",
     network=replace(STAGING.network, cidr="10.30.0.0/16", nat_gateways=3, flow_log_retention_days=365),
     database=replace(STAGING.database, max_capacity=16, readers=1, backup_retention_days=30, log_retention_days=365),
-    service=replace(STAGING.service, max_tasks=10, log_retention_days=365, access_log_expiry_days=90),
+    service=replace(
+        STAGING.service, max_tasks=10, log_retention_days=365, access_log_expiry_days=90, bake_time_minutes=20
+    ),
     api=replace(STAGING.api, access_log_retention_days=365),
     edge=replace(
         STAGING.edge,

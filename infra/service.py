@@ -19,6 +19,7 @@ from constructs import Construct
 
 from infra.compliance import acknowledge
 from infra.config import ECR_HOST, ServiceSettings
+from infra.deployment import DeploymentAlarms, route_releases, scale_on_requests
 from infra.log_storage import AccessLogBucket, EncryptedLogGroup
 
 STOREFRONT_DIR = Path(__file__).resolve().parents[1] / "storefront"
@@ -26,6 +27,8 @@ STOREFRONT_DIR = Path(__file__).resolve().parents[1] / "storefront"
 BUNDLED_PORT = 8000
 # The unprivileged user the image runs as (storefront/Dockerfile).
 CONTAINER_USER = "10001"
+# Requests are short; 30 s lets in-flight ones finish while SIGTERM drains the task.
+DEREGISTRATION_DELAY = Duration.seconds(30)
 NOT_FOUND_BODY = json.dumps({"error": {"code": "not_found", "message": "No such route"}}, separators=(",", ":"))
 
 
@@ -155,6 +158,12 @@ class StorefrontService(Construct):
             min_healthy_percent=100,
             max_healthy_percent=200,
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            deployment_strategy=settings.deployment_strategy,
+            bake_time=(
+                Duration.minutes(settings.bake_time_minutes)
+                if settings.deployment_strategy is ecs.DeploymentStrategy.BLUE_GREEN
+                else None
+            ),
             health_check_grace_period=Duration.seconds(settings.health_check_grace_seconds),
             vpc_subnets=private,
             assign_public_ip=False,
@@ -181,9 +190,7 @@ class StorefrontService(Construct):
             port=settings.container_port,
             protocol=elbv2.ApplicationProtocol.HTTP,
             target_type=elbv2.TargetType.IP,
-            targets=[self.service],
-            # Requests are short; 30 s lets in-flight ones finish while SIGTERM drains the task.
-            deregistration_delay=Duration.seconds(30),
+            deregistration_delay=DEREGISTRATION_DELAY,
             health_check=elbv2.HealthCheck(
                 # Liveness only: /health/ready would fail every task while a dev database is paused.
                 path=settings.health_check_path,
@@ -205,11 +212,22 @@ class StorefrontService(Construct):
                 404, content_type="application/json", message_body=NOT_FOUND_BODY
             ),
         )
-        self.listener.add_target_groups(
-            "Storefront",
+        self.target_groups = route_releases(
+            self,
+            settings=settings,
+            service=self.service,
+            container_name=container.container_name,
+            container_port=settings.container_port,
+            vpc=vpc,
+            listener=self.listener,
+            target_group=self.target_group,
+            health_check=self.target_group.health_check,
+            deregistration_delay=DEREGISTRATION_DELAY,
             priority=10,
             conditions=[elbv2.ListenerCondition.path_patterns([*settings.paths, f"{settings.health_check_path}*"])],
-            target_groups=[self.target_group],
+        )
+        self.deployment_alarms = DeploymentAlarms(
+            self, "DeploymentAlarms", settings=settings, service=self.service, target_groups=self.target_groups
         )
         for rule in (
             "PCI.DSS.321-ELBTlsHttpsListenersOnly",
@@ -252,6 +270,7 @@ class StorefrontService(Construct):
             scale_in_cooldown=scale_in,
             scale_out_cooldown=scale_out,
         )
+        scale_on_requests(scaling, "Requests", target_groups=self.target_groups)
         self.cluster: ecs.ICluster = cluster
 
 

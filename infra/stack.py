@@ -29,6 +29,8 @@ class TapStack(Stack):
             scope,
             id,
             env=Environment(account=config.account, region=config.region),
+            # Also inside a pipeline stage, where CDK would prefix the stage's name.
+            stack_name=config.stack_name,
             description=f"TapStack e-commerce platform ({config.environment})",
             # The web ACL and certificate of a companion stack in us-east-1 arrive by CDK's references.
             cross_region_references=edge_guard is not None,

@@ -28,9 +28,14 @@ $(CHECKOV): ops/checkov/pyproject.toml ops/checkov/uv.lock | $(UV)
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.tools/checkov $(UV) sync --frozen --project ops/checkov
 	touch $@
 
-checkov: install checkov-env ## checkov on every profile's template, judged against ops/checkov-skips.toml
+# The documented example source: enough to synthesize TapStack-pipeline for the gates (docs/deploy.md).
+EXAMPLE_PIPELINE := -c pipeline.connection_arn=arn:aws:codeconnections:us-east-1:123456789012:connection/0f3a1c2e-1111-2222-3333-444455556666 \
+	-c pipeline.repository=acme/shop-platform
+
+checkov: install checkov-env ## checkov on every profile's and the pipeline's template, judged against ops/checkov-skips.toml
 	@for e in $(PROFILES); do $(MAKE) --no-print-directory synth ENVIRONMENT=$$e >/dev/null || exit 1; done
-	$(PY) -m ops.checkov_gate $(foreach e,$(PROFILES),cdk.out/TapStack-$(e).template.json)
+	$(PY) app.py $(EXAMPLE_PIPELINE) >/dev/null
+	$(PY) -m ops.checkov_gate $(foreach e,$(PROFILES),cdk.out/TapStack-$(e).template.json) cdk.out/TapStack-pipeline.template.json
 
 cdk-cli: $(CDK) ## the pinned CDK CLI (package.json, package-lock.json) in node_modules/
 $(CDK): package.json package-lock.json

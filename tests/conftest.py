@@ -104,3 +104,11 @@ def abroad(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     from tests.synthesis import synthesize_with_cli
 
     return synthesize_with_cli("prod", tmp_path_factory.mktemp("cdk-abroad"), ABROAD_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """TapStack-pipeline with its staging and prod stages, synthesized once (about as long as two profiles)."""
+    from tests.synthesis import synthesize_pipeline
+
+    return synthesize_pipeline(tmp_path_factory.mktemp("cdk-pipeline"))

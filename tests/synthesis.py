@@ -167,3 +167,22 @@ def stand_in_load_balancer(
     ):
         acknowledge(alb, rule, "Test stand-in for infra/service.py's internal load balancer.")
     return alb, listener
+
+
+# A connection and repository of the documented example: enough for the pipeline to synthesize.
+PIPELINE_CONTEXT = {
+    "pipeline.connection_arn": (
+        "arn:aws:codeconnections:us-east-1:123456789012:connection/0f3a1c2e-1111-2222-3333-444455556666"
+    ),
+    "pipeline.repository": "acme/shop-platform",
+}
+
+
+def synthesize_pipeline(outdir: Path) -> Synthesized:
+    """The app as `cdk synth TapStack-pipeline -c pipeline.connection_arn=... -c pipeline.repository=...`
+    builds it: the pipeline stack's template and the whole app's validation report (stages included)."""
+    app, _ = build_app(cdk_json_context() | PIPELINE_CONTEXT, outdir=str(outdir))
+    pipeline = app.node.find_child("TapStack-pipeline")
+    assert isinstance(pipeline, Stack)
+    template, template_path, report = synth_with_report(app, pipeline, outdir)
+    return Synthesized("pipeline", template, template_path, report, stack_templates(outdir))

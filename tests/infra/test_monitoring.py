@@ -15,9 +15,18 @@ from tests.synthesis import Synthesized
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 
+# The service's deployment alarms (infra/deployment.py) make ECS roll a release back; they page nobody.
+DEPLOYMENT_ALARMS = "ServiceDeploymentAlarms"
+
+
+def _of_type(synthesized: Synthesized, resource_type: str) -> dict[str, dict[str, Any]]:
+    """The monitoring resources of this type (alarms of infra/monitoring, not the deployment alarms)."""
+    return {k: v for k, v in synthesized.of_type(resource_type).items() if not k.startswith(DEPLOYMENT_ALARMS)}
+
+
 def _alarm_ids(synthesized: Synthesized, resource_type: str = "AWS::CloudWatch::Alarm") -> list[str]:
     ids = []
-    for alarm in synthesized.of_type(resource_type).values():
+    for alarm in _of_type(synthesized, resource_type).values():
         match = re.match(r"\[(\w+)\]", alarm["Properties"]["AlarmDescription"])
         assert match, alarm["Properties"]["AlarmDescription"]
         ids.append(match.group(1))
@@ -86,7 +95,7 @@ def test_email_address_subscribes_to_the_topic(tmp_path: Path) -> None:
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok(profile: Synthesized) -> None:
     topic = {"Ref": _topic_id(profile)}
     for resource_type in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
-        for alarm in profile.of_type(resource_type).values():
+        for alarm in _of_type(profile, resource_type).values():
             assert alarm["Properties"]["AlarmActions"] == [topic]
             assert alarm["Properties"]["OKActions"] == [topic]
 
@@ -108,7 +117,7 @@ def test_cpu_and_memory_alarms_do_not_fire_on_missing_data(profile: Synthesized)
 def test_alarm_count_follows_the_profile(synth, environment: str, count: int) -> None:  # type: ignore[no-untyped-def]
     """Prod adds the replica lag alarm; there is one NAT port-allocation alarm per NAT gateway (dev has a
     NAT instance, none)."""
-    assert len(synth(environment).of_type("AWS::CloudWatch::Alarm")) == count
+    assert len(_of_type(synth(environment), "AWS::CloudWatch::Alarm")) == count
 
 
 def test_replica_lag_is_watched_only_where_there_is_a_reader(synth) -> None:  # type: ignore[no-untyped-def]
@@ -120,7 +129,7 @@ def test_shop_is_down_fires_when_no_task_is_healthy(profile: Synthesized) -> Non
     """The composite alarm is the page: no healthy task, or both front doors failing together."""
     (composite,) = profile.of_type("AWS::CloudWatch::CompositeAlarm").values()
     rule = json.dumps(composite["Properties"]["AlarmRule"])
-    alarms = profile.of_type("AWS::CloudWatch::Alarm")
+    alarms = _of_type(profile, "AWS::CloudWatch::Alarm")
     by_id = {_alarm_ids(profile).__getitem__(i): k for i, k in enumerate(alarms)}
     assert by_id["NoHealthyTasks"] in rule
     assert f'ALARM(\\"{by_id["CloudFront5xxRate"]}' in rule or by_id["CloudFront5xxRate"] in rule
