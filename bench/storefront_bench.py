@@ -293,6 +293,58 @@ def machine() -> dict[str, str]:
 LOAD_AT_START = os.getloadavg()[0]
 
 
+# -- garbage-collection pauses inside each server --------------------------------------------------
+# Installed into every server through PYTHONPATH: times each collection in thread CPU time (another process
+# taking the core does not count) and writes the figures when the server exits.
+GC_PROBE = """
+import atexit, gc, json, os, signal, sys, time
+
+_path = os.environ.get("BENCH_GC_PROBE")
+if _path:
+    _started = {}
+    _pauses = {0: [], 1: [], 2: []}
+
+    def _time(phase, info):
+        if phase == "start":
+            _started[info["generation"]] = time.thread_time()
+        else:
+            generation = info["generation"]
+            _pauses[generation].append((time.time(), (time.thread_time() - _started[generation]) * 1000))
+
+    def _write():
+        with open(f"{_path}.{os.getpid()}", "w") as out:
+            json.dump(_pauses, out)
+
+    gc.callbacks.append(_time)
+    atexit.register(_write)
+    # uvicorn hands SIGTERM back to the previous handler after its graceful shutdown: exit through atexit.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+"""
+
+
+def install_gc_probe(servers: list[Server], workdir: Path) -> None:
+    probe = workdir / "gc-probe"
+    probe.mkdir()
+    (probe / "sitecustomize.py").write_text(GC_PROBE)
+    for s in servers:
+        path = s.env.get("PYTHONPATH")
+        s.env = s.env | {
+            "PYTHONPATH": f"{probe}:{path}" if path else str(probe),
+            "BENCH_GC_PROBE": str(workdir / f"gc-{s.name}"),
+        }
+
+
+def gc_pauses(servers: list[Server], workdir: Path, since: float) -> dict[str, dict[int, list[float]]]:
+    """Each server's collections after `since` (the end of start-up), from its worker's dump."""
+    found: dict[str, dict[int, list[float]]] = {}
+    for s in servers:
+        dumps = [json.loads(p.read_text()) for p in workdir.glob(f"gc-{s.name}.*")]
+        if dumps:
+            biggest = max(dumps, key=lambda d: sum(len(v) for v in d.values()))
+            found[s.name] = {int(g): [ms for t, ms in v if t > since] for g, v in biggest.items()}
+    return found
+
+
 def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
@@ -320,6 +372,7 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     pg = EmbeddedPostgres(workdir / "pg", durable=True)
     pg.start()
     servers: list[Server] = []
+    serving_since = float("inf")
     try:
         url = pg.superuser_url("bench")
 
@@ -397,8 +450,10 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
                     env,
                 )
             )  # fmt: skip
+        install_gc_probe(servers, workdir)
         for s in servers:
             s.start(workdir)
+        serving_since = time.time()
         script = workdir / "random_id.lua"
         script.write_text(RANDOM_ID_LUA)
         endpoints = {"list": ("/api/products?limit=20", None), "get": ("/api/products/1", script)}
@@ -437,10 +492,11 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     finally:
         for s in servers:
             s.stop()
+        pauses = gc_pauses(servers, workdir, serving_since)
         pg.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    summary = summarise(reads, checkouts, checks, rss, args)
+    summary = summarise(reads, checkouts, checks, rss, args, pauses)
     print(summary)
     if args.write:
         write_results(summary)
@@ -472,6 +528,7 @@ def summarise(
     checks: list[dict[str, int]],
     rss: dict[str, float],
     args: argparse.Namespace,
+    pauses: dict[str, dict[int, list[float]]],
 ) -> str:
     m = machine()
     cmd = "make bench-storefront BENCH_ARGS='" + " ".join(sys.argv[1:]) + "'"
@@ -524,6 +581,20 @@ def summarise(
             f"| {i} | {c.achieved_rate:.0f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.max_ms:.2f} |"
             f" {c.statuses} | {chk['negative']} | {chk['left_in_stock']} + {chk['sold']} |"
         )
+    if pauses:
+        lines += [
+            "",
+            "### Garbage collections inside each server (after start-up; thread CPU time of each collection)",
+            "",
+            "| server | gen 0: count, total ms, max ms | gen 1: count, total ms, max ms |"
+            " gen 2 (full): count, total ms, max ms |",
+            "|---|---|---|---|",
+        ]
+        for name, per_gen in pauses.items():
+            cells = [
+                f"{len(p)}, {sum(p):.1f}, {max(p, default=0):.2f}" for p in (per_gen.get(g, []) for g in (0, 1, 2))
+            ]
+            lines.append(f"| {name} | {' | '.join(cells)} |")
     lines += ["", f"Worker RSS after the run (MiB): {rss}", ""]
     return "\n".join(lines)
 

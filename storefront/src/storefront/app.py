@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from storefront.api import carts, errors, health, openapi, orders, products
-from storefront.api.middleware import EdgeMiddleware
+from storefront.api.middleware import EdgeMiddleware, flush_access_lines
 from storefront.db import migrate
 from storefront.db.source import PoolFactory, default_pool_factory
 from storefront.settings import Settings, check_admin_token, get_settings
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, pool_factory: PoolFactory | 
                 await asyncio.wait_for(pool.close(), _POOL_CLOSE_TIMEOUT)
             except TimeoutError:
                 pool.terminate()
+            flush_access_lines()  # the drained requests' lines, before the closing line
             logger.info("database pool closed")
 
     # Starlette tries routes in order; the catalog reads (the hot path) are dispatched before it anyway.

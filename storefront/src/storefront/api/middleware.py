@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import re
@@ -23,21 +24,32 @@ _ts_prefix = ""
 _pending: list[str] = []
 
 
-def _flush_access_lines() -> None:
-    lines = "".join(_pending)
-    _pending.clear()
-    sys.stdout.write(lines)
+# How long a line may wait for the write that takes it: short enough that logs read as live, long enough
+# that under load one write syscall carries many lines instead of one.
+FLUSH_INTERVAL = 0.01
+
+
+def flush_access_lines() -> None:
+    """Write the queued lines now (the queue's timer does it by itself; shutdown and tests call this)."""
+    if _pending:
+        lines = "".join(_pending)
+        _pending.clear()
+        sys.stdout.write(lines)
+
+
+atexit.register(flush_access_lines)
 
 
 def _emit(line: str) -> None:
-    """Queue a line; the queue is written in one write at the end of this event-loop iteration.
+    """Queue a line; the queue is written in one write at most FLUSH_INTERVAL later.
 
-    With PYTHONUNBUFFERED (as in the container) every write is a syscall; under load many requests finish
-    in one iteration, so this turns many syscalls into one, and delays no line beyond the iteration.
+    With PYTHONUNBUFFERED (as in the container) every write is a syscall. Flushing once per event-loop
+    iteration still cost one write per request or two when each iteration finishes few requests; a short
+    timer makes it one write per many requests under load, one per request when idle.
     """
     if not _pending:
         try:
-            asyncio.get_running_loop().call_soon(_flush_access_lines)
+            asyncio.get_running_loop().call_later(FLUSH_INTERVAL, flush_access_lines)
         except RuntimeError:  # no loop (called from sync code): write at once
             sys.stdout.write(line)
             return
