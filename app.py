@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CDK entry point: reads the context, builds one TapStack-<environment>, runs the compliance gate."""
+"""CDK entry point: reads the context, builds TapStack-<environment> (and its backup copy stack), runs the gate."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aws_cdk import App
 
+from infra.backup import BackupCopyStack
 from infra.compliance import add_compliance_checks
 from infra.config import ConfigError
 from infra.context import config_from_context
@@ -21,7 +22,12 @@ def build_app(context: Mapping[str, object] | None = None, outdir: str | None = 
     """The app as `cdk synth` builds it; tests call this with cdk.json's context."""
     app = App(context=dict(context or {}), outdir=outdir)
     config = config_from_context(app.node.get_all_context(), account=os.environ.get("CDK_DEFAULT_ACCOUNT") or None)
-    stack = TapStack(app, config.stack_name, config=config)
+    copy = (
+        BackupCopyStack(app, f"{config.stack_name}-backup-{config.backup.copy_region}", config=config)
+        if config.backup.cross_region_copy
+        else None
+    )
+    stack = TapStack(app, config.stack_name, config=config, backup_copy_vault=copy.vault if copy else None)
     add_compliance_checks(app)
     return app, stack
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import Aspects, CfnOutput, Environment, Stack, Tags
+from aws_cdk import aws_backup as backup
 from constructs import Construct
 
 from infra.api import PartnerApi
+from infra.backup import DatabaseBackup
 from infra.cfn import DropProviderRoleDependsOn
 from infra.config import Config
 from infra.database import Database
@@ -23,12 +25,16 @@ STOREFRONT_WEB = Path(__file__).resolve().parents[1] / "storefront" / "web"
 class TapStack(Stack):
     """One deployment of the e-commerce platform, shaped by one validated Config."""
 
-    def __init__(self, scope: Construct, id: str, *, config: Config) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, config: Config, backup_copy_vault: backup.IBackupVault | None = None
+    ) -> None:
         super().__init__(
             scope,
             id,
             env=Environment(account=config.account, region=config.region),
             description=f"TapStack e-commerce platform ({config.environment})",
+            # The backup copy vault lives in another region's stack (infra/backup.py BackupCopyStack).
+            cross_region_references=True,
         )
         for name, value in config.tags.items():
             Tags.of(self).add(name, value)
@@ -99,6 +105,16 @@ class TapStack(Stack):
             edge_web_acl=self.edge.web_acl,
         )
 
+        self.backup = DatabaseBackup(
+            self,
+            "Backup",
+            settings=config.backup,
+            key=keys.key,
+            cluster=self.database.cluster,
+            topic=self.monitoring.topic,
+            copy_vault=backup_copy_vault,
+        )
+
         CfnOutput(self, "ALBDNSName", value=self.service.load_balancer.load_balancer_dns_name)
         CfnOutput(self, "CloudFrontURL", value=f"https://{self.edge.domain_name}/")
         CfnOutput(self, "S3BucketName", value=self.edge.bucket.bucket_name)
@@ -110,3 +126,4 @@ class TapStack(Stack):
         CfnOutput(self, "DatabaseSecretArn", value=self.database.secret.secret_arn)
         CfnOutput(self, "AlertTopicArn", value=self.monitoring.topic.topic_arn)
         CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)
+        CfnOutput(self, "BackupVaultName", value=self.backup.vault.backup_vault_name)
