@@ -22,7 +22,7 @@ ENGINE = rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEng
 PORT = 5432
 MASTER_USERNAME = "storefront_admin"
 # Characters that break connection strings or shells are left out of the password.
-PASSWORD_EXCLUDES = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
+EXCLUDED_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
 
 
 @jsii.implements(IAspect)
@@ -148,7 +148,7 @@ class Database(Construct):
                 self,
                 "Cluster",
                 credentials=rds.Credentials.from_generated_secret(
-                    MASTER_USERNAME, encryption_key=key, exclude_characters=PASSWORD_EXCLUDES
+                    MASTER_USERNAME, encryption_key=key, exclude_characters=EXCLUDED_CHARACTERS
                 ),
                 default_database_name=settings.database_name,
                 **common,  # type: ignore[arg-type]
@@ -161,7 +161,7 @@ class Database(Construct):
                 "Cluster",
                 snapshot_identifier=settings.snapshot_identifier,
                 snapshot_credentials=rds.SnapshotCredentials.from_generated_secret(
-                    MASTER_USERNAME, encryption_key=key, exclude_characters=PASSWORD_EXCLUDES
+                    MASTER_USERNAME, encryption_key=key, exclude_characters=EXCLUDED_CHARACTERS
                 ),
                 **common,  # type: ignore[arg-type]
             )
@@ -170,7 +170,8 @@ class Database(Construct):
             raise RuntimeError("the cluster has no credentials secret")
         secret = cluster.secret
         # The generated secret itself (not its attachment) outlives the stack where the data does.
-        cfn_resource(secret).apply_removal_policy(secret_removal_policy)
+        secret_id = "Secret" if settings.snapshot_identifier is None else "SnapshotSecret"
+        cfn_resource(cluster.node.find_child(secret_id)).apply_removal_policy(secret_removal_policy)
 
         # Hosted single-user rotation (AWS SAR application) in the private subnets: it reaches the
         # database through the security group rule CDK adds, and the Secrets Manager API through NAT.
@@ -193,6 +194,11 @@ class Database(Construct):
         self.port = PORT
         self.database_name = settings.database_name
 
+        self._acknowledge_findings(cluster, settings)
+
+    @staticmethod
+    def _acknowledge_findings(cluster: rds.DatabaseClusterBase, settings: DatabaseSettings) -> None:
+        """The compliance findings on the cluster that do not apply, each with its reason."""
         if not settings.deletion_protection:
             for rule in ("AwsSolutions-RDS10", "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled"):
                 acknowledge(

@@ -28,7 +28,7 @@ $(CHECKOV): ops/checkov/pyproject.toml ops/checkov/uv.lock | $(UV)
 
 checkov: install checkov-env ## checkov on every profile's template, judged against ops/checkov-skips.toml
 	@for e in $(PROFILES); do $(MAKE) --no-print-directory synth ENVIRONMENT=$$e >/dev/null || exit 1; done
-	$(PY) -m ops.checkov_gate $(foreach e,$(PROFILES),cdk.out/TapStack-$(e).template.json)
+	$(PY) -m ops.checkov_gate $(foreach e,$(PROFILES),cdk.out/TapStack-$(e).template.json) $$(ls cdk.out/TapStack-prod-backup-*.template.json)
 
 cdk-cli: $(CDK) ## the pinned CDK CLI (package.json, package-lock.json) in node_modules/
 $(CDK): package.json package-lock.json

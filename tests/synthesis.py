@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,21 @@ CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
 @dataclass(frozen=True)
 class Synthesized:
-    """One profile's synthesized template and cdk-nag validation report."""
+    """One profile's synthesized template and cdk-nag validation report.
+
+    `template` is TapStack-<environment>'s; `others` holds the app's other stacks by name (prod's backup
+    copy stack in the second region), `template_paths` every stack's template file.
+    """
 
     environment: str
     template: Template
     template_path: Path
     report: dict[str, Any]
+    others: dict[str, Template] = field(default_factory=dict)
+
+    @property
+    def template_paths(self) -> list[Path]:
+        return [self.template_path, *(self.template_path.with_name(f"{name}.template.json") for name in self.others)]
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -71,7 +80,14 @@ def synthesize(environment: str, outdir: Path, **extra_context: str) -> Synthesi
     context = cdk_json_context() | {"environment": environment, **extra_context}
     app, stack = build_app(context, outdir=str(outdir))
     template, template_path, report = synth_with_report(app, stack, outdir)
-    return Synthesized(environment=environment, template=template, template_path=template_path, report=report)
+    others = {
+        other.stack_name: Template.from_json(json.loads((outdir / f"{other.stack_name}.template.json").read_text()))
+        for other in app.node.children
+        if isinstance(other, Stack) and other is not stack
+    }
+    return Synthesized(
+        environment=environment, template=template, template_path=template_path, report=report, others=others
+    )
 
 
 def nag_findings(report: dict[str, Any], severity: str) -> list[str]:
