@@ -3,7 +3,7 @@ and the rule that tells the alert topic when a backup or copy job fails."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Environment, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, Environment, Fn, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
@@ -27,9 +27,15 @@ def _vault(scope: Construct, id: str, *, settings: BackupSettings, key: kms.IKey
     Retained in every profile: CloudFormation cannot delete a vault that still holds recovery points,
     and its recovery points expire by their own lifecycle (an empty vault costs nothing).
     """
+    stack = Stack.of(scope)
+    # arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>: the UUID's first block.
+    creation = Fn.select(0, Fn.split("-", Fn.select(2, Fn.split("/", stack.stack_id))))
     return backup.BackupVault(
         scope,
         id,
+        # A retained vault keeps its name: one named after the stack alone would block the stack's next
+        # creation (dev's destroy-and-deploy). The first block of the stack's UUID differs per creation.
+        backup_vault_name=f"{stack.stack_name}-{creation}",
         encryption_key=key,
         removal_policy=RemovalPolicy.RETAIN,
         # Governance mode (no `changeable_for`): a principal with backup:DeleteBackupVaultLockConfiguration
@@ -67,6 +73,9 @@ class BackupCopyStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.vault: backup.IBackupVault = _vault(self, "CopyVault", settings=config.backup, key=self.key)
+        for name, value in config.tags.items():
+            Tags.of(self).add(name, value)
+        CfnOutput(self, "CopyVaultName", value=self.vault.backup_vault_name)
 
 
 class DatabaseBackup(Construct):
@@ -86,7 +95,10 @@ class DatabaseBackup(Construct):
     ) -> None:
         super().__init__(scope, id)
         self.vault = _vault(self, "Vault", settings=settings, key=key)
-        self.plan = backup.BackupPlan(self, "Plan", backup_vault=self.vault)
+        # Named after the stack: two deployments in one account each get their own plan.
+        self.plan = backup.BackupPlan(
+            self, "Plan", backup_plan_name=f"{Stack.of(self).stack_name}-database", backup_vault=self.vault
+        )
         schedule = events.Schedule.cron(minute="0", hour=str(settings.daily_start_hour_utc))
         daily = Duration.days(settings.daily_retention_days)
         self.plan.add_rule(

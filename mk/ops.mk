@@ -35,8 +35,8 @@ $(CDK): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-deploy: test $(CDK) ## every gate, then cdk deploy TapStack-$(ENVIRONMENT) (EMAIL=... subscribes alerts)
-	$(CDK) deploy $(CDK_ARGS) --outputs-file cdk.out/outputs-$(ENVIRONMENT).json
+deploy: test $(CDK) ## every gate, then cdk deploy TapStack-$(ENVIRONMENT) and its backup copy stack (EMAIL=... subscribes alerts)
+	$(CDK) deploy --all $(CDK_ARGS) --outputs-file cdk.out/outputs-$(ENVIRONMENT).json
 
 diff: install $(CDK) ## what a deploy of TapStack-$(ENVIRONMENT) would change in the account
-	$(CDK) diff $(CDK_ARGS)
+	$(CDK) diff --all $(CDK_ARGS)

@@ -5,7 +5,7 @@ times a price from `ops/prices.toml`. A resource type is either priced here (PRI
 listed uncounted (with its reason) in the price file; anything else is reported as unknown, and
 `tests/ops/test_cost.py` fails on it, so a new billable type cannot slip in unpriced.
 
-    python -m ops.cost --environment prod            # reads cdk.out/TapStack-prod.template.json
+    python -m ops.cost --environment prod            # reads cdk.out/TapStack-prod*.template.json (every stack)
     python -m ops.cost --template path/to/template.json --environment prod
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,14 @@ def test_vault_is_encrypted_with_the_stack_key_and_retained(profile: Synthesized
     vault = _vault(profile)
     assert vault["Properties"]["EncryptionKeyArn"] == {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}
     assert vault["DeletionPolicy"] == "Retain"
+
+
+def test_vault_name_is_new_for_each_creation_of_the_stack(profile: Synthesized) -> None:
+    """AWS::Backup::BackupVault BackupVaultName is required and unique per account and region: a name from
+    the stack's UUID lets the stack be created again while its retained vault still exists."""
+    name = _vault(profile)["Properties"]["BackupVaultName"]["Fn::Join"][1]
+    assert name[0] == f"TapStack-{profile.environment}-"
+    assert '{"Ref": "AWS::StackId"}' in json.dumps(name[1])
 
 
 @pytest.mark.parametrize(("environment", "days"), [("dev", 7), ("staging", 14), ("prod", 35)])

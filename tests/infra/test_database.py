@@ -188,3 +188,12 @@ def test_stateful_logical_ids_are_pinned(profile: Synthesized) -> None:
     assert set(profile.of_type("AWS::RDS::DBCluster")) == {CLUSTER_ID}
     database_secrets = {k for k in profile.of_type("AWS::SecretsManager::Secret") if "DatabaseClusterSecret" in k}
     assert database_secrets == {SECRET_IDS[profile.environment]}
+
+
+@pytest.mark.parametrize(("environment", "interval"), [("dev", None), ("staging", None), ("prod", 60)])
+def test_enhanced_monitoring_runs_every_minute_in_prod_only(synth, environment: str, interval: int | None) -> None:  # type: ignore[no-untyped-def]
+    """NIST.800.53.R5-RDSEnhancedMonitoringEnabled: prod's instances send OS metrics every 60 s through a
+    monitoring role (about 0.23 USD per instance a month, ops/prices.toml); dev and staging do not."""
+    instances = synth(environment).of_type("AWS::RDS::DBInstance").values()
+    assert {instance["Properties"].get("MonitoringInterval") for instance in instances} == {interval}
+    assert all(("MonitoringRoleArn" in instance["Properties"]) is bool(interval) for instance in instances)

@@ -212,3 +212,11 @@ def test_scaling_tracks_cpu_memory_and_requests_scaling_in_slower_than_out(profi
 def test_container_insights_uses_the_current_setting(profile: Synthesized) -> None:
     """Seed D19: containerInsights (boolean) is deprecated; ClusterSettings containerInsights=enabled."""
     assert _one(profile, "AWS::ECS::Cluster")["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
+
+
+@pytest.mark.parametrize(("environment", "protected"), [("dev", "false"), ("staging", "true"), ("prod", "true")])
+def test_load_balancer_deletion_protection_in_staging_and_prod(synth, environment: str, protected: str) -> None:  # type: ignore[no-untyped-def]
+    """NIST.800.53.R5-ELBDeletionProtectionEnabled: staging and prod's load balancer cannot be deleted while
+    protected; dev's can, so `cdk destroy` removes a disposable stack."""
+    attributes = _one(synth(environment), "AWS::ElasticLoadBalancingV2::LoadBalancer")["LoadBalancerAttributes"]
+    assert {"Key": "deletion_protection.enabled", "Value": protected} in attributes

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ops.cost import PRICERS, Estimate, Prices, classify, estimate, main, render
+from ops.cost import PRICERS, Estimate, Prices, classify, estimate, main, merge, render
 from tests.synthesis import PROFILES, Synthesized
 
 REPO = Path(__file__).resolve().parents[2]
@@ -151,6 +151,25 @@ def test_a_paused_aurora_cluster_costs_only_its_storage_when_idle() -> None:
     assert kinds["Aurora Serverless v2 instances"][1:3] == pytest.approx((0, 2 * 8 * 0.12 * 730))
     assert kinds["Aurora storage"][1] == pytest.approx(0.10)
     assert any("paused when idle" in note for note in result.notes)
+
+
+def test_enhanced_monitoring_is_priced_as_log_ingestion_per_instance() -> None:
+    """60 s samples of 10 KB for 730 h: 0.438 GB ingested at 0.50 USD/GB and kept 30 days at 0.03 USD/GB."""
+    template = _template()
+    for instance in ("Writer", "Reader"):
+        template["Resources"][instance]["Properties"]["MonitoringInterval"] = 60
+    count, idle, peak, _ = _kinds(estimate(template, PRICES))["RDS enhanced monitoring"]
+    gb = 730 * 60 * 10 / 1e6
+    assert (count, idle, peak) == pytest.approx((2, 2 * gb * 0.53, 2 * gb * 0.53))
+
+
+def test_the_stacks_of_one_deployment_are_priced_together() -> None:
+    """prod's backup copy stack (a KMS key, a vault) adds its lines to the main stack's report."""
+    copy = {"Resources": {"Key": {"Type": "AWS::KMS::Key"}, "Vault": {"Type": "AWS::Backup::BackupVault"}}}
+    main_stack = estimate(_template(), PRICES)
+    merged = merge([main_stack, estimate(copy, PRICES)])
+    assert merged.idle == pytest.approx(main_stack.idle + 1.0)
+    assert "AWS::Backup::BackupVault" in merged.uncounted
 
 
 def test_x86_tasks_and_a_nat_instance_are_priced_from_their_properties() -> None:
