@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CDK entry point: reads the context, builds one TapStack-<environment>, runs the compliance gate."""
+"""CDK entry point: reads the context, builds TapStack-<environment> (and its backup copy stack), runs the gate."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from aws_cdk import App
 from constructs import Construct
 
+from infra.backup import BackupCopyStack
 from infra.compliance import add_compliance_checks
 from infra.config import EDGE_REGION, Config, ConfigError
 from infra.context import config_from_context
@@ -25,7 +26,19 @@ def build_stacks(scope: Construct, config: Config) -> TapStack:
     """The stacks of one environment, at the top of the app or inside a pipeline stage."""
     # Outside us-east-1, CloudFront's web ACL and certificate, and its alarms, live in stacks there.
     guard = None if config.region == EDGE_REGION else EdgeGuardStack(scope, f"{config.stack_name}-edge", config=config)
-    stack = TapStack(scope, config.stack_name, config=config, edge_guard=guard.guard if guard else None)
+    # The vault that each backup is copied to, in a stack of the copy region (prod).
+    copy = (
+        BackupCopyStack(scope, f"{config.stack_name}-backup-{config.backup.copy_region}", config=config)
+        if config.backup.cross_region_copy
+        else None
+    )
+    stack = TapStack(
+        scope,
+        config.stack_name,
+        config=config,
+        edge_guard=guard.guard if guard else None,
+        backup_copy_vault=copy.vault if copy else None,
+    )
     if guard is not None:
         EdgeAlarmsStack(scope, f"{config.stack_name}-edge-alarms", config=config, edge=stack.edge)
     return stack

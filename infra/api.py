@@ -152,20 +152,22 @@ class PartnerApi(Construct):
             "validate; the validator checks the declared parameters, and the service validates bodies "
             "(422 with its error shape).",
         )
-        acknowledge(
-            stage,
-            "PCI.DSS.321-APIGWCacheEnabledAndEncrypted",
-            "Caching is deliberately off: responses are carts, orders and stock levels that must be "
-            "current and are specific to the caller; a stage cache would serve stale or another "
-            "partner's data.",
-        )
-        acknowledge(
-            stage,
-            "PCI.DSS.321-APIGWSSLEnabled",
-            "A client certificate lets an HTTPS backend on the internet authenticate API Gateway; ours is "
-            "reached only through the VPC link inside the VPC, and its security group admits only the "
-            "link's security group.",
-        )
+        for rule in ("PCI.DSS.321-APIGWCacheEnabledAndEncrypted", "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted"):
+            acknowledge(
+                stage,
+                rule,
+                "Caching is deliberately off: responses are carts, orders and stock levels that must be "
+                "current and are specific to the caller; a stage cache would serve stale or another "
+                "partner's data.",
+            )
+        for rule in ("PCI.DSS.321-APIGWSSLEnabled", "NIST.800.53.R5-APIGWSSLEnabled"):
+            acknowledge(
+                stage,
+                rule,
+                "A client certificate lets an HTTPS backend on the internet authenticate API Gateway; ours is "
+                "reached only through the VPC link inside the VPC, and its security group admits only the "
+                "link's security group.",
+            )
 
         # API Gateway's own refusals (missing or wrong key, throttled, quota used up, WAF block, backend
         # unreachable) answer in the storefront's error shape, so partners handle one format. The code

@@ -75,12 +75,13 @@ class StorefrontService(Construct):
             ),
             removal_policy=removal_policy,
         )
-        acknowledge(
-            admin_token,
-            "AwsSolutions-SMG4",
-            "The admin token is a static bearer token that operators rotate by putting a new value; there is "
-            "no downstream system for a rotation function to update.",
-        )
+        for rule in ("AwsSolutions-SMG4", "NIST.800.53.R5-SecretsManagerRotationEnabled"):
+            acknowledge(
+                admin_token,
+                rule,
+                "The admin token is a static bearer token that operators rotate by putting a new value; there "
+                "is no downstream system for a rotation function to update.",
+            )
 
         task_definition = ecs.FargateTaskDefinition(
             self,
@@ -142,12 +143,13 @@ class StorefrontService(Construct):
             "ecr:GetAuthorizationToken has no resource-level permissions; every other statement of the "
             "execution role names the image repository, log group or secret.",
         )
-        acknowledge(
-            task_definition,
-            "PCI.DSS.321-IAMNoInlinePolicy",
-            "The task and execution roles' policies are written by CDK grants to exactly this service's "
-            "secrets, image and log group; an inline policy cannot be attached to any other principal.",
-        )
+        for rule in ("PCI.DSS.321-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
+            acknowledge(
+                task_definition,
+                rule,
+                "The task and execution roles' policies are written by CDK grants to exactly this service's "
+                "secrets, image and log group; an inline policy cannot be attached to any other principal.",
+            )
 
         self.service = ecs.FargateService(
             self,
@@ -176,7 +178,15 @@ class StorefrontService(Construct):
             internet_facing=False,
             vpc_subnets=private,
             drop_invalid_header_fields=True,
+            deletion_protection=settings.load_balancer_deletion_protection,
         )
+        if not settings.load_balancer_deletion_protection:
+            acknowledge(
+                self.load_balancer,
+                "NIST.800.53.R5-ELBDeletionProtectionEnabled",
+                "Off only where service.load_balancer_deletion_protection is false (dev), so that `cdk destroy` "
+                "can delete a disposable stack; staging and prod have it on.",
+            )
         access_logs = AccessLogBucket(
             self, "AccessLogs", expiration_days=settings.access_log_expiry_days, removal_policy=removal_policy
         )
@@ -233,6 +243,8 @@ class StorefrontService(Construct):
             "PCI.DSS.321-ELBTlsHttpsListenersOnly",
             "PCI.DSS.321-ALBHttpToHttpsRedirection",
             "PCI.DSS.321-ELBv2ACMCertificateRequired",
+            "NIST.800.53.R5-ALBHttpToHttpsRedirection",
+            "NIST.800.53.R5-ELBv2ACMCertificateRequired",
         ):
             acknowledge(
                 self.load_balancer,
@@ -241,12 +253,13 @@ class StorefrontService(Construct):
                 "through the CloudFront VPC origin and the API's VPC link inside the VPC.",
             )
 
-        acknowledge(
-            self.load_balancer,
-            "PCI.DSS.321-ALBWAFEnabled",
-            "The web ACLs sit on the two front doors (CloudFront and API Gateway), the only ways in; the "
-            "internal load balancer is not reachable from the internet.",
-        )
+        for rule in ("PCI.DSS.321-ALBWAFEnabled", "NIST.800.53.R5-ALBWAFEnabled"):
+            acknowledge(
+                self.load_balancer,
+                rule,
+                "The web ACLs sit on the two front doors (CloudFront and API Gateway), the only ways in; the "
+                "internal load balancer is not reachable from the internet.",
+            )
 
         scaling = self.service.auto_scale_task_count(min_capacity=settings.min_tasks, max_capacity=settings.max_tasks)
         scale_in = Duration.seconds(settings.scale_in_cooldown_seconds)

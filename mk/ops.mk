@@ -35,15 +35,16 @@ EXAMPLE_PIPELINE := -c pipeline.connection_arn=arn:aws:codeconnections:us-east-1
 checkov: install checkov-env ## checkov on every profile's and the pipeline's template, judged against ops/checkov-skips.toml
 	@for e in $(PROFILES); do $(MAKE) --no-print-directory synth ENVIRONMENT=$$e >/dev/null || exit 1; done
 	$(PY) app.py $(EXAMPLE_PIPELINE) >/dev/null
-	$(PY) -m ops.checkov_gate $(foreach e,$(PROFILES),cdk.out/TapStack-$(e).template.json) cdk.out/TapStack-pipeline.template.json
+	$(PY) -m ops.checkov_gate $(foreach e,$(PROFILES),cdk.out/TapStack-$(e).template.json) \
+	  $$(ls cdk.out/TapStack-prod-backup-*.template.json) cdk.out/TapStack-pipeline.template.json
 
 cdk-cli: $(CDK) ## the pinned CDK CLI (package.json, package-lock.json) in node_modules/
 $(CDK): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# --all: outside us-east-1 the app is the regional stack and its us-east-1 companions, deployed in order.
-deploy: test $(CDK) ## every gate, then cdk deploy of TapStack-$(ENVIRONMENT) and its companions (EMAIL=... subscribes alerts)
+# --all: the regional stack with its companions (us-east-1 outside it, prod's backup copy region), in order.
+deploy: test $(CDK) ## every gate, then cdk deploy of TapStack-$(ENVIRONMENT) and its companion stacks (EMAIL=... subscribes alerts)
 	$(CDK) deploy --all $(CDK_ARGS) --outputs-file cdk.out/outputs-$(ENVIRONMENT).json
 
 diff: install $(CDK) ## what a deploy of TapStack-$(ENVIRONMENT) would change in the account

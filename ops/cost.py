@@ -420,12 +420,13 @@ def _db_instance(ctx: Context, logical_id: str, resource: Resource) -> list[Line
     instance_class = p.get("DBInstanceClass")
     cluster = _aurora_cluster_of(ctx, resource)
     iopt = cluster is not None and props(cluster).get("StorageType") == "aurora-iopt1"
+    lines = _enhanced_monitoring(ctx, p)
     if instance_class == "db.serverless" and cluster is not None:
         scaling = props(cluster).get("ServerlessV2ScalingConfiguration", {})
         low, high = number(scaling.get("MinCapacity")), number(scaling.get("MaxCapacity"))
         if low is None or high is None:
             ctx.notes.append(f"{logical_id}: cluster ACU range is not a literal; not priced")
-            return []
+            return lines
         acu = ctx.prices("aurora", "serverless_v2_acu_hour_iopt" if iopt else "serverless_v2_acu_hour")
         if low == 0:
             ctx.notes.append(f"{logical_id}: min 0 ACU, paused when idle (storage only)")
@@ -437,14 +438,32 @@ def _db_instance(ctx: Context, logical_id: str, resource: Resource) -> list[Line
                 ctx.monthly(acu) * high,
                 0.0,
                 f"{_usd(acu)}/ACU-h; {low:g}..{high:g} ACU",
-            )
+            ),
+            *lines,
         ]
     table = ctx.prices.table("aurora", "instance_hour")
     if isinstance(instance_class, str) and instance_class in table and cluster is not None:
         cost = ctx.monthly(table[instance_class])
-        return [Line(f"Aurora instances ({instance_class})", 1, cost, cost, 0.0, f"{_usd(table[instance_class])}/h")]
+        return [
+            Line(f"Aurora instances ({instance_class})", 1, cost, cost, 0.0, f"{_usd(table[instance_class])}/h"),
+            *lines,
+        ]
     ctx.notes.append(f"{logical_id}: DB instance class {instance_class!r} has no price in prices.toml")
-    return []
+    return lines
+
+
+def _enhanced_monitoring(ctx: Context, p: Resource) -> list[Line]:
+    """RDS Enhanced Monitoring: one OS-metrics document per interval, ingested and kept in CloudWatch Logs."""
+    interval = number(p.get("MonitoringInterval"))
+    if not interval:
+        return []
+    samples = ctx.prices.hours * 3600 / interval
+    gb = samples * ctx.prices("rds", "enhanced_monitoring_kb_per_sample") / 1e6
+    ingest, storage = ctx.prices("cloudwatch", "logs_ingest_gb"), ctx.prices("cloudwatch", "logs_storage_gb_month")
+    months = ctx.prices("rds", "enhanced_monitoring_retention_days") / 30
+    cost = gb * ingest + gb * months * storage
+    unit = f"{gb:.2f} GB/month of OS metrics at {interval:g} s, {_usd(ingest)}/GB ingested"
+    return [Line("RDS enhanced monitoring", 1, cost, cost, 0.0, unit)]
 
 
 def _db_cluster(ctx: Context, _id: str, resource: Resource) -> list[Line]:

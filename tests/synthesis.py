@@ -25,14 +25,27 @@ CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
 @dataclass(frozen=True)
 class Synthesized:
-    """One app's synthesized main stack, the templates of all its stacks, and the cdk-nag report."""
+    """One app's synthesized main stack, the templates of all its stacks, and the cdk-nag report.
+
+    `template` is TapStack-<environment>'s; `template_paths` holds every stack's template file by stack name
+    (outside us-east-1 the us-east-1 companions, in prod the backup copy stack of the second region).
+    """
 
     environment: str
     template: Template
     template_path: Path
     report: dict[str, Any]
-    # Every stack of the app by name (the main one, and the companions outside us-east-1).
+    # Every stack of the app by name, the main one included.
     template_paths: dict[str, Path]
+
+    @property
+    def others(self) -> dict[str, Template]:
+        """The app's other stacks by name."""
+        return {
+            name: Template.from_json(json.loads(path.read_text()))
+            for name, path in self.template_paths.items()
+            if path != self.template_path
+        }
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -164,6 +177,11 @@ def stand_in_load_balancer(
         "PCI.DSS.321-ALBWAFEnabled",
         "PCI.DSS.321-ALBHttpToHttpsRedirection",
         "PCI.DSS.321-ELBv2ACMCertificateRequired",
+        "NIST.800.53.R5-ELBLoggingEnabled",
+        "NIST.800.53.R5-ALBWAFEnabled",
+        "NIST.800.53.R5-ALBHttpToHttpsRedirection",
+        "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+        "NIST.800.53.R5-ELBDeletionProtectionEnabled",
     ):
         acknowledge(alb, rule, "Test stand-in for infra/service.py's internal load balancer.")
     return alb, listener

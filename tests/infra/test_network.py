@@ -68,7 +68,8 @@ def test_flow_logs_capture_all_traffic_to_an_encrypted_log_group(profile: Synthe
 
 
 def test_default_security_group_is_restricted(profile: Synthesized) -> None:
-    """AWS Foundational Security Best Practices EC2.2: the default security group allows no traffic."""
+    """AWS Foundational Security Best Practices EC2.2 and NIST.800.53.R5-VPCDefaultSecurityGroupClosed (which
+    looks for this custom resource beside the VPC): the default security group allows no traffic."""
     profile.template.resource_count_is("Custom::VpcRestrictDefaultSG", 1)
 
 

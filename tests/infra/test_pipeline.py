@@ -38,7 +38,12 @@ def _buildspec(pipeline: Synthesized, project_prefix: str) -> dict[str, Any]:
 
 
 def _stage_template(pipeline: Synthesized, stage: str) -> dict[str, Any]:
-    (path,) = (pipeline.template_path.parent / f"assembly-{PIPELINE_STACK}-{stage}").glob("*.template.json")
+    # The stage's TapStack, not its companions (prod's backup copy stack in the second region).
+    (path,) = (
+        path
+        for path in (pipeline.template_path.parent / f"assembly-{PIPELINE_STACK}-{stage}").glob("*.template.json")
+        if "backup" not in path.name and "edge" not in path.name
+    )
     template: dict[str, Any] = json.loads(path.read_text())
     return template
 
@@ -113,7 +118,9 @@ def test_artifacts_are_encrypted_with_the_pipelines_rotating_key(pipeline: Synth
     """CodePipeline ArtifactStore EncryptionKey and S3 SSE-KMS with the same customer managed key,
     with yearly rotation (PCI DSS 3.6.4)."""
     (resource,) = pipeline.of_type("AWS::CodePipeline::Pipeline").values()
-    store = resource["Properties"]["ArtifactStore"]
+    # One store per region a stage deploys to; the pipeline's own region's is the pipeline's bucket.
+    stores = {store["Region"]: store["ArtifactStore"] for store in resource["Properties"]["ArtifactStores"]}
+    store = stores["us-east-1"]
     key = store["EncryptionKey"]["Id"]["Fn::GetAtt"][0]
     assert pipeline.resources[key]["Properties"]["EnableKeyRotation"] is True
     bucket = pipeline.resources[store["Location"]["Ref"]]["Properties"]
@@ -181,11 +188,12 @@ def test_the_staging_check_reads_health_catalog_and_the_partner_api_with_its_key
 
 def test_stages_deploy_into_the_pipelines_account_without_cross_account_keys(pipeline: Synthesized) -> None:
     """CDK Pipelines cross-account deploys: with no stage account set, every deploy role is the pipeline
-    account's own bootstrap role and the artifact key trusts no other account."""
+    account's own bootstrap role (the connection's account) and the artifact key trusts no other account."""
     deploys = [
         a for s in ("Staging", "Prod") for a in _actions(pipeline, s) if a["ActionTypeId"]["Category"] == "Deploy"
     ]
-    assert all('{"Ref": "AWS::AccountId"}' in json.dumps(a["RoleArn"]) for a in deploys)
+    assert deploys
+    assert all(":iam::123456789012:role/cdk-" in json.dumps(a["RoleArn"]) for a in deploys)
     key_policies = [k["Properties"]["KeyPolicy"] for k in pipeline.of_type("AWS::KMS::Key").values()]
     assert not any("111111111111" in json.dumps(policy) for policy in key_policies)
 

@@ -358,3 +358,11 @@ def test_deployment_alarms_watch_every_target_group(profile: Synthesized) -> Non
         if "RequestCountPerTarget" in json.dumps(p)
     )
     assert all(group in json.dumps(requests) for group in groups)
+
+
+@pytest.mark.parametrize(("environment", "protected"), [("dev", "false"), ("staging", "true"), ("prod", "true")])
+def test_load_balancer_deletion_protection_in_staging_and_prod(synth, environment: str, protected: str) -> None:  # type: ignore[no-untyped-def]
+    """NIST.800.53.R5-ELBDeletionProtectionEnabled: staging and prod's load balancer cannot be deleted while
+    protected; dev's can, so `cdk destroy` removes a disposable stack."""
+    attributes = _one(synth(environment), "AWS::ElasticLoadBalancingV2::LoadBalancer")["LoadBalancerAttributes"]
+    assert {"Key": "deletion_protection.enabled", "Value": protected} in attributes

@@ -21,6 +21,7 @@ from ops.cost import (
     estimate,
     estimate_app,
     main,
+    merge,
     render,
     render_app,
     stacks_of,
@@ -166,6 +167,25 @@ def test_a_paused_aurora_cluster_costs_only_its_storage_when_idle() -> None:
     assert any("paused when idle" in note for note in result.notes)
 
 
+def test_enhanced_monitoring_is_priced_as_log_ingestion_per_instance() -> None:
+    """60 s samples of 10 KB for 730 h: 0.438 GB ingested at 0.50 USD/GB and kept 30 days at 0.03 USD/GB."""
+    template = _template()
+    for instance in ("Writer", "Reader"):
+        template["Resources"][instance]["Properties"]["MonitoringInterval"] = 60
+    count, idle, peak, _ = _kinds(estimate(template, PRICES))["RDS enhanced monitoring"]
+    gb = 730 * 60 * 10 / 1e6
+    assert (count, idle, peak) == pytest.approx((2, 2 * gb * 0.53, 2 * gb * 0.53))
+
+
+def test_the_stacks_of_one_deployment_are_priced_together() -> None:
+    """prod's backup copy stack (a KMS key, a vault) adds its lines to the main stack's report."""
+    copy = {"Resources": {"Key": {"Type": "AWS::KMS::Key"}, "Vault": {"Type": "AWS::Backup::BackupVault"}}}
+    main_stack = estimate(_template(), PRICES)
+    merged = merge([main_stack, estimate(copy, PRICES)])
+    assert merged.idle == pytest.approx(main_stack.idle + 1.0)
+    assert "AWS::Backup::BackupVault" in merged.uncounted
+
+
 def test_x86_tasks_and_a_nat_instance_are_priced_from_their_properties() -> None:
     template = _template()
     del template["Resources"]["TaskDef"]["Properties"]["RuntimePlatform"]
@@ -270,6 +290,7 @@ def test_the_us_east_1_companions_are_priced_at_us_east_1_prices_and_summed_with
         "TapStack-prod": "eu-central-1",
         "TapStack-prod-edge": "us-east-1",
         "TapStack-prod-edge-alarms": "us-east-1",
+        "TapStack-prod-backup-eu-west-1": "eu-west-1",
     }
     edge = _stack(abroad_costs, "TapStack-prod-edge")
     assert edge.prices.region == "us-east-1"
