@@ -188,3 +188,22 @@ def test_every_alarm_is_in_the_runbook(synth) -> None:  # type: ignore[no-untype
         for alarm_id in _alarm_ids(synth(environment), resource_type)
     }
     assert defined - documented == set()
+
+
+@pytest.mark.parametrize("alarm_id", ["NoHealthyTasks", "UnhealthyTasks", "TargetErrorRate", "TargetLatencyP99"])
+def test_target_alarms_watch_both_blue_green_target_groups(prod: Synthesized, alarm_id: str) -> None:
+    """ECS blue/green moves the live tasks to the alternate target group on each release: an alarm on one
+    group alone would go quiet (or, for healthy hosts, page) after the first deployment."""
+    (alarm,) = [
+        a["Properties"]
+        for a in prod.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmDescription"].startswith(f"[{alarm_id}]")
+    ]
+    watched = {
+        dimension["Value"]["Fn::GetAtt"][0]
+        for query in alarm["Metrics"]
+        if "MetricStat" in query
+        for dimension in query["MetricStat"]["Metric"]["Dimensions"]
+        if dimension["Name"] == "TargetGroup"
+    }
+    assert watched == set(prod.of_type("AWS::ElasticLoadBalancingV2::TargetGroup"))
