@@ -15,8 +15,8 @@ from infra.compliance import acknowledge
 from infra.config import DatabaseSettings
 from infra.log_storage import EncryptedLogGroup
 
-# Aurora PostgreSQL 17.9: a current minor that Aurora can create (cfn-lint W3690 lists retired ones; the
-# seed's 15.3 is among them, D1) and that supports 0-ACU auto-pause (16.3+ / 17.x).
+# Aurora PostgreSQL 17.9: a current minor that Aurora can create (cfn-lint W3690 lists retired ones, such
+# as 15.3) and that supports 0-ACU auto-pause (16.3+ / 17.x).
 # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraPostgreSQLReleaseNotes/aurorapostgresql-release-calendar.html
 ENGINE = rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEngineVersion.VER_17_9)
 PORT = 5432
@@ -180,7 +180,7 @@ class Database(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
         )
         Aspects.of(cluster.connections.security_groups[0]).add(_NumericPort(PORT))
-        # The first rotation must not start before the cluster and its instances exist (seed defect D7).
+        # The first rotation must not start before the cluster and its instances exist : rotating earlier fails on a cluster not yet there.
         schedule = cfn_resource(secret.node.find_child("RotationSchedule"))
         for instance in ("Writer", *(f"Reader{index + 1}" for index in range(settings.readers))):
             schedule.add_resource_dependency(cfn_resource(cluster.node.find_child(instance)))

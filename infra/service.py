@@ -36,7 +36,7 @@ class StorefrontService(Construct):
     """Fargate tasks (ARM64) in the private subnets, reached only through the internal load balancer.
 
     The listener routes `/api/*` and `/health*` to the tasks and answers everything else with a 404
-    in the API's error shape (seed D15); callers (CloudFront's VPC origin, the API's VPC link) are let
+    in the API's error shape; callers (CloudFront's VPC origin, the API's VPC link) are let
     in by the front doors through `load_balancer.connections`.
     """
 
@@ -110,7 +110,7 @@ class StorefrontService(Construct):
             readonly_root_filesystem=True,
             user=CONTAINER_USER,
             environment={
-                # Where the database is and which secret holds its credentials; never a value (seed D8).
+                # Where the database is and which secret holds its credentials; never a value.
                 "DB_HOST": database_endpoint.hostname,
                 "DB_PORT": str(database_endpoint.port),
                 "DB_NAME": database_name,

@@ -46,14 +46,14 @@ def test_instances_are_serverless_v2_and_private(profile: Synthesized) -> None:
 
 
 def test_database_lives_in_the_isolated_subnets(profile: Synthesized) -> None:
-    """The database tier has no route out (DESIGN.md Traffic)."""
+    """The database tier has no route out."""
     (subnet_group,) = profile.of_type("AWS::RDS::DBSubnetGroup").values()
     subnets = [ref["Ref"] for ref in subnet_group["Properties"]["SubnetIds"]]
     assert subnets and all("IsolatedSubnet" in subnet for subnet in subnets)
 
 
 def test_dev_pauses_at_zero_capacity(dev: Synthesized) -> None:
-    """Aurora auto-pause needs MinCapacity 0 and SecondsUntilAutoPause (seed D18 claimed it at 0.5 ACU)."""
+    """Aurora auto-pause needs MinCapacity 0 and SecondsUntilAutoPause."""
     assert _cluster(dev)["ServerlessV2ScalingConfiguration"] == {
         "MinCapacity": 0,
         "MaxCapacity": 2,
@@ -144,7 +144,7 @@ def test_postgresql_logs_go_to_an_encrypted_log_group_created_first(profile: Syn
 
 def test_rotation_runs_every_30_days_after_the_instances_exist(profile: Synthesized) -> None:
     """Secrets Manager rotation: a schedule with a rotation function, which must not start before the
-    cluster's instances are available (seed D7)."""
+    cluster's instances are available."""
     (schedule,) = profile.of_type("AWS::SecretsManager::RotationSchedule").values()
     assert schedule["Properties"]["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
     assert "RotationLambdaARN" in schedule["Properties"]
@@ -153,7 +153,7 @@ def test_rotation_runs_every_30_days_after_the_instances_exist(profile: Synthesi
 
 
 def test_rotation_function_runs_in_the_private_subnets_of_the_vpc(profile: Synthesized) -> None:
-    """A rotation function outside the VPC cannot reach a private database (seed D7); in the private
+    """A rotation function outside the VPC cannot reach a private database; in the private
     subnets it reaches the database directly and Secrets Manager through NAT."""
     (application,) = profile.of_type("AWS::Serverless::Application").values()
     parameters = application["Properties"]["Parameters"]

@@ -53,7 +53,7 @@ def test_unrouted_paths_get_a_json_404(profile: Synthesized) -> None:
 
 
 def test_api_and_health_paths_forward_to_the_service(profile: Synthesized) -> None:
-    """DESIGN.md Traffic: /api/* and /health* reach the tasks; nothing is answered by a static rule."""
+    """/api/* and /health* reach the tasks; nothing is answered by a static rule."""
     rule = _one(profile, "AWS::ElasticLoadBalancingV2::ListenerRule")
     assert rule["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*", "/health*"]}}]
     assert rule["Actions"][0]["Type"] == "forward"
@@ -71,7 +71,7 @@ def test_target_group_checks_liveness_not_readiness(profile: Synthesized) -> Non
 
 def test_failed_deployments_roll_back(profile: Synthesized) -> None:
     """ECS deployment circuit breaker: a task that never becomes healthy rolls back in minutes instead
-    of CloudFormation waiting hours (seed D3); no capacity is lost during a deploy."""
+    of CloudFormation waiting hours; no capacity is lost during a deploy."""
     deployment = _one(profile, "AWS::ECS::Service")["DeploymentConfiguration"]
     assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     assert (deployment["MaximumPercent"], deployment["MinimumHealthyPercent"]) == (200, 100)
