@@ -180,7 +180,7 @@ class Database(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
         )
         Aspects.of(cluster.connections.security_groups[0]).add(_NumericPort(PORT))
-        # The first rotation must not start before the cluster and its instances exist : rotating earlier fails on a cluster not yet there.
+        # The first rotation must not start before the cluster and its instances exist: it would fail.
         schedule = cfn_resource(secret.node.find_child("RotationSchedule"))
         for instance in ("Writer", *(f"Reader{index + 1}" for index in range(settings.readers))):
             schedule.add_resource_dependency(cfn_resource(cluster.node.find_child(instance)))
