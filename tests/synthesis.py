@@ -10,14 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Aspects, Environment, Stack
+from aws_cdk import App, Aspects, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
 from app import build_app
 from infra.cfn import DropProviderRoleDependsOn
 from infra.compliance import acknowledge
+from infra.config import NetworkSettings
+from infra.keys import Keys
+from infra.network import Network
 
 PROFILES = ("dev", "staging", "prod")
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -150,6 +154,28 @@ def cfn_lint(*templates: Path) -> str:
         check=False,
     )
     return "" if result.returncode == 0 else result.stdout + result.stderr
+
+
+@dataclass(frozen=True)
+class Testbed:
+    """A bare stack holding what a front door stands on: our key, the network and a stand-in load balancer."""
+
+    app: App
+    stack: Stack
+    key: kms.IKey
+    vpc: ec2.IVpc
+    load_balancer: elbv2.ApplicationLoadBalancer
+    listener: elbv2.ApplicationListener
+
+
+def front_door_testbed(outdir: Path, id: str, network: NetworkSettings) -> Testbed:
+    """The stack a single front door construct is tested in."""
+    app = App(context=cdk_json_context(), outdir=str(outdir))
+    stack = bare_stack(app, id)
+    keys = Keys(stack, "Keys", removal_policy=RemovalPolicy.DESTROY)
+    vpc = Network(stack, "Network", settings=network, key=keys.key, removal_policy=RemovalPolicy.DESTROY).vpc
+    load_balancer, listener = stand_in_load_balancer(stack, vpc)
+    return Testbed(app, stack, keys.key, vpc, load_balancer, listener)
 
 
 def stand_in_load_balancer(

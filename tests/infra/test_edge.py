@@ -15,21 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk.assertions import Match, Template
 
 from infra.compliance import add_compliance_checks
 from infra.config import EdgeSettings
 from infra.context import load_config
 from infra.edge import CATALOG_MAX_TTL_SECONDS, CONTENT_SECURITY_POLICY, Edge
-from infra.keys import Keys
-from infra.network import Network
 from tests.synthesis import (
-    bare_stack,
-    cdk_json_context,
     cfn_lint,
+    front_door_testbed,
     nag_findings,
-    stand_in_load_balancer,
     synth_with_report,
 )
 
@@ -83,20 +79,17 @@ class EdgeStack:
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> EdgeStack:
     outdir = tmp_path_factory.mktemp("cdk-edge")
-    app = App(context=cdk_json_context(), outdir=str(outdir))
-    stack = bare_stack(app, "EdgeTest")
     config = load_config("dev")
     # A custom domain exercises the certificate path (TLS minimum); the profiles cover the default one.
     settings = dataclasses.replace(config.edge, domain_name="shop.example.com", certificate_arn=CERTIFICATE)
-    keys = Keys(stack, "Keys", removal_policy=RemovalPolicy.DESTROY)
-    network = Network(stack, "Network", settings=config.network, key=keys.key, removal_policy=RemovalPolicy.DESTROY)
-    load_balancer, _ = stand_in_load_balancer(stack, network.vpc)
+    bed = front_door_testbed(outdir, "EdgeTest", config.network)
+    app, stack = bed.app, bed.stack
     Edge(
         stack,
         "Edge",
         settings=settings,
-        key=keys.key,
-        load_balancer=load_balancer,
+        key=bed.key,
+        load_balancer=bed.load_balancer,
         listener_port=80,
         removal_policy=RemovalPolicy.DESTROY,
         site_source=str(WEB),
