@@ -40,7 +40,7 @@ import psutil
 from storefront.db import migrate
 from storefront.db.embedded import EmbeddedPostgres, free_port
 
-from storefront_bench import ADMIN_TOKEN, BIN, ROOT, RawClient, Server, cpu_seconds, machine
+from storefront_bench import ADMIN_TOKEN, BIN, ROOT, RawClient, Server, cpu_seconds, machine, write_results
 
 LOAD_AT_START = os.getloadavg()[0]
 BIG, SMALL = 200_000, 1_000
@@ -359,7 +359,7 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     summary = summarise(loads, seeding, storage, compared, args)
     print(summary)
     if args.write:
-        write_results(summary)
+        write_results(summary, marker="catalog")
     return 0
 
 
@@ -473,18 +473,6 @@ def summarise(
         )
     lines += ["", NOTES]
     return "\n".join(lines)
-
-
-def write_results(section: str) -> None:
-    path = ROOT / "bench" / "RESULTS.md"
-    text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    begin, end = "<!-- catalog:begin -->", "<!-- catalog:end -->"
-    block = f"{begin}\n{section}\n{end}"
-    if begin in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
 
 
 if __name__ == "__main__":

@@ -599,10 +599,11 @@ def summarise(
     return "\n".join(lines)
 
 
-def write_results(section: str) -> None:
+def write_results(section: str, marker: str = "storefront") -> None:
+    """Replace the generated `<!-- marker:begin/end -->` block of bench/RESULTS.md with `section`."""
     path = ROOT / "bench" / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    begin, end = "<!-- storefront:begin -->", "<!-- storefront:end -->"
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
     block = f"{begin}\n{section}\n{end}"
     if begin in text:
         text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
