@@ -59,5 +59,6 @@ gates-regions: install checkov-env ## cdk-nag, cfn-lint and checkov for every pr
 	@set -e; for r in $(GATE_REGIONS); do for e in $(PROFILES); do \
 	  echo "synth $$e in $$r"; CDK_OUTDIR=cdk.out/regions/$$r-$$e $(PY) app.py -c environment=$$e -c region=$$r >/dev/null; \
 	done; done
+	CDK_OUTDIR=cdk.out/regions/pipeline $(PY) app.py $(EXAMPLE_PIPELINE) >/dev/null
 	$(UV) run --frozen cfn-lint --format parseable cdk.out/regions/*/*.template.json
 	$(PY) -m ops.checkov_gate cdk.out/regions/*/*.template.json
