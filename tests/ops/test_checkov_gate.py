@@ -54,7 +54,7 @@ def test_checkov_finds_no_failure_outside_the_skip_list_in_any_profile(
     """checkov 3.3.30, framework cloudformation: every stack of every profile (prod's backup copy stack too),
     of the eu-central-1 app and the pipeline stack, in one process."""
     templates = [path for environment in PROFILES for path in synth(environment).template_paths.values()]
-    result = gate([*templates, *abroad.template_paths.values(), pipeline.template_path])
+    result = gate([*templates, *abroad.template_paths.values(), *pipeline.template_paths.values()])
     record_property("checkov_seconds", round(result.seconds, 1))
     assert result.ok, (
         result.summary() + "\nFix the resource, or add a [[skip]] with check, resource prefix and reason "
