@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aspects, CfnOutput, Environment, Stack, Tags
+from aws_cdk import CfnOutput, Environment, Stack, Tags
 from constructs import Construct
 
 from infra.api import PartnerApi
-from infra.cfn import DropProviderRoleDependsOn
+from infra.cfn import drop_provider_role_depends_on
 from infra.config import Config
 from infra.database import Database
 from infra.edge import Edge
@@ -35,7 +35,6 @@ class TapStack(Stack):
         )
         for name, value in config.tags.items():
             Tags.of(self).add(name, value)
-        Aspects.of(self).add(DropProviderRoleDependsOn())
 
         keys = Keys(self, "Keys", removal_policy=config.removal_policy)
         self.network = Network(
@@ -108,3 +107,5 @@ class TapStack(Stack):
         CfnOutput(self, "DatabaseSecretArn", value=self.database.secret.secret_arn)
         CfnOutput(self, "AlertTopicArn", value=self.monitoring.topic.topic_arn)
         CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)
+        # Last: every construct, and with them CDK's custom resource providers, exists by now.
+        drop_provider_role_depends_on(self)
