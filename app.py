@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CDK entry point: reads the context, builds one TapStack-<environment>, runs the compliance gate."""
+"""CDK entry point: reads the context, builds TapStack-<environment> (and its backup copy stack), runs the gate."""
 
 from __future__ import annotations
 
@@ -14,24 +14,47 @@ from pathlib import Path
 sys.dont_write_bytecode = False
 
 from aws_cdk import App  # noqa: E402
+from constructs import Construct  # noqa: E402
 
+from infra.backup import BackupCopyStack  # noqa: E402
 from infra.compliance import add_compliance_checks  # noqa: E402
-from infra.config import EDGE_REGION, ConfigError  # noqa: E402
+from infra.config import EDGE_REGION, Config, ConfigError  # noqa: E402
 from infra.context import config_from_context  # noqa: E402
 from infra.edge_guard import EdgeGuardStack  # noqa: E402
 from infra.monitoring.edge import EdgeAlarmsStack  # noqa: E402
+from infra.pipeline import add_pipeline  # noqa: E402
 from infra.stack import TapStack  # noqa: E402
+
+
+def build_stacks(scope: Construct, config: Config) -> TapStack:
+    """The stacks of one environment, at the top of the app or inside a pipeline stage."""
+    # Outside us-east-1, CloudFront's web ACL and certificate, and its alarms, live in stacks there.
+    guard = None if config.region == EDGE_REGION else EdgeGuardStack(scope, f"{config.stack_name}-edge", config=config)
+    # The vault that each backup is copied to, in a stack of the copy region (prod).
+    copy = (
+        BackupCopyStack(scope, f"{config.stack_name}-backup-{config.backup.copy_region}", config=config)
+        if config.backup.cross_region_copy
+        else None
+    )
+    stack = TapStack(
+        scope,
+        config.stack_name,
+        config=config,
+        edge_guard=guard.guard if guard else None,
+        backup_copy_vault=copy.vault if copy else None,
+    )
+    if guard is not None:
+        EdgeAlarmsStack(scope, f"{config.stack_name}-edge-alarms", config=config, edge=stack.edge)
+    return stack
 
 
 def build_app(context: Mapping[str, object] | None = None, outdir: str | None = None) -> tuple[App, TapStack]:
     """The app as `cdk synth` builds it; tests call this with cdk.json's context."""
     app = App(context=dict(context or {}), outdir=outdir)
     config = config_from_context(app.node.get_all_context(), account=os.environ.get("CDK_DEFAULT_ACCOUNT") or None)
-    # Outside us-east-1, CloudFront's web ACL and certificate live in a companion stack there.
-    guard = None if config.region == EDGE_REGION else EdgeGuardStack(app, f"{config.stack_name}-edge", config=config)
-    stack = TapStack(app, config.stack_name, config=config, edge_guard=guard.guard if guard else None)
-    if guard is not None:
-        EdgeAlarmsStack(app, f"{config.stack_name}-edge-alarms", config=config, edge=stack.edge)
+    stack = build_stacks(app, config)
+    if config.pipeline.enabled:
+        add_pipeline(app, config, build=build_stacks)
     add_compliance_checks(app)
     return app, stack
 

@@ -293,6 +293,58 @@ def machine() -> dict[str, str]:
 LOAD_AT_START = os.getloadavg()[0]
 
 
+# -- garbage-collection pauses inside each server --------------------------------------------------
+# Installed into every server through PYTHONPATH: times each collection in thread CPU time (another process
+# taking the core does not count) and writes the figures when the server exits.
+GC_PROBE = """
+import atexit, gc, json, os, signal, sys, time
+
+_path = os.environ.get("BENCH_GC_PROBE")
+if _path:
+    _started = {}
+    _pauses = {0: [], 1: [], 2: []}
+
+    def _time(phase, info):
+        if phase == "start":
+            _started[info["generation"]] = time.thread_time()
+        else:
+            generation = info["generation"]
+            _pauses[generation].append((time.time(), (time.thread_time() - _started[generation]) * 1000))
+
+    def _write():
+        with open(f"{_path}.{os.getpid()}", "w") as out:
+            json.dump(_pauses, out)
+
+    gc.callbacks.append(_time)
+    atexit.register(_write)
+    # uvicorn hands SIGTERM back to the previous handler after its graceful shutdown: exit through atexit.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+"""
+
+
+def install_gc_probe(servers: list[Server], workdir: Path) -> None:
+    probe = workdir / "gc-probe"
+    probe.mkdir()
+    (probe / "sitecustomize.py").write_text(GC_PROBE)
+    for s in servers:
+        path = s.env.get("PYTHONPATH")
+        s.env = s.env | {
+            "PYTHONPATH": f"{probe}:{path}" if path else str(probe),
+            "BENCH_GC_PROBE": str(workdir / f"gc-{s.name}"),
+        }
+
+
+def gc_pauses(servers: list[Server], workdir: Path, since: float) -> dict[str, dict[int, list[float]]]:
+    """Each server's collections after `since` (the end of start-up), from its worker's dump."""
+    found: dict[str, dict[int, list[float]]] = {}
+    for s in servers:
+        dumps = [json.loads(p.read_text()) for p in workdir.glob(f"gc-{s.name}.*")]
+        if dumps:
+            biggest = max(dumps, key=lambda d: sum(len(v) for v in d.values()))
+            found[s.name] = {int(g): [ms for t, ms in v if t > since] for g, v in biggest.items()}
+    return found
+
+
 def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
@@ -304,6 +356,13 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     parser.add_argument("--checkout-rounds", type=int, default=2)
     parser.add_argument("--variants", action="store_true", help="also run the service under granian")
     parser.add_argument("--write", action="store_true", help="write the Storefront section of bench/RESULTS.md")
+    parser.add_argument(
+        "--before",
+        metavar="REV",
+        action="append",
+        default=[],
+        help="also run the service as of this git revision (repeatable), alternating with the others",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is needed for the read benchmark: apt-get install wrk", file=sys.stderr)
@@ -313,6 +372,7 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     pg = EmbeddedPostgres(workdir / "pg", durable=True)
     pg.start()
     servers: list[Server] = []
+    serving_since = float("inf")
     try:
         url = pg.superuser_url("bench")
 
@@ -368,6 +428,8 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
             env,
         )  # fmt: skip
         servers = [service, baseline]
+        for i, rev in enumerate(args.before):
+            servers.insert(i, before_service(rev, service, workdir))
         if args.variants:
             nolog = Server(
                 "service-no-access-log", list(service.cmd), free_port(), env | {"STOREFRONT_ACCESS_LOG": "0"}
@@ -388,8 +450,10 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
                     env,
                 )
             )  # fmt: skip
+        install_gc_probe(servers, workdir)
         for s in servers:
             s.start(workdir)
+        serving_since = time.time()
         script = workdir / "random_id.lua"
         script.write_text(RANDOM_ID_LUA)
         endpoints = {"list": ("/api/products?limit=20", None), "get": ("/api/products/1", script)}
@@ -428,14 +492,30 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     finally:
         for s in servers:
             s.stop()
+        pauses = gc_pauses(servers, workdir, serving_since)
         pg.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    summary = summarise(reads, checkouts, checks, rss, args)
+    summary = summarise(reads, checkouts, checks, rss, args, pauses)
     print(summary)
     if args.write:
         write_results(summary)
     return 0
+
+
+def before_service(rev: str, service: Server, workdir: Path) -> Server:
+    """The service's code as of `rev` (its src tree from git, first on PYTHONPATH), same command and settings."""
+    src = workdir / f"before-{rev}"
+    src.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "storefront/src"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    port = free_port()
+    env = service.env | {"PYTHONPATH": str(src / "storefront" / "src")}
+    cmd = list(service.cmd)
+    cmd[cmd.index("--port") + 1] = str(port)
+    return Server(f"service@{rev[:12]}", cmd, port, env)
 
 
 def _median(results: list[WrkResult], attr: str) -> float:
@@ -448,6 +528,7 @@ def summarise(
     checks: list[dict[str, int]],
     rss: dict[str, float],
     args: argparse.Namespace,
+    pauses: dict[str, dict[int, list[float]]],
 ) -> str:
     m = machine()
     cmd = "make bench-storefront BENCH_ARGS='" + " ".join(sys.argv[1:]) + "'"
@@ -466,9 +547,9 @@ def summarise(
         "",
         "### Catalog reads (median of rounds)",
         "",
-        "| server | endpoint | req/s | p50 ms | p99 ms | vs baseline req/s | server CPU us/req | baseline CPU"
-        " / server CPU | rounds req/s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| server | endpoint | req/s | p50 ms | p99 ms | vs baseline req/s | p99 / baseline p99 | server CPU us/req"
+        " | baseline CPU / server CPU | rounds req/s | rounds p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, per in reads.items():
         for endpoint, results in per.items():
@@ -477,12 +558,15 @@ def summarise(
             rps = _median(results, "rps")
             base = _median(reads["baseline"][endpoint], "rps")
             rounds = ", ".join(f"{r.rps:.0f}" for r in results)
+            rounds_p99 = ", ".join(f"{r.p99_ms:.1f}" for r in results)
             cpu = _median(results, "cpu_us")
             base_cpu = _median(reads["baseline"][endpoint], "cpu_us")
+            p99 = _median(results, "p99_ms")
+            base_p99 = _median(reads["baseline"][endpoint], "p99_ms")
             lines.append(
                 f"| {name} | {endpoint} | {rps:.0f} | {_median(results, 'p50_ms'):.2f} |"
-                f" {_median(results, 'p99_ms'):.2f} | {rps / base:.0%} | {cpu:.0f} | {base_cpu / cpu:.0%} |"
-                f" {rounds} |"
+                f" {p99:.2f} | {rps / base:.0%} | {p99 / base_p99:.2f}x | {cpu:.0f} | {base_cpu / cpu:.0%} |"
+                f" {rounds} | {rounds_p99} |"
             )
     lines += [
         "",
@@ -497,14 +581,29 @@ def summarise(
             f"| {i} | {c.achieved_rate:.0f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.max_ms:.2f} |"
             f" {c.statuses} | {chk['negative']} | {chk['left_in_stock']} + {chk['sold']} |"
         )
+    if pauses:
+        lines += [
+            "",
+            "### Garbage collections inside each server (after start-up; thread CPU time of each collection)",
+            "",
+            "| server | gen 0: count, total ms, max ms | gen 1: count, total ms, max ms |"
+            " gen 2 (full): count, total ms, max ms |",
+            "|---|---|---|---|",
+        ]
+        for name, per_gen in pauses.items():
+            cells = [
+                f"{len(p)}, {sum(p):.1f}, {max(p, default=0):.2f}" for p in (per_gen.get(g, []) for g in (0, 1, 2))
+            ]
+            lines.append(f"| {name} | {' | '.join(cells)} |")
     lines += ["", f"Worker RSS after the run (MiB): {rss}", ""]
     return "\n".join(lines)
 
 
-def write_results(section: str) -> None:
+def write_results(section: str, marker: str = "storefront") -> None:
+    """Replace the generated `<!-- marker:begin/end -->` block of bench/RESULTS.md with `section`."""
     path = ROOT / "bench" / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    begin, end = "<!-- storefront:begin -->", "<!-- storefront:end -->"
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
     block = f"{begin}\n{section}\n{end}"
     if begin in text:
         text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]

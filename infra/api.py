@@ -1,5 +1,5 @@
 """The partner front door: an API Gateway REST API with API keys, a usage plan and WAF, reaching the
-internal load balancer over a private VPC link (DESIGN.md "Traffic")."""
+internal load balancer over a private VPC link."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from aws_cdk import aws_apigatewayv2 as apigatewayv2
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -23,10 +22,10 @@ from infra.waf import WebAcl
 
 # The stage is part of every partner URL: https://{api}.execute-api.{region}.amazonaws.com/v1/api/...
 STAGE_NAME = "v1"
-# Everything the service answers lives under /api; API Gateway must forward that prefix (seed D9).
+# Everything the service answers lives under /api; API Gateway must forward that prefix, not strip it.
 PREFIX = "api"
 
-# DESIGN.md "Storefront API contract": {"error": {"code", "message"}}; messageString is already quoted.
+# The storefront's error shape {"error": {"code", "message"}}; messageString is already quoted.
 ERROR_TEMPLATE = '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString}}'
 
 # One JSON object per request, with what an on-call engineer needs to trace a partner's call: who
@@ -96,7 +95,6 @@ class PartnerApi(Construct):
             subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_groups=[self.security_group],
         )
-        self.vpc_link: apigatewayv2.IVpcLink = vpc_link
         # Adds the ALB's ingress from the link's security group and the link's egress to the ALB's, and
         # nothing else: the ALB admits no CIDR for the API.
         load_balancer.connections.allow_from(
@@ -107,7 +105,6 @@ class PartnerApi(Construct):
         access_logs = EncryptedLogGroup(
             self, "AccessLogs", key=key, retention=settings.access_log_retention, removal_policy=removal_policy
         )
-        self.access_log_group: logs.ILogGroup = access_logs
 
         # --- The REST API ----------------------------------------------------------------------
         api = apigateway.RestApi(
@@ -131,7 +128,7 @@ class PartnerApi(Construct):
                 throttling_burst_limit=settings.burst_limit,
                 access_log_destination=apigateway.LogGroupLogDestination(access_logs),
                 access_log_format=apigateway.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS)),
-                # ERROR only, and never request/response bodies: they hold customer data (seed D12).
+                # ERROR only, and never request/response bodies: they hold customer data.
                 logging_level=apigateway.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 metrics_enabled=True,
@@ -140,7 +137,7 @@ class PartnerApi(Construct):
             default_method_options=apigateway.MethodOptions(api_key_required=True),
         )
         self.rest_api: apigateway.RestApi = api
-        self.stage: apigateway.Stage = api.deployment_stage
+        stage = api.deployment_stage
         acknowledge(
             api,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
@@ -155,20 +152,22 @@ class PartnerApi(Construct):
             "validate; the validator checks the declared parameters, and the service validates bodies "
             "(422 with its error shape).",
         )
-        acknowledge(
-            self.stage,
-            "PCI.DSS.321-APIGWCacheEnabledAndEncrypted",
-            "Caching is deliberately off: responses are carts, orders and stock levels that must be "
-            "current and are specific to the caller; a stage cache would serve stale or another "
-            "partner's data.",
-        )
-        acknowledge(
-            self.stage,
-            "PCI.DSS.321-APIGWSSLEnabled",
-            "A client certificate lets an HTTPS backend on the internet authenticate API Gateway; ours is "
-            "reached only through the VPC link inside the VPC, and its security group admits only the "
-            "link's security group.",
-        )
+        for rule in ("PCI.DSS.321-APIGWCacheEnabledAndEncrypted", "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted"):
+            acknowledge(
+                stage,
+                rule,
+                "Caching is deliberately off: responses are carts, orders and stock levels that must be "
+                "current and are specific to the caller; a stage cache would serve stale or another "
+                "partner's data.",
+            )
+        for rule in ("PCI.DSS.321-APIGWSSLEnabled", "NIST.800.53.R5-APIGWSSLEnabled"):
+            acknowledge(
+                stage,
+                rule,
+                "A client certificate lets an HTTPS backend on the internet authenticate API Gateway; ours is "
+                "reached only through the VPC link inside the VPC, and its security group admits only the "
+                "link's security group.",
+            )
 
         # API Gateway's own refusals (missing or wrong key, throttled, quota used up, WAF block, backend
         # unreachable) answer in the storefront's error shape, so partners handle one format. The code
@@ -229,7 +228,7 @@ class PartnerApi(Construct):
             request_validator=validator,
         )
         # {proxy+} matches the rest of the path; it is mapped into the URI after /api, so /api/products
-        # reaches the ALB as /api/products (seed D9 stripped the prefix).
+        # reaches the ALB as /api/products.
         proxy = prefix.add_resource("{proxy+}")
         proxy_method = proxy.add_method(
             "ANY",
@@ -262,7 +261,7 @@ class PartnerApi(Construct):
             acknowledge(
                 method,
                 "AwsSolutions-APIG4",
-                'Partners authenticate with API keys bound to a usage plan (DESIGN.md "Traffic"); the '
+                "Partners authenticate with API keys bound to a usage plan; the "
                 "service authorizes each call itself. An IAM or Cognito authorizer would need partner "
                 "identities we do not manage.",
             )
@@ -286,7 +285,7 @@ class PartnerApi(Construct):
             description="Partner throttle and monthly quota per API key",
             throttle=apigateway.ThrottleSettings(rate_limit=settings.rate_limit, burst_limit=settings.burst_limit),
             quota=apigateway.QuotaSettings(limit=settings.monthly_quota, period=apigateway.Period.MONTH),
-            api_stages=[apigateway.UsagePlanPerApiStage(api=api, stage=self.stage)],
+            api_stages=[apigateway.UsagePlanPerApiStage(api=api, stage=stage)],
         )
         self.usage_plan.add_api_key(self.api_key)
 
@@ -308,6 +307,6 @@ class PartnerApi(Construct):
         wafv2.CfnWebACLAssociation(
             self,
             "WebAclAssociation",
-            resource_arn=self.stage.stage_arn,
+            resource_arn=stage.stage_arn,
             web_acl_arn=self.web_acl.attr_arn,
         )

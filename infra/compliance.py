@@ -8,13 +8,13 @@ acknowledged next to the resource they excuse (`Validations.of(construct).acknow
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, App, Validations
-from cdk_nag import AwsSolutionsChecks, PCIDSS321Checks
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks
 from constructs import IConstruct
 
 
 def add_compliance_checks(app: App) -> None:
-    """Run the AWS Solutions and PCI DSS 3.2.1 packs on the whole app at synth."""
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app), PCIDSS321Checks(app))
+    """Run the AWS Solutions, PCI DSS 3.2.1 and NIST 800-53 rev. 5 packs on the whole app at synth."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), PCIDSS321Checks(app), NIST80053R5Checks(app))
 
 
 def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:

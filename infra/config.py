@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 
 
@@ -196,10 +197,22 @@ class DatabaseSettings(Settings):
         one_of(RemovalPolicy.SNAPSHOT, RemovalPolicy.DESTROY), default=RemovalPolicy.SNAPSHOT
     )
     performance_insights: bool = setting(default=True)
+    # Enhanced monitoring's interval in seconds, 0 for off (RDS accepts 1, 5, 10, 15, 30, 60).
+    # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_Monitoring.OS.Enabling.html
+    enhanced_monitoring_seconds: int = setting(one_of(0, 1, 5, 10, 15, 30, 60), default=0)
     log_retention_days: int = setting(LOG_RETENTION)
     rotation_days: int = setting(between(1, 365, "days"), default=30)
     database_name: str = setting(
         matching(r"[a-z][a-z0-9_]{0,62}", "a PostgreSQL identifier: [a-z][a-z0-9_]*"), default="storefront"
+    )
+    # Restore: the cluster is created from this cluster snapshot (an AWS Backup recovery point's ARN, or a
+    # snapshot's name in the stack's region). Once set, keep it on every later deploy (docs/restore.md).
+    snapshot_identifier: str | None = setting(
+        matching(
+            r"arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster-snapshot:[A-Za-z0-9:_-]{1,255}|[A-Za-z][A-Za-z0-9:_-]{0,254}",
+            "a DB cluster snapshot ARN (arn:aws:rds:<region>:<account>:cluster-snapshot:<name>) or name",
+        ),
+        default=None,
     )
 
     def check(self) -> None:
@@ -245,6 +258,8 @@ class ServiceSettings(Settings):
     # Seconds: scale out fast on load, scale in slowly so a dip does not drop capacity twice.
     scale_out_cooldown_seconds: int = setting(positive("seconds"), default=60)
     scale_in_cooldown_seconds: int = setting(positive("seconds"), default=300)
+    # The load balancer cannot be deleted (by a stack delete or by hand) until this is turned off.
+    load_balancer_deletion_protection: bool = setting(default=True)
     # Start-up runs migrations under an advisory lock before /health answers.
     health_check_grace_seconds: int = setting(positive("seconds"), default=120)
     # The shop's own image (none: build storefront/ at synth); docs/your-app.md is the contract it meets.
@@ -273,6 +288,19 @@ class ServiceSettings(Settings):
     # A shell command that exits 0 when the container is healthy (none: the load balancer's check decides).
     # The bundled storefront has its own; a foreign image may have no Python to run it with.
     container_health_command: str | None = setting(default=None)
+    # ROLLING replaces tasks in place; BLUE_GREEN starts a full second set on the alternate target group,
+    # shifts all traffic at once and keeps the old set for the bake time, so a rollback is instant.
+    deployment_strategy: ecs.DeploymentStrategy = setting(
+        one_of(ecs.DeploymentStrategy.ROLLING, ecs.DeploymentStrategy.BLUE_GREEN),
+        default=ecs.DeploymentStrategy.ROLLING,
+    )
+    # Minutes both sets run after the shift while the deployment alarms watch (ECS allows 0 to 1440).
+    bake_time_minutes: int = setting(between(0, 1440, "minutes"), default=10)
+    # The deployment alarms: a release whose targets answer worse than this is rolled back by ECS.
+    deployment_5xx_percent: float = setting(percentage(), default=5)
+    deployment_p99_seconds: float = setting(positive("seconds"), default=1.5)
+    # Requests per minute below which the 5xx rate is not judged (one failed request of two is not a trend).
+    deployment_min_requests: int = setting(positive("requests per minute"), default=10)
 
     def check(self) -> None:
         if self.image is not None and self.image_registry == "private" and self.image_credentials_secret_arn is None:
@@ -418,6 +446,118 @@ class AlertSettings(Settings):
     waf_blocked_requests: int = setting(positive("requests per 5 minutes"), default=1000)
 
 
+# A CodeConnections connection (or its former name, CodeStar Connections) to GitHub, GitLab or Bitbucket.
+# https://docs.aws.amazon.com/dtconsole/latest/userguide/welcome-connections.html
+_CONNECTION_ARN = (
+    r"arn:aws(-[a-z]+)*:(codeconnections|codestar-connections):[a-z]{2}(-[a-z]+)+-\d:\d{12}:"
+    r"connection/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+_ACCOUNT = matching(r"\d{12}", "a 12-digit AWS account id, or no value for the pipeline's account")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineSettings(Settings):
+    """The delivery pipeline (infra/pipeline.py): synthesized only when its source is set."""
+
+    section: ClassVar[str] = "pipeline"
+
+    connection_arn: str | None = setting(
+        matching(
+            _CONNECTION_ARN,
+            "a connection ARN: arn:aws:codeconnections:<region>:<account>:connection/<uuid> "
+            "(or arn:aws:codestar-connections:...)",
+        ),
+        default=None,
+    )
+    repository: str | None = setting(
+        matching(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "owner/name of the repository, like acme/shop-platform"),
+        default=None,
+    )
+    branch: str = setting(matching(r"[A-Za-z0-9._/-]+", "a branch name like main or release/2026"), default="main")
+    # Where the pipeline runs; none: the connection's account (a connection serves its own account only).
+    account: str | None = setting(_ACCOUNT, default=None)
+    # Where each stage deploys; none: the pipeline's account.
+    staging_account: str | None = setting(_ACCOUNT, default=None)
+    prod_account: str | None = setting(_ACCOUNT, default=None)
+    # Retention of the CodeBuild logs (synth, asset publishing, checks).
+    log_retention_days: int = setting(LOG_RETENTION, default=90)
+    # Days a pipeline artifact (source zip, cloud assembly) and an artifact-bucket access log are kept.
+    artifact_days: int = setting(between(1, 3650, "days"), default=30)
+    # The key, artifact bucket and build logs when the pipeline stack is deleted.
+    removal_policy: RemovalPolicy = setting(
+        one_of(RemovalPolicy.RETAIN, RemovalPolicy.DESTROY), default=RemovalPolicy.RETAIN
+    )
+
+    def check(self) -> None:
+        if (self.connection_arn is None) != (self.repository is None):
+            raise invalid(
+                "pipeline.connection_arn/pipeline.repository",
+                (self.connection_arn, self.repository),
+                "both (the connection and the owner/name it reads) or neither (no pipeline)",
+            )
+
+    @property
+    def enabled(self) -> bool:
+        return self.connection_arn is not None
+
+    @property
+    def home_account(self) -> str | None:
+        """The pipeline's account: as set, else the connection's. CodePipeline's cross-region stages (the
+        us-east-1 companions, prod's backup copy region) need it named."""
+        return self.account or (self.connection_arn.split(":")[4] if self.connection_arn else None)
+
+    @property
+    def cross_account(self) -> bool:
+        """A stage deploys into an account that is not known to be the pipeline's."""
+        return any(
+            account is not None and account != self.home_account
+            for account in (self.staging_account, self.prod_account)
+        )
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return RETENTION_DAYS[self.log_retention_days]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupSettings(Settings):
+    """AWS Backup of the database: daily snapshots, continuous backup, a copy in a second region, vault lock."""
+
+    section: ClassVar[str] = "backup"
+
+    # Days each daily snapshot is kept (AWS Backup accepts 1 day and up).
+    daily_retention_days: int = setting(between(1, 3650, "days"))
+    # Hour (UTC) the daily snapshot starts: after Aurora's own backup window (03:00-04:00) and the
+    # Sunday maintenance window (04:30-05:30).
+    daily_start_hour_utc: int = setting(between(0, 23, "hours UTC"), default=6)
+    # Continuous backup for point-in-time restore: AWS Backup keeps it 1 to 35 days.
+    # https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery-retention-period.html
+    continuous: bool = setting(default=False)
+    continuous_retention_days: int = setting(between(1, 35, "days"), default=7)
+    # Copy each daily snapshot to a vault in `copy_region` (created by the app in a stack there).
+    cross_region_copy: bool = setting(default=False)
+    # Empty: the stack region's pair from BACKUP_REGION_PAIRS.
+    copy_region: str = setting(default="")
+    # Vault lock in governance mode: no one without the vault-lock permissions can delete a recovery
+    # point, or shorten its retention, before `vault_lock_min_retention_days`.
+    vault_lock: bool = setting(default=False)
+    vault_lock_min_retention_days: int = setting(between(1, 36500, "days"), default=7)
+
+    def check(self) -> None:
+        if self.vault_lock:
+            kept = {"backup.daily_retention_days": self.daily_retention_days}
+            if self.continuous:
+                kept["backup.continuous_retention_days"] = self.continuous_retention_days
+            for key, days in kept.items():
+                # A locked vault refuses a backup whose retention is shorter than its minimum.
+                if days < self.vault_lock_min_retention_days:
+                    raise invalid(
+                        key,
+                        days,
+                        f"at least backup.vault_lock_min_retention_days ({self.vault_lock_min_retention_days})",
+                    )
+
+
 ENVIRONMENTS = ("dev", "staging", "prod")
 # A web ACL of scope CLOUDFRONT, and the ACM certificate of a distribution, can only be created in
 # us-east-1. https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html
@@ -464,6 +604,27 @@ REGIONS: Mapping[str, RegionFacts] = {
 }
 
 
+# Where the backup copy of each region's database goes by default: a region of the same geography, far
+# enough not to share its failures. A copy region needs no RegionFacts (it holds only a key and a vault).
+BACKUP_REGION_PAIRS: Mapping[str, str] = {
+    "us-east-1": "us-west-2",
+    "us-east-2": "us-west-2",
+    "us-west-2": "us-east-1",
+    "eu-central-1": "eu-west-1",
+    "eu-west-1": "eu-central-1",
+    "eu-west-2": "eu-west-1",
+    "eu-north-1": "eu-central-1",
+    "ap-southeast-1": "ap-southeast-2",
+    "ap-southeast-2": "ap-southeast-1",
+    "ap-northeast-1": "ap-northeast-3",
+}
+
+
+def backup_copy_regions() -> set[str]:
+    """The regions a backup copy may go to: the stack's regions and every region of the pairing table."""
+    return set(REGIONS) | set(BACKUP_REGION_PAIRS) | set(BACKUP_REGION_PAIRS.values())
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """Everything one deployment of TapStack needs, validated when it is built."""
@@ -477,6 +638,8 @@ class Config:
     edge: EdgeSettings
     api: ApiSettings = ApiSettings()
     alerts: AlertSettings = AlertSettings()
+    pipeline: PipelineSettings = PipelineSettings()
+    backup: BackupSettings = BackupSettings(daily_retention_days=7)
     region: str = setting(
         Allowed(f"one of {', '.join(REGIONS)}", lambda region: region in REGIONS), default=EDGE_REGION
     )
@@ -511,6 +674,30 @@ class Config:
             raise invalid("network.availability_zones", self.network.availability_zones, f"zones of {self.region}")
         for section in self.sections:
             section.validate()
+        self._check_backup()
         if self.database.readers > len(self.network.availability_zones) - 1:
             raise invalid("database.readers", self.database.readers, "at most one reader per AZ besides the writer's")
         return self
+
+    def _check_backup(self) -> None:
+        backup = self.backup
+        if backup.copy_region and (
+            backup.copy_region == self.region or backup.copy_region not in backup_copy_regions()
+        ):
+            others = ", ".join(sorted(backup_copy_regions() - {self.region}))
+            raise invalid(
+                "backup.copy_region", backup.copy_region, f"a region other than {self.region}: one of {others}"
+            )
+        if backup.cross_region_copy and not backup.copy_region:
+            raise invalid(
+                "backup.copy_region", "", f"a region other than {self.region} when backup.cross_region_copy is on"
+            )
+        # Continuous backup of Aurora is its automated backups, whose retention AWS Backup then sets:
+        # a different value in the template would drift and be set back on every deploy.
+        # https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery.html
+        if backup.continuous and backup.continuous_retention_days != self.database.backup_retention_days:
+            raise invalid(
+                "backup.continuous_retention_days",
+                backup.continuous_retention_days,
+                f"database.backup_retention_days ({self.database.backup_retention_days}) when backup.continuous is on",
+            )

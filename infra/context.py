@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from infra.config import REGIONS, Config, ConfigError, Settings, invalid, type_name
+from infra.config import BACKUP_REGION_PAIRS, REGIONS, Config, ConfigError, Settings, invalid, type_name
 from infra.profiles import ALIASES, PROFILES
 
 # The seed's camelCase keys, kept so its users' commands work.
@@ -143,6 +143,7 @@ def load_config(
         account=account,
         network=replace(config.network, availability_zones=facts.availability_zones),
         edge=replace(config.edge, origin_facing_prefix_list_id=facts.origin_facing_prefix_list_id),
+        backup=replace(config.backup, copy_region=config.backup.copy_region or BACKUP_REGION_PAIRS.get(region, "")),
     )
     types_by_key = setting_types()
     changes: dict[str, dict[str, Any]] = {}

@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+import jsii
+from aws_cdk import Aspects, Duration, IAspect, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from infra.cfn import cfn_resource, drop_redundant_depends_on
 from infra.compliance import acknowledge
 from infra.config import DatabaseSettings
 from infra.log_storage import EncryptedLogGroup
 
-# Aurora PostgreSQL 17.9: a current minor that Aurora can create (cfn-lint W3690 lists retired ones; the
-# seed's 15.3 is among them, D1) and that supports 0-ACU auto-pause (16.3+ / 17.x).
+# Aurora PostgreSQL 17.9: a current minor that Aurora can create (cfn-lint W3690 lists retired ones, such
+# as 15.3) and that supports 0-ACU auto-pause (16.3+ / 17.x).
 # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraPostgreSQLReleaseNotes/aurorapostgresql-release-calendar.html
 ENGINE = rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEngineVersion.VER_17_9)
 PORT = 5432
 MASTER_USERNAME = "storefront_admin"
+# Characters that break connection strings or shells are left out of the password.
+EXCLUDED_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
+
+
+@jsii.implements(IAspect)
+class _NumericPort:
+    """Security group rules to the cluster carry its port as a number, not as the GetAtt of its endpoint
+    port that CDK writes (`connections.default_port`): the compliance rules on open database and SSH
+    ports cannot read a token, and a reviewer reads a number."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, ec2.CfnSecurityGroupIngress) and Token.is_unresolved(node.from_port):
+            node.from_port = self.port
+            node.to_port = self.port
 
 
 class Database(Construct):
@@ -86,23 +104,14 @@ class Database(Construct):
                 ),
             }
 
-        cluster = rds.DatabaseCluster(
-            self,
-            "Cluster",
-            engine=ENGINE,
-            cluster_identifier=cluster_identifier,
-            credentials=rds.Credentials.from_generated_secret(
-                MASTER_USERNAME,
-                encryption_key=key,
-                # Characters that break connection strings or shells are left out of the password.
-                exclude_characters=" %+~`#$&*()|[]{}:;<>?!'/@\"\\",
-            ),
-            default_database_name=settings.database_name,
-            port=PORT,
-            vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-            writer=rds.ClusterInstance.serverless_v2("Writer", **instance_props(zones[0])),  # type: ignore[arg-type]
-            readers=[
+        common: dict[str, object] = {
+            "engine": ENGINE,
+            "cluster_identifier": cluster_identifier,
+            "port": PORT,
+            "vpc": vpc,
+            "vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            "writer": rds.ClusterInstance.serverless_v2("Writer", **instance_props(zones[0])),  # type: ignore[arg-type]
+            "readers": [
                 rds.ClusterInstance.serverless_v2(
                     f"Reader{index + 1}",
                     scale_with_writer=True,
@@ -110,31 +119,59 @@ class Database(Construct):
                 )
                 for index in range(settings.readers)
             ],
-            serverless_v2_min_capacity=settings.min_capacity,
-            serverless_v2_max_capacity=settings.max_capacity,
-            serverless_v2_auto_pause_duration=(
+            "serverless_v2_min_capacity": settings.min_capacity,
+            "serverless_v2_max_capacity": settings.max_capacity,
+            "serverless_v2_auto_pause_duration": (
                 Duration.minutes(settings.auto_pause_minutes) if settings.min_capacity == 0 else None
             ),
-            storage_encrypted=True,
-            storage_encryption_key=key,
-            iam_authentication=True,
-            parameter_group=parameter_group,
-            cloudwatch_logs_exports=["postgresql"],
-            backup=rds.BackupProps(
+            "storage_encrypted": True,
+            "storage_encryption_key": key,
+            "iam_authentication": True,
+            "parameter_group": parameter_group,
+            "cloudwatch_logs_exports": ["postgresql"],
+            "backup": rds.BackupProps(
                 retention=Duration.days(settings.backup_retention_days),
                 preferred_window="03:00-04:00",
             ),
-            preferred_maintenance_window="Sun:04:30-Sun:05:30",
-            copy_tags_to_snapshot=True,
-            deletion_protection=settings.deletion_protection,
-            removal_policy=settings.removal_policy,
-        )
+            "preferred_maintenance_window": "Sun:04:30-Sun:05:30",
+            "copy_tags_to_snapshot": True,
+            # Per-instance OS metrics (processes, memory, I/O) into CloudWatch Logs' RDSOSMetrics.
+            "monitoring_interval": (
+                Duration.seconds(settings.enhanced_monitoring_seconds) if settings.enhanced_monitoring_seconds else None
+            ),
+            "deletion_protection": settings.deletion_protection,
+            "removal_policy": settings.removal_policy,
+        }
+        cluster: rds.DatabaseCluster | rds.DatabaseClusterFromSnapshot
+        if settings.snapshot_identifier is None:
+            cluster = rds.DatabaseCluster(
+                self,
+                "Cluster",
+                credentials=rds.Credentials.from_generated_secret(
+                    MASTER_USERNAME, encryption_key=key, exclude_characters=EXCLUDED_CHARACTERS
+                ),
+                default_database_name=settings.database_name,
+                **common,  # type: ignore[arg-type]
+            )
+        else:
+            # Restore (docs/restore.md): the same logical ID and identifier, created from the snapshot, whose
+            # schema, data and database name it keeps; a new generated password replaces the snapshot's.
+            cluster = rds.DatabaseClusterFromSnapshot(
+                self,
+                "Cluster",
+                snapshot_identifier=settings.snapshot_identifier,
+                snapshot_credentials=rds.SnapshotCredentials.from_generated_secret(
+                    MASTER_USERNAME, encryption_key=key, exclude_characters=EXCLUDED_CHARACTERS
+                ),
+                **common,  # type: ignore[arg-type]
+            )
         cfn_resource(cluster).add_resource_dependency(cfn_resource(log_group))
         if cluster.secret is None:  # from_generated_secret always makes one
             raise RuntimeError("the cluster has no credentials secret")
         secret = cluster.secret
         # The generated secret itself (not its attachment) outlives the stack where the data does.
-        cfn_resource(cluster.node.find_child("Secret")).apply_removal_policy(secret_removal_policy)
+        secret_id = "Secret" if settings.snapshot_identifier is None else "SnapshotSecret"
+        cfn_resource(cluster.node.find_child(secret_id)).apply_removal_policy(secret_removal_policy)
 
         # Hosted single-user rotation (AWS SAR application) in the private subnets: it reaches the
         # database through the security group rule CDK adds, and the Secrets Manager API through NAT.
@@ -142,14 +179,8 @@ class Database(Construct):
             automatically_after=Duration.days(settings.rotation_days),
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
         )
-        for rule in ("PCI.DSS.321-EC2RestrictedCommonPorts", "PCI.DSS.321-EC2RestrictedSSH"):
-            acknowledge(
-                cluster.connections.security_groups[0],
-                rule,
-                "The rule cannot read the port, a GetAtt of the cluster's endpoint port, which is 5432 "
-                "(tests/infra/test_database.py); the ingress comes from a named security group only.",
-            )
-        # The first rotation must not start before the cluster and its instances exist (seed defect D7).
+        Aspects.of(cluster.connections.security_groups[0]).add(_NumericPort(PORT))
+        # The first rotation must not start before the cluster and its instances exist: it would fail.
         schedule = cfn_resource(secret.node.find_child("RotationSchedule"))
         for instance in ("Writer", *(f"Reader{index + 1}" for index in range(settings.readers))):
             schedule.add_resource_dependency(cfn_resource(cluster.node.find_child(instance)))
@@ -159,18 +190,46 @@ class Database(Construct):
         self.secret: secretsmanager.ISecret = secret
         self.connections: ec2.Connections = cluster.connections
         self.endpoint: rds.Endpoint = cluster.cluster_endpoint
-        self.reader_endpoint: rds.Endpoint = cluster.cluster_read_endpoint
         self.port = PORT
         self.database_name = settings.database_name
         self.readers: int = settings.readers
 
+        self._acknowledge_findings(cluster, settings)
+
+    @staticmethod
+    def _acknowledge_findings(cluster: rds.DatabaseClusterBase, settings: DatabaseSettings) -> None:
+        """The compliance findings on the cluster that do not apply, each with its reason."""
         if not settings.deletion_protection:
+            for rule in ("AwsSolutions-RDS10", "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled"):
+                acknowledge(
+                    cluster,
+                    rule,
+                    "Deletion protection is off only in the dev profile, whose data is disposable; staging and "
+                    "prod have it on (infra/profiles.py).",
+                )
+        if settings.enhanced_monitoring_seconds:
             acknowledge(
                 cluster,
-                "AwsSolutions-RDS10",
-                "Deletion protection is off only in the dev profile, whose data is disposable; staging and "
-                "prod have it on (infra/config.py).",
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonRDSEnhancedMonitoringRole]",
+                "AWS's own policy for the enhanced monitoring role: it lets RDS write OS metrics to the "
+                "RDSOSMetrics log group and nothing else; AWS keeps it current.",
             )
+        for instance in cluster.node.children:
+            if isinstance(instance, rds.CfnDBInstance) or isinstance(instance.node.default_child, rds.CfnDBInstance):
+                acknowledge(
+                    instance,
+                    "NIST.800.53.R5-RDSInBackupPlan",
+                    "AWS Backup protects Aurora per cluster, never per instance: the backup selection names this "
+                    "instance's cluster (infra/backup.py, tests/infra/test_backup.py).",
+                )
+                if not settings.enhanced_monitoring_seconds:
+                    acknowledge(
+                        instance,
+                        "NIST.800.53.R5-RDSEnhancedMonitoringEnabled",
+                        "Enhanced monitoring is on in prod (database.enhanced_monitoring_seconds); dev and staging "
+                        "rely on the cluster's CloudWatch metrics, alarms and, in staging, Performance Insights.",
+                    )
         acknowledge(
             cluster,
             "AwsSolutions-RDS11",

@@ -12,7 +12,7 @@ class Keys(Construct):
     """One customer managed key with yearly rotation; consumers add their statements through grants.
 
     No alias: an alias name is a physical name and would block a second deployment in the account
-    (seed defect D17).
+    (two deployments must fit in one account).
     """
 
     def __init__(self, scope: Construct, id: str, *, removal_policy: RemovalPolicy) -> None:
@@ -26,7 +26,7 @@ class Keys(Construct):
             removal_policy=removal_policy,
         )
         # CloudWatch Logs must be allowed to use the key before an encrypted log group can be created,
-        # scoped to this account's log groups by the encryption context (seed defect D2).
+        # scoped to this account's log groups by the encryption context.
         # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/logs/encrypt-log-data-kms.html
         self.key.add_to_resource_policy(
             iam.PolicyStatement(

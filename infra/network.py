@@ -14,7 +14,7 @@ from infra.log_storage import EncryptedLogGroup
 
 
 class Network(Construct):
-    """A multi-AZ VPC whose tiers match DESIGN.md "Traffic".
+    """A multi-AZ VPC in three tiers, so that only the front doors face the internet.
 
     - public: NAT gateways only (the load balancer is internal; CloudFront VPC origins need the
       internet gateway that public subnets bring).
@@ -70,14 +70,13 @@ class Network(Construct):
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
         )
         self._nat_provider = nat_provider
-        acknowledge(
-            self.vpc,
-            "PCI.DSS.321-VPCNoUnrestrictedRouteToIGW",
-            (
+        for rule in ("PCI.DSS.321-VPCNoUnrestrictedRouteToIGW", "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW"):
+            acknowledge(
+                self.vpc,
+                rule,
                 "Only the public subnets route 0.0.0.0/0 to the internet gateway; they hold the NAT gateways "
-                "and nothing else (no instance gets a public IP). CloudFront VPC origins also require an IGW."
-            ),
-        )
+                "and nothing else (no instance gets a public IP). CloudFront VPC origins also require an IGW.",
+            )
         if isinstance(nat_provider, ec2.NatInstanceProviderV2):
             self._harden_nat_instances(nat_provider, settings.cidr)
         flow_log_group = EncryptedLogGroup(
@@ -88,14 +87,13 @@ class Network(Construct):
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
-        acknowledge(
-            flow_log,
-            "PCI.DSS.321-IAMNoInlinePolicy",
-            (
+        for rule in ("PCI.DSS.321-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
+            acknowledge(
+                flow_log,
+                rule,
                 "The flow log role's policy is written by CDK's grant to exactly this log group; an inline "
-                "policy cannot be attached to any other principal, which is stricter than a managed one."
-            ),
-        )
+                "policy cannot be attached to any other principal, which is stricter than a managed one.",
+            )
 
     @property
     def nat_gateway_ids(self) -> list[str]:
@@ -108,12 +106,13 @@ class Network(Construct):
     def _harden_nat_instances(provider: ec2.NatInstanceProviderV2, cidr: str) -> None:
         """The NAT instance forwards the private subnets' traffic and nothing else."""
         provider.connections.allow_from(ec2.Peer.ipv4(cidr), ec2.Port.all_traffic(), "from the VPC")
-        acknowledge(
-            provider.security_group,
-            "PCI.DSS.321-EC2RestrictedCommonPorts",
-            "The only ingress is from the VPC's own CIDR (the private subnets' outbound traffic to NAT); "
-            "nothing outside the VPC can reach the instance.",
-        )
+        for rule in ("PCI.DSS.321-EC2RestrictedCommonPorts", "NIST.800.53.R5-EC2RestrictedCommonPorts"):
+            acknowledge(
+                provider.security_group,
+                rule,
+                "The only ingress is from the VPC's own CIDR (the private subnets' outbound traffic to NAT); "
+                "nothing outside the VPC can reach the instance.",
+            )
         for instance in provider.gateway_instances:
             # IMDSv2 only: no SSRF-style credential theft through the metadata service.
             Aspects.of(instance).add(ec2.InstanceRequireImdsv2Aspect())
@@ -142,3 +141,6 @@ class Network(Construct):
                 ),
             ):
                 acknowledge(instance, rule, reason)
+                if rule.startswith("PCI.DSS.321-"):
+                    # NIST 800-53 rev. 5 runs the same rule under its own name, for the same reason.
+                    acknowledge(instance, rule.replace("PCI.DSS.321-", "NIST.800.53.R5-"), reason)

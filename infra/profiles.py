@@ -9,8 +9,17 @@ from dataclasses import replace
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_ecs as ecs
 
-from infra.config import ApiSettings, Config, DatabaseSettings, EdgeSettings, NetworkSettings, ServiceSettings
+from infra.config import (
+    ApiSettings,
+    BackupSettings,
+    Config,
+    DatabaseSettings,
+    EdgeSettings,
+    NetworkSettings,
+    ServiceSettings,
+)
 
 DEV = Config(
     environment="dev",
@@ -28,9 +37,16 @@ DEV = Config(
         performance_insights=False,
         log_retention_days=7,
     ),
-    service=ServiceSettings(min_tasks=1, max_tasks=2, log_retention_days=14, access_log_expiry_days=14),
+    service=ServiceSettings(
+        min_tasks=1,
+        max_tasks=2,
+        log_retention_days=14,
+        access_log_expiry_days=14,
+        load_balancer_deletion_protection=False,
+    ),
     api=ApiSettings(access_log_retention_days=7),
     edge=EdgeSettings(waf_rate_limit=1000, noncurrent_version_days=7, access_log_days=30),
+    backup=BackupSettings(daily_retention_days=7),
 )
 
 STAGING = replace(
@@ -49,23 +65,52 @@ STAGING = replace(
         performance_insights=True,
         log_retention_days=30,
     ),
-    service=replace(DEV.service, min_tasks=2, max_tasks=4, log_retention_days=30, access_log_expiry_days=30),
+    service=replace(
+        DEV.service,
+        min_tasks=2,
+        max_tasks=4,
+        log_retention_days=30,
+        access_log_expiry_days=30,
+        # Dev stays ROLLING: one task, no second target group, nobody to protect from a bad minute.
+        deployment_strategy=ecs.DeploymentStrategy.BLUE_GREEN,
+        bake_time_minutes=10,
+        load_balancer_deletion_protection=True,
+    ),
     api=replace(DEV.api, access_log_retention_days=30),
     edge=replace(DEV.edge, waf_rate_limit=2000, noncurrent_version_days=30, access_log_days=90),
+    backup=replace(DEV.backup, daily_retention_days=14, continuous=True, continuous_retention_days=7),
 )
 
 PROD = replace(
     STAGING,
     environment="prod",
     network=replace(STAGING.network, cidr="10.30.0.0/16", nat_gateways=3, flow_log_retention_days=365),
-    database=replace(STAGING.database, max_capacity=16, readers=1, backup_retention_days=30, log_retention_days=365),
-    service=replace(STAGING.service, max_tasks=10, log_retention_days=365, access_log_expiry_days=90),
+    # 35 days of point-in-time restore, the most Aurora and AWS Backup keep.
+    database=replace(
+        STAGING.database,
+        max_capacity=16,
+        readers=1,
+        backup_retention_days=35,
+        log_retention_days=365,
+        enhanced_monitoring_seconds=60,
+    ),
+    service=replace(
+        STAGING.service, max_tasks=10, log_retention_days=365, access_log_expiry_days=90, bake_time_minutes=20
+    ),
     api=replace(STAGING.api, access_log_retention_days=365),
     edge=replace(
         STAGING.edge,
         price_class=cloudfront.PriceClass.PRICE_CLASS_ALL,
         noncurrent_version_days=90,
         access_log_days=365,
+    ),
+    backup=replace(
+        STAGING.backup,
+        daily_retention_days=35,
+        continuous_retention_days=35,
+        cross_region_copy=True,
+        vault_lock=True,
+        vault_lock_min_retention_days=7,
     ),
 )
 

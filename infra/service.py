@@ -13,13 +13,13 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.compliance import acknowledge
 from infra.config import ECR_HOST, ServiceSettings
+from infra.deployment import DeploymentAlarms, route_releases, scale_on_requests
 from infra.log_storage import AccessLogBucket, EncryptedLogGroup
 
 STOREFRONT_DIR = Path(__file__).resolve().parents[1] / "storefront"
@@ -27,6 +27,8 @@ STOREFRONT_DIR = Path(__file__).resolve().parents[1] / "storefront"
 BUNDLED_PORT = 8000
 # The unprivileged user the image runs as (storefront/Dockerfile).
 CONTAINER_USER = "10001"
+# Requests are short; 30 s lets in-flight ones finish while SIGTERM drains the task.
+DEREGISTRATION_DELAY = Duration.seconds(30)
 NOT_FOUND_BODY = json.dumps({"error": {"code": "not_found", "message": "No such route"}}, separators=(",", ":"))
 
 
@@ -34,7 +36,7 @@ class StorefrontService(Construct):
     """Fargate tasks (ARM64) in the private subnets, reached only through the internal load balancer.
 
     The listener routes `/api/*` and `/health*` to the tasks and answers everything else with a 404
-    in the API's error shape (seed D15); callers (CloudFront's VPC origin, the API's VPC link) are let
+    in the API's error shape; callers (CloudFront's VPC origin, the API's VPC link) are let
     in by the front doors through `load_balancer.connections`.
     """
 
@@ -60,7 +62,7 @@ class StorefrontService(Construct):
         cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
 
         # The admin token the storefront's admin routes check; rotate by putting a new value (docs/deploy.md).
-        self.admin_token = secretsmanager.Secret(
+        admin_token = secretsmanager.Secret(
             self,
             "AdminToken",
             description="Bearer token for the storefront's admin routes",
@@ -73,12 +75,13 @@ class StorefrontService(Construct):
             ),
             removal_policy=removal_policy,
         )
-        acknowledge(
-            self.admin_token,
-            "AwsSolutions-SMG4",
-            "The admin token is a static bearer token that operators rotate by putting a new value; there is "
-            "no downstream system for a rotation function to update.",
-        )
+        for rule in ("AwsSolutions-SMG4", "NIST.800.53.R5-SecretsManagerRotationEnabled"):
+            acknowledge(
+                admin_token,
+                rule,
+                "The admin token is a static bearer token that operators rotate by putting a new value; there "
+                "is no downstream system for a rotation function to update.",
+            )
 
         task_definition = ecs.FargateTaskDefinition(
             self,
@@ -107,7 +110,7 @@ class StorefrontService(Construct):
             readonly_root_filesystem=True,
             user=CONTAINER_USER,
             environment={
-                # Where the database is and which secret holds its credentials; never a value (seed D8).
+                # Where the database is and which secret holds its credentials; never a value.
                 "DB_HOST": database_endpoint.hostname,
                 "DB_PORT": str(database_endpoint.port),
                 "DB_NAME": database_name,
@@ -119,7 +122,7 @@ class StorefrontService(Construct):
                 # Injected per field at task start; the service re-reads DB_SECRET_ARN after a rotation.
                 "DB_USERNAME": ecs.Secret.from_secrets_manager(database_secret, "username"),
                 "DB_PASSWORD": ecs.Secret.from_secrets_manager(database_secret, "password"),
-                "STOREFRONT_ADMIN_TOKEN": ecs.Secret.from_secrets_manager(self.admin_token, "token"),
+                "STOREFRONT_ADMIN_TOKEN": ecs.Secret.from_secrets_manager(admin_token, "token"),
             },
             health_check=_container_health_check(settings),
         )
@@ -140,12 +143,13 @@ class StorefrontService(Construct):
             "ecr:GetAuthorizationToken has no resource-level permissions; every other statement of the "
             "execution role names the image repository, log group or secret.",
         )
-        acknowledge(
-            task_definition,
-            "PCI.DSS.321-IAMNoInlinePolicy",
-            "The task and execution roles' policies are written by CDK grants to exactly this service's "
-            "secrets, image and log group; an inline policy cannot be attached to any other principal.",
-        )
+        for rule in ("PCI.DSS.321-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
+            acknowledge(
+                task_definition,
+                rule,
+                "The task and execution roles' policies are written by CDK grants to exactly this service's "
+                "secrets, image and log group; an inline policy cannot be attached to any other principal.",
+            )
 
         self.service = ecs.FargateService(
             self,
@@ -156,6 +160,12 @@ class StorefrontService(Construct):
             min_healthy_percent=100,
             max_healthy_percent=200,
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            deployment_strategy=settings.deployment_strategy,
+            bake_time=(
+                Duration.minutes(settings.bake_time_minutes)
+                if settings.deployment_strategy is ecs.DeploymentStrategy.BLUE_GREEN
+                else None
+            ),
             health_check_grace_period=Duration.seconds(settings.health_check_grace_seconds),
             vpc_subnets=private,
             assign_public_ip=False,
@@ -168,7 +178,15 @@ class StorefrontService(Construct):
             internet_facing=False,
             vpc_subnets=private,
             drop_invalid_header_fields=True,
+            deletion_protection=settings.load_balancer_deletion_protection,
         )
+        if not settings.load_balancer_deletion_protection:
+            acknowledge(
+                self.load_balancer,
+                "NIST.800.53.R5-ELBDeletionProtectionEnabled",
+                "Off only where service.load_balancer_deletion_protection is false (dev), so that `cdk destroy` "
+                "can delete a disposable stack; staging and prod have it on.",
+            )
         access_logs = AccessLogBucket(
             self, "AccessLogs", expiration_days=settings.access_log_expiry_days, removal_policy=removal_policy
         )
@@ -182,9 +200,7 @@ class StorefrontService(Construct):
             port=settings.container_port,
             protocol=elbv2.ApplicationProtocol.HTTP,
             target_type=elbv2.TargetType.IP,
-            targets=[self.service],
-            # Requests are short; 30 s lets in-flight ones finish while SIGTERM drains the task.
-            deregistration_delay=Duration.seconds(30),
+            deregistration_delay=DEREGISTRATION_DELAY,
             health_check=elbv2.HealthCheck(
                 # Liveness only: /health/ready would fail every task while a dev database is paused.
                 path=settings.health_check_path,
@@ -206,16 +222,29 @@ class StorefrontService(Construct):
                 404, content_type="application/json", message_body=NOT_FOUND_BODY
             ),
         )
-        self.listener.add_target_groups(
-            "Storefront",
+        self.target_groups = route_releases(
+            self,
+            settings=settings,
+            service=self.service,
+            container_name=container.container_name,
+            container_port=settings.container_port,
+            vpc=vpc,
+            listener=self.listener,
+            target_group=self.target_group,
+            health_check=self.target_group.health_check,
+            deregistration_delay=DEREGISTRATION_DELAY,
             priority=10,
             conditions=[elbv2.ListenerCondition.path_patterns([*settings.paths, f"{settings.health_check_path}*"])],
-            target_groups=[self.target_group],
+        )
+        self.deployment_alarms = DeploymentAlarms(
+            self, "DeploymentAlarms", settings=settings, service=self.service, target_groups=self.target_groups
         )
         for rule in (
             "PCI.DSS.321-ELBTlsHttpsListenersOnly",
             "PCI.DSS.321-ALBHttpToHttpsRedirection",
             "PCI.DSS.321-ELBv2ACMCertificateRequired",
+            "NIST.800.53.R5-ALBHttpToHttpsRedirection",
+            "NIST.800.53.R5-ELBv2ACMCertificateRequired",
         ):
             acknowledge(
                 self.load_balancer,
@@ -224,12 +253,13 @@ class StorefrontService(Construct):
                 "through the CloudFront VPC origin and the API's VPC link inside the VPC.",
             )
 
-        acknowledge(
-            self.load_balancer,
-            "PCI.DSS.321-ALBWAFEnabled",
-            "The web ACLs sit on the two front doors (CloudFront and API Gateway), the only ways in; the "
-            "internal load balancer is not reachable from the internet.",
-        )
+        for rule in ("PCI.DSS.321-ALBWAFEnabled", "NIST.800.53.R5-ALBWAFEnabled"):
+            acknowledge(
+                self.load_balancer,
+                rule,
+                "The web ACLs sit on the two front doors (CloudFront and API Gateway), the only ways in; the "
+                "internal load balancer is not reachable from the internet.",
+            )
 
         scaling = self.service.auto_scale_task_count(min_capacity=settings.min_tasks, max_capacity=settings.max_tasks)
         scale_in = Duration.seconds(settings.scale_in_cooldown_seconds)
@@ -253,8 +283,8 @@ class StorefrontService(Construct):
             scale_in_cooldown=scale_in,
             scale_out_cooldown=scale_out,
         )
+        scale_on_requests(scaling, "Requests", target_groups=self.target_groups)
         self.cluster: ecs.ICluster = cluster
-        self.log_group: logs.ILogGroup = log_group
 
 
 def _container_image(scope: Construct, settings: ServiceSettings) -> ecs.ContainerImage:

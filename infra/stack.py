@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import CfnOutput, Environment, Stack, Tags
+from aws_cdk import aws_backup as backup
 from constructs import Construct
 
 from infra.api import PartnerApi
+from infra.backup import DatabaseBackup
 from infra.cfn import drop_provider_role_depends_on
 from infra.config import Config
 from infra.database import Database
@@ -24,14 +26,25 @@ STOREFRONT_WEB = Path(__file__).resolve().parents[1] / "storefront" / "web"
 class TapStack(Stack):
     """One deployment of the e-commerce platform, shaped by one validated Config."""
 
-    def __init__(self, scope: Construct, id: str, *, config: Config, edge_guard: EdgeGuard | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: Config,
+        edge_guard: EdgeGuard | None = None,
+        backup_copy_vault: backup.IBackupVault | None = None,
+    ) -> None:
         super().__init__(
             scope,
             id,
             env=Environment(account=config.account, region=config.region),
+            # Also inside a pipeline stage, where CDK would prefix the stage's name.
+            stack_name=config.stack_name,
             description=f"TapStack e-commerce platform ({config.environment})",
-            # The web ACL and certificate of a companion stack in us-east-1 arrive by CDK's references.
-            cross_region_references=edge_guard is not None,
+            # The web ACL and certificate of a companion stack in us-east-1, and the backup copy vault of a
+            # stack in another region, arrive by CDK's cross-region references.
+            cross_region_references=edge_guard is not None or backup_copy_vault is not None,
         )
         for name, value in config.tags.items():
             Tags.of(self).add(name, value)
@@ -96,6 +109,16 @@ class TapStack(Stack):
             api=self.partner_api,
         )
 
+        self.backup = DatabaseBackup(
+            self,
+            "Backup",
+            settings=config.backup,
+            key=keys.key,
+            cluster=self.database.cluster,
+            topic=self.monitoring.topic,
+            copy_vault=backup_copy_vault,
+        )
+
         CfnOutput(self, "ALBDNSName", value=self.service.load_balancer.load_balancer_dns_name)
         CfnOutput(self, "CloudFrontURL", value=f"https://{self.edge.domain_name}/")
         CfnOutput(self, "S3BucketName", value=self.edge.bucket.bucket_name)
@@ -107,5 +130,6 @@ class TapStack(Stack):
         CfnOutput(self, "DatabaseSecretArn", value=self.database.secret.secret_arn)
         CfnOutput(self, "AlertTopicArn", value=self.monitoring.topic.topic_arn)
         CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)
+        CfnOutput(self, "BackupVaultName", value=self.backup.vault.backup_vault_name)
         # Last: every construct, and with them CDK's custom resource providers, exists by now.
         drop_provider_role_depends_on(self)

@@ -91,7 +91,7 @@ class WebAcl(Construct):
         # holds the stack name, so deployments differ. (With RETAIN a deleted stack leaves the group
         # behind: delete it before recreating that stack.)
         # https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
-        self.log_group = EncryptedLogGroup(
+        log_group = EncryptedLogGroup(
             self,
             "Logs",
             log_group_name=f"aws-waf-logs-{Names.unique_id(self)}",
@@ -108,7 +108,7 @@ class WebAcl(Construct):
                 Stack.of(self).format_arn(
                     service="logs",
                     resource="log-group",
-                    resource_name=self.log_group.log_group_name,
+                    resource_name=log_group.log_group_name,
                     arn_format=ArnFormat.COLON_RESOURCE_NAME,
                 )
             ],

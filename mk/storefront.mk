@@ -2,8 +2,9 @@
 UV ?= uv
 STOREFRONT_PORT ?= 8000
 BENCH_ARGS ?=
+CATALOG_BENCH_ARGS ?=
 
-.PHONY: run bench-storefront storefront-test storefront-lint storefront-lock
+.PHONY: run bench-storefront bench-catalog storefront-test storefront-lint storefront-lock
 
 ## run: embedded PostgreSQL under .data/ + migrate + seed a small catalog + serve on :8000 (Ctrl-C stops both)
 run: install
@@ -13,6 +14,11 @@ run: install
 bench-storefront: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(UV) run --frozen python bench/storefront_bench.py $(BENCH_ARGS)
+
+## bench-catalog: q= search and listing at 200,000 products, before/after the trigram index, open loop (~5 min)
+bench-catalog: install
+	$(UV) run --frozen python bench/catalog_bench.py $(CATALOG_BENCH_ARGS)
+bench: bench-catalog
 
 storefront-test:
 	$(UV) run --frozen pytest tests/storefront

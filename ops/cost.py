@@ -5,13 +5,18 @@ times a price from `ops/prices.toml`. A resource type is either priced here (PRI
 listed uncounted (with its reason) in the price file; anything else is reported as unknown, and
 `tests/ops/test_cost.py` fails on it, so a new billable type cannot slip in unpriced.
 
-    python -m ops.cost --environment prod            # reads cdk.out/TapStack-prod.template.json
-    python -m ops.cost --template path/to/template.json --environment prod
+Every stack of the synthesized app is priced at its own region's prices (outside us-east-1 the app has
+us-east-1 companions for CloudFront's web ACL and alarms), with a subtotal per stack and their sum.
+
+    python -m ops.cost --environment prod            # every stack in cdk.out/manifest.json
+    python -m ops.cost --environment prod --region eu-central-1   # the same, checking the region
+    python -m ops.cost --template path/to/template.json --region eu-central-1 --environment prod
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import fnmatch
 import json
 import sys
@@ -91,8 +96,12 @@ class Estimate:
         return sorted(kinds.values(), key=lambda line: (-round(line.idle, 6), -line.peak, line.kind))
 
 
+class NoPrices(ValueError):
+    """A stack is in a region that ops/prices.toml has no (complete) prices for."""
+
+
 class Prices:
-    """ops/prices.toml, with typed accessors."""
+    """ops/prices.toml, with typed accessors: its base region's prices, or one of [regions]."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
@@ -102,6 +111,53 @@ class Prices:
     def load(cls, path: Path = PRICES) -> Prices:
         with path.open("rb") as f:
             return cls(tomllib.load(f))
+
+    @property
+    def region(self) -> str:
+        return str(self.data["meta"]["region"])
+
+    @property
+    def regions(self) -> list[str]:
+        """Every region with prices: the base one and each [regions.<name>]."""
+        return [self.data["meta"]["region"], *self.data.get("regions", {})]
+
+    def for_region(self, region: str) -> Prices:
+        """The prices of `region`: its [regions.<name>] table in place of every regional section.
+
+        Raises NoPrices when the region has no table, or when its table lacks a key of a regional
+        section: a us-east-1 price must never stand in for another region's."""
+        base_region = self.data["meta"]["region"]
+        tables: dict[str, Any] = self.data.get("regions", {})
+        if region == base_region:
+            return self
+        if region not in tables:
+            raise NoPrices(
+                f"ops/prices.toml has no prices for region {region} (it has {', '.join(self.regions)}): "
+                f"add a [regions.{region}] table from the AWS pricing pages with that region selected"
+            )
+        table = tables[region]
+        data = copy.deepcopy(self.data)
+        data["meta"] |= {"region": region, "date": table["date"], "source": table["source"]}
+        same_as = table.get("same_as")
+        if same_as is not None:
+            # Same list prices as another region: that region's tables, under this region's name.
+            other = self.for_region(same_as)
+            data.update({section: copy.deepcopy(other.data[section]) for section in self.data["meta"]["regional"]})
+            return Prices(data)
+        for section in self.data["meta"]["regional"]:
+            given: dict[str, Any] = table.get(section, {})
+            base: dict[str, Any] = self.data[section]
+            prices = [key for key, value in base.items() if key != "source" and not isinstance(value, dict)]
+            missing = [key for key in prices if key not in given]
+            if missing:
+                raise NoPrices(
+                    f"ops/prices.toml [regions.{region}.{section}] lacks {', '.join(missing)}: "
+                    f"every key of [{section}] needs {region}'s own price"
+                )
+            # A lookup table (instance types, cache sizes) holds only what the region's page was checked for.
+            tables_of = {key: dict(given.get(key, {})) for key, value in base.items() if isinstance(value, dict)}
+            data[section] = {"source": base.get("source", "")} | copy.deepcopy(given) | tables_of
+        return Prices(data)
 
     def __call__(self, section: str, key: str) -> float:
         return float(self.data[section][key])
@@ -364,12 +420,13 @@ def _db_instance(ctx: Context, logical_id: str, resource: Resource) -> list[Line
     instance_class = p.get("DBInstanceClass")
     cluster = _aurora_cluster_of(ctx, resource)
     iopt = cluster is not None and props(cluster).get("StorageType") == "aurora-iopt1"
+    lines = _enhanced_monitoring(ctx, p)
     if instance_class == "db.serverless" and cluster is not None:
         scaling = props(cluster).get("ServerlessV2ScalingConfiguration", {})
         low, high = number(scaling.get("MinCapacity")), number(scaling.get("MaxCapacity"))
         if low is None or high is None:
             ctx.notes.append(f"{logical_id}: cluster ACU range is not a literal; not priced")
-            return []
+            return lines
         acu = ctx.prices("aurora", "serverless_v2_acu_hour_iopt" if iopt else "serverless_v2_acu_hour")
         if low == 0:
             ctx.notes.append(f"{logical_id}: min 0 ACU, paused when idle (storage only)")
@@ -381,14 +438,32 @@ def _db_instance(ctx: Context, logical_id: str, resource: Resource) -> list[Line
                 ctx.monthly(acu) * high,
                 0.0,
                 f"{_usd(acu)}/ACU-h; {low:g}..{high:g} ACU",
-            )
+            ),
+            *lines,
         ]
     table = ctx.prices.table("aurora", "instance_hour")
     if isinstance(instance_class, str) and instance_class in table and cluster is not None:
         cost = ctx.monthly(table[instance_class])
-        return [Line(f"Aurora instances ({instance_class})", 1, cost, cost, 0.0, f"{_usd(table[instance_class])}/h")]
+        return [
+            Line(f"Aurora instances ({instance_class})", 1, cost, cost, 0.0, f"{_usd(table[instance_class])}/h"),
+            *lines,
+        ]
     ctx.notes.append(f"{logical_id}: DB instance class {instance_class!r} has no price in prices.toml")
-    return []
+    return lines
+
+
+def _enhanced_monitoring(ctx: Context, p: Resource) -> list[Line]:
+    """RDS Enhanced Monitoring: one OS-metrics document per interval, ingested and kept in CloudWatch Logs."""
+    interval = number(p.get("MonitoringInterval"))
+    if not interval:
+        return []
+    samples = ctx.prices.hours * 3600 / interval
+    gb = samples * ctx.prices("rds", "enhanced_monitoring_kb_per_sample") / 1e6
+    ingest, storage = ctx.prices("cloudwatch", "logs_ingest_gb"), ctx.prices("cloudwatch", "logs_storage_gb_month")
+    months = ctx.prices("rds", "enhanced_monitoring_retention_days") / 30
+    cost = gb * ingest + gb * months * storage
+    unit = f"{gb:.2f} GB/month of OS metrics at {interval:g} s, {_usd(ingest)}/GB ingested"
+    return [Line("RDS enhanced monitoring", 1, cost, cost, 0.0, unit)]
 
 
 def _db_cluster(ctx: Context, _id: str, resource: Resource) -> list[Line]:
@@ -605,65 +680,162 @@ def estimate(template: dict[str, Any], prices: Prices) -> Estimate:
     return result
 
 
-def render(result: Estimate, prices: Prices, environment: str | None = None, title: str = "") -> str:
-    """The report: a Markdown table per kind, the totals, the target verdict and what is not counted."""
-    meta = prices.data["meta"]
+@dataclass(frozen=True)
+class StackCost:
+    """One stack of the app, priced at its region's prices."""
+
+    name: str
+    region: str
+    estimate: Estimate
+    prices: Prices
+
+
+def stacks_of(cdk_out: Path) -> list[tuple[str, str, Path]]:
+    """(name, region, template path) of every stack in a cloud assembly, from its manifest."""
+    manifest = json.loads((cdk_out / "manifest.json").read_text())
+    stacks = []
+    for name, artifact in manifest["artifacts"].items():
+        if artifact["type"] != "aws:cloudformation:stack":
+            continue
+        # aws://<account>/<region>, as CDK writes a stack's environment.
+        region = artifact["environment"].rsplit("/", 1)[-1]
+        stacks.append((name, region, cdk_out / artifact["properties"]["templateFile"]))
+    return stacks
+
+
+def estimate_app(stacks: list[tuple[str, str, Path]], prices: Prices) -> list[StackCost]:
+    """Every stack priced at its own region's prices; raises NoPrices for a region without them."""
+    costs = []
+    for name, region, path in stacks:
+        regional = prices.for_region(region)
+        costs.append(StackCost(name, region, estimate(json.loads(path.read_text()), regional), regional))
+    return costs
+
+
+def _dates(costs: list[StackCost]) -> str:
+    seen: dict[str, str] = {}
+    for cost in costs:
+        seen.setdefault(cost.region, str(cost.prices.data["meta"]["date"]))
+    return ", ".join(f"{region} of {date}" for region, date in seen.items())
+
+
+def render_app(costs: list[StackCost], environment: str | None = None, title: str = "") -> str:
+    """The report: per stack a Markdown table per kind, the subtotals and total, the target verdict, and
+    what is not counted."""
+    prices = costs[0].prices
+    currency = prices.data["meta"]["currency"]
     requests = prices.load_setting("requests")
+    per = f"per {requests / 1e6:g}M requests"
+    idle, peak, load = (sum(getattr(c.estimate, a) for c in costs) for a in ("idle", "peak", "per_million"))
     out = [
         f"### {title or 'Cost estimate'}",
         "",
-        f"{meta['currency']} per month, {meta['region']} on-demand list prices of {meta['date']} "
-        f"(ops/prices.toml), {prices.hours:g} h a month. *Idle*: no traffic, every scalable resource "
-        f"at its minimum. *Max scale*: every scalable resource at its maximum all month. "
-        f"*Per {requests / 1e6:g}M requests*: what that load adds (assumptions in prices.toml [load]).",
+        f"{currency} per month, on-demand list prices of each stack's region ({_dates(costs)}; ops/prices.toml), "
+        f"{prices.hours:g} h a month. *Idle*: no traffic, every scalable resource at its minimum. *Max scale*: "
+        f"every scalable resource at its maximum all month. *Per {requests / 1e6:g}M requests*: what that load adds "
+        "(assumptions in prices.toml [load]).",
         "",
-        f"| kind | count | idle | max scale | per {requests / 1e6:g}M requests | unit price |",
-        "|---|--:|--:|--:|--:|---|",
     ]
-    for line in result.by_kind():
-        out.append(
-            f"| {line.kind} | {line.count:g} | {line.idle:.2f} | {line.peak:.2f} | "
-            f"{line.per_million:.2f} | {line.unit_price} |"
-        )
-    out.append(f"| **total** | | **{result.idle:.2f}** | **{result.peak:.2f}** | **{result.per_million:.2f}** | |")
-    out.append("")
+    if len(costs) > 1:
+        out += [f"| stack | region | idle | max scale | {per} |", "|---|---|--:|--:|--:|"]
+        for cost in costs:
+            e = cost.estimate
+            out.append(f"| {cost.name} | {cost.region} | {e.idle:.2f} | {e.peak:.2f} | {e.per_million:.2f} |")
+        out += [f"| **total** | | **{idle:.2f}** | **{peak:.2f}** | **{load:.2f}** |", ""]
+    for cost in costs:
+        if len(costs) > 1:
+            out += [f"#### {cost.name} ({cost.region})", ""]
+        out += [f"| kind | count | idle | max scale | {per} | unit price |", "|---|--:|--:|--:|--:|---|"]
+        for line in cost.estimate.by_kind():
+            out.append(
+                f"| {line.kind} | {line.count:g} | {line.idle:.2f} | {line.peak:.2f} | "
+                f"{line.per_million:.2f} | {line.unit_price} |"
+            )
+        e = cost.estimate
+        label = "**total**" if len(costs) == 1 else "**subtotal**"
+        out += [f"| {label} | | **{e.idle:.2f}** | **{e.peak:.2f}** | **{e.per_million:.2f}** | |", ""]
     target = prices.targets.get(environment or "")
     if target is None:
         out.append(f"Idle target: none set for {environment or 'this template'}.")
     else:
-        verdict = "meets it" if result.idle <= target else f"misses it by {result.idle - target:.2f}"
-        out.append(f"Idle target for {environment}: <= {target:.2f} {meta['currency']}/month: {verdict}.")
+        verdict = "meets it" if idle <= target else f"misses it by {idle - target:.2f}"
+        out.append(f"Idle target for {environment}: <= {target:.2f} {currency}/month: {verdict}.")
     out.append("")
-    free = ", ".join(f"{t} x{n}" for t, n in sorted(result.free.items()))
-    out.append(f"Free ({sum(result.free.values())} resources): {free or 'none'}.")
+    whole = merge([cost.estimate for cost in costs])
+    free = ", ".join(f"{t} x{n}" for t, n in sorted(whole.free.items()))
+    out.append(f"Free ({sum(whole.free.values())} resources): {free or 'none'}.")
     out.append("")
     out.append("Not counted:")
-    for resource_type, reason in sorted(result.uncounted.items()):
+    for resource_type, reason in sorted(whole.uncounted.items()):
         out.append(f"- {resource_type}: {reason}")
-    for note in result.notes:
+    for note in whole.notes:
         out.append(f"- {note}")
-    for resource_type in result.unknown:
+    for resource_type in whole.unknown:
         out.append(f"- UNKNOWN TYPE {resource_type}: add it to ops/cost.py PRICERS or ops/prices.toml")
     out.extend(f"- {item}" for item in NOT_COUNTED_ALWAYS)
     return "\n".join(out) + "\n"
 
 
+def render(result: Estimate, prices: Prices, environment: str | None = None, title: str = "") -> str:
+    """The report of one template priced with `prices`."""
+    return render_app([StackCost(title or "template", prices.region, result, prices)], environment, title)
+
+
+def merge(estimates: list[Estimate]) -> Estimate:
+    """One estimate of several templates (the stacks of one deployment)."""
+    merged = Estimate()
+    for part in estimates:
+        merged.lines += part.lines
+        for resource_type, count in part.free.items():
+            merged.free[resource_type] = merged.free.get(resource_type, 0) + count
+        merged.uncounted |= part.uncounted
+        merged.unknown += [t for t in part.unknown if t not in merged.unknown]
+        merged.notes += part.notes
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--environment", "-e", default="dev", help="profile name (target, default template)")
-    parser.add_argument("--template", type=Path, help="template path (default cdk.out/TapStack-ENV.template.json)")
+    parser.add_argument("--environment", "-e", default="dev", help="profile name (target, default stacks)")
+    parser.add_argument("--template", type=Path, help="price this one template instead of the app in --cdk-out")
+    parser.add_argument("--cdk-out", type=Path, default=CDK_OUT, help="the cloud assembly (default cdk.out)")
+    parser.add_argument(
+        "--region", help="the template's region (default us-east-1); with the app, the region its main stack must be in"
+    )
     parser.add_argument("--prices", type=Path, default=PRICES)
     args = parser.parse_args(argv)
     # infra/config.py's alias, repeated: importing infra would start the CDK's node runtime.
     args.environment = {"production": "prod"}.get(args.environment, args.environment)
-    path: Path = args.template or CDK_OUT / f"TapStack-{args.environment}.template.json"
-    if not path.exists():
-        print(f"{path} not found: run `make synth ENVIRONMENT={args.environment}` first", file=sys.stderr)
-        return 2
     prices = Prices.load(args.prices)
-    result = estimate(json.loads(path.read_text()), prices)
-    sys.stdout.write(render(result, prices, args.environment, title=f"TapStack-{args.environment}"))
-    return 1 if result.unknown else 0
+    main_stack = f"TapStack-{args.environment}"
+    synth_hint = f"make synth ENVIRONMENT={args.environment}" + (f" REGION={args.region}" if args.region else "")
+    if args.template is not None:
+        if not args.template.exists():
+            print(f"{args.template} not found", file=sys.stderr)
+            return 2
+        stacks = [(args.template.stem.removesuffix(".template"), args.region or prices.region, args.template)]
+    else:
+        if not (args.cdk_out / "manifest.json").exists():
+            print(f"{args.cdk_out}/manifest.json not found: run `{synth_hint}` first", file=sys.stderr)
+            return 2
+        stacks = stacks_of(args.cdk_out)
+        regions = {name: region for name, region, _ in stacks}
+        if main_stack not in regions or (args.region and regions[main_stack] != args.region):
+            found = ", ".join(f"{name} ({region})" for name, region in regions.items()) or "no stack"
+            print(f"{args.cdk_out} holds {found}: run `{synth_hint}` first", file=sys.stderr)
+            return 2
+        # The main stack first, then its companions.
+        stacks.sort(key=lambda stack: (stack[0] != main_stack, stack[0]))
+    try:
+        costs = estimate_app(stacks, prices)
+    except NoPrices as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    title = main_stack if args.template is None else stacks[0][0]
+    if len(costs) > 1:
+        title += f" in {costs[0].region}, with {len(costs) - 1} companion stack{'s' if len(costs) > 2 else ''}"
+    sys.stdout.write(render_app(costs, args.environment, title=title))
+    return 1 if any(cost.estimate.unknown for cost in costs) else 0
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # imported lazily: importing aws_cdk starts jsii, after the e
 
 # jsii warns on every start that Node 20 is past end of life; the banner is noise in test output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-# Any call to a deprecated aws-cdk-lib API raises during the tests' synths (seed defect D19).
+# Any call to a deprecated aws-cdk-lib API raises during the tests' synths: none may be used.
 os.environ["JSII_DEPRECATED"] = "fail"
 
 REPO = Path(__file__).resolve().parents[1]
@@ -200,3 +200,11 @@ def abroad(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     from tests.synthesis import synthesize_with_cli
 
     return synthesize_with_cli("prod", tmp_path_factory.mktemp("cdk-abroad"), ABROAD_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """TapStack-pipeline with its staging and prod stages, synthesized once (about as long as two profiles)."""
+    from tests.synthesis import synthesize_pipeline
+
+    return synthesize_pipeline(tmp_path_factory.mktemp("cdk-pipeline"))

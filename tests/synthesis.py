@@ -10,14 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Aspects, Environment, Stack
+from aws_cdk import App, Aspects, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
 from app import build_app
 from infra.cfn import DropProviderRoleDependsOn
 from infra.compliance import acknowledge
+from infra.config import NetworkSettings
+from infra.keys import Keys
+from infra.network import Network
 
 PROFILES = ("dev", "staging", "prod")
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -25,14 +29,27 @@ CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
 @dataclass(frozen=True)
 class Synthesized:
-    """One app's synthesized main stack, the templates of all its stacks, and the cdk-nag report."""
+    """One app's synthesized main stack, the templates of all its stacks, and the cdk-nag report.
+
+    `template` is TapStack-<environment>'s; `template_paths` holds every stack's template file by stack name
+    (outside us-east-1 the us-east-1 companions, in prod the backup copy stack of the second region).
+    """
 
     environment: str
     template: Template
     template_path: Path
     report: dict[str, Any]
-    # Every stack of the app by name (the main one, and the companions outside us-east-1).
+    # Every stack of the app by name, the main one included.
     template_paths: dict[str, Path]
+
+    @property
+    def others(self) -> dict[str, Template]:
+        """The app's other stacks by name."""
+        return {
+            name: Template.from_json(json.loads(path.read_text()))
+            for name, path in self.template_paths.items()
+            if path != self.template_path
+        }
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -139,6 +156,28 @@ def cfn_lint(*templates: Path) -> str:
     return "" if result.returncode == 0 else result.stdout + result.stderr
 
 
+@dataclass(frozen=True)
+class Testbed:
+    """A bare stack holding what a front door stands on: our key, the network and a stand-in load balancer."""
+
+    app: App
+    stack: Stack
+    key: kms.IKey
+    vpc: ec2.IVpc
+    load_balancer: elbv2.ApplicationLoadBalancer
+    listener: elbv2.ApplicationListener
+
+
+def front_door_testbed(outdir: Path, id: str, network: NetworkSettings) -> Testbed:
+    """The stack a single front door construct is tested in."""
+    app = App(context=cdk_json_context(), outdir=str(outdir))
+    stack = bare_stack(app, id)
+    keys = Keys(stack, "Keys", removal_policy=RemovalPolicy.DESTROY)
+    vpc = Network(stack, "Network", settings=network, key=keys.key, removal_policy=RemovalPolicy.DESTROY).vpc
+    load_balancer, listener = stand_in_load_balancer(stack, vpc)
+    return Testbed(app, stack, keys.key, vpc, load_balancer, listener)
+
+
 def stand_in_load_balancer(
     stack: Stack, vpc: ec2.IVpc
 ) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationListener]:
@@ -164,6 +203,30 @@ def stand_in_load_balancer(
         "PCI.DSS.321-ALBWAFEnabled",
         "PCI.DSS.321-ALBHttpToHttpsRedirection",
         "PCI.DSS.321-ELBv2ACMCertificateRequired",
+        "NIST.800.53.R5-ELBLoggingEnabled",
+        "NIST.800.53.R5-ALBWAFEnabled",
+        "NIST.800.53.R5-ALBHttpToHttpsRedirection",
+        "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+        "NIST.800.53.R5-ELBDeletionProtectionEnabled",
     ):
         acknowledge(alb, rule, "Test stand-in for infra/service.py's internal load balancer.")
     return alb, listener
+
+
+# A connection and repository of the documented example: enough for the pipeline to synthesize.
+PIPELINE_CONTEXT = {
+    "pipeline.connection_arn": (
+        "arn:aws:codeconnections:us-east-1:123456789012:connection/0f3a1c2e-1111-2222-3333-444455556666"
+    ),
+    "pipeline.repository": "acme/shop-platform",
+}
+
+
+def synthesize_pipeline(outdir: Path) -> Synthesized:
+    """The app as `cdk synth TapStack-pipeline -c pipeline.connection_arn=... -c pipeline.repository=...`
+    builds it: the pipeline stack's template and the whole app's validation report (stages included)."""
+    app, _ = build_app(cdk_json_context() | PIPELINE_CONTEXT, outdir=str(outdir))
+    pipeline = app.node.find_child("TapStack-pipeline")
+    assert isinstance(pipeline, Stack)
+    template, template_path, report = synth_with_report(app, pipeline, outdir)
+    return Synthesized("pipeline", template, template_path, report, stack_templates(outdir))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
+
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -14,13 +17,16 @@ from infra.service import StorefrontService
 
 def monitor_service(service: StorefrontService, settings: AlertSettings) -> Tier:
     """Health, errors, latency and saturation of the tasks, and their failed deployments."""
-    target = service.target_group.metrics
+    groups = service.target_groups
     balancer = service.load_balancer.metrics
     fargate = service.service
     requests = balancer.request_count(period=FIVE_MINUTES)
     balancer_5xx = balancer.http_code_elb(elbv2.HttpCodeElb.ELB_5XX_COUNT, period=FIVE_MINUTES)
-    target_5xx = target.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=FIVE_MINUTES)
-    p99 = target.target_response_time(statistic="p99", period=FIVE_MINUTES)
+    target_5xx = _across(
+        groups, "Target 5xx", lambda m: m.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=FIVE_MINUTES)
+    )
+    target_requests = _across(groups, "Target requests", lambda m: m.request_count(period=FIVE_MINUTES))
+    p99 = _across(groups, "Target p99", lambda m: m.target_response_time(statistic="p99", period=FIVE_MINUTES), "MAX")
     cpu = fargate.metric_cpu_utilization(period=FIVE_MINUTES)
     memory = fargate.metric_memory_utilization(period=FIVE_MINUTES)
     missing_tasks = _missing_tasks(fargate)
@@ -28,7 +34,7 @@ def monitor_service(service: StorefrontService, settings: AlertSettings) -> Tier
         AlarmSpec(
             "NoHealthyTasks",
             "No task behind the load balancer passes its health check: the shop cannot answer.",
-            target.healthy_host_count(statistic="Minimum", period=ONE_MINUTE),
+            _across(groups, "Healthy tasks", lambda m: m.healthy_host_count(statistic="Minimum", period=ONE_MINUTE)),
             1,
             LT,
             GONE,  # the load balancer reports healthy hosts every minute; silence means it is gone
@@ -36,7 +42,9 @@ def monitor_service(service: StorefrontService, settings: AlertSettings) -> Tier
         AlarmSpec(
             "UnhealthyTasks",
             "At least one task fails the load balancer's health check.",
-            target.unhealthy_host_count(statistic="Maximum", period=ONE_MINUTE),
+            _across(
+                groups, "Unhealthy tasks", lambda m: m.unhealthy_host_count(statistic="Maximum", period=ONE_MINUTE)
+            ),
             0,
             GT,
             QUIET,
@@ -46,7 +54,7 @@ def monitor_service(service: StorefrontService, settings: AlertSettings) -> Tier
             f"More than {settings.target_5xx_percent}% of requests to the tasks end in a 5xx.",
             cloudwatch.MathExpression(
                 expression="IF(requests > 0, 100 * errors / requests, 0)",
-                using_metrics={"errors": target_5xx, "requests": target.request_count(period=FIVE_MINUTES)},
+                using_metrics={"errors": target_5xx, "requests": target_requests},
                 period=FIVE_MINUTES,
                 label="Target 5xx %",
             ),
@@ -116,16 +124,30 @@ def monitor_service(service: StorefrontService, settings: AlertSettings) -> Tier
             left=[
                 balancer_5xx,
                 target_5xx,
-                target.http_code_target(elbv2.HttpCodeTarget.TARGET_4XX_COUNT, period=FIVE_MINUTES),
+                _across(
+                    groups,
+                    "Target 4xx",
+                    lambda m: m.http_code_target(elbv2.HttpCodeTarget.TARGET_4XX_COUNT, period=FIVE_MINUTES),
+                ),
             ],
             width=6,
         ),
         cloudwatch.GraphWidget(
-            title="ALB latency", left=[target.target_response_time(statistic="p50", period=FIVE_MINUTES), p99], width=6
+            title="ALB latency",
+            left=[
+                _across(
+                    groups, "Target p50", lambda m: m.target_response_time(statistic="p50", period=FIVE_MINUTES), "MAX"
+                ),
+                p99,
+            ],
+            width=6,
         ),
         cloudwatch.GraphWidget(
             title="ALB healthy / unhealthy tasks",
-            left=[target.healthy_host_count(), target.unhealthy_host_count()],
+            left=[
+                _across(groups, "Healthy tasks", lambda m: m.healthy_host_count()),
+                _across(groups, "Unhealthy tasks", lambda m: m.unhealthy_host_count()),
+            ],
             width=6,
         ),
         section("Storefront tasks (ECS)"),
@@ -168,4 +190,27 @@ def _task_count(fargate: ecs.FargateService, name: str, statistic: str) -> cloud
         dimensions_map={"ClusterName": fargate.cluster.cluster_name, "ServiceName": fargate.service_name},
         statistic=statistic,
         period=ONE_MINUTE,
+    )
+
+
+def _across(
+    groups: Sequence[elbv2.ApplicationTargetGroup],
+    label: str,
+    metric: Callable[[elbv2.IApplicationTargetGroupMetrics], cloudwatch.Metric],
+    combine: str = "SUM",
+) -> cloudwatch.IMetric:
+    """A target group's metric, or its sum (or maximum) over every group: blue/green moves the live tasks
+    from one group to the other, so one group's metric alone goes quiet, or to zero, after a release."""
+    prefix = re.sub(r"\W", "", label.lower())  # CloudWatch ids: lower-case letter first, letters and digits
+    metrics = {f"{prefix}{index}": metric(group.metrics) for index, group in enumerate(groups)}
+    if len(metrics) == 1:
+        return metrics[f"{prefix}0"]
+    names = list(metrics)
+    return cloudwatch.MathExpression(
+        expression=" + ".join(f"FILL({name}, 0)" for name in names)
+        if combine == "SUM"
+        else f"MAX([{', '.join(names)}])",
+        using_metrics=dict(metrics),
+        period=metrics[names[0]].period,
+        label=label,
     )

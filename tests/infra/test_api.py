@@ -8,20 +8,16 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from aws_cdk import App, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk.assertions import Match, Template
 
 from infra.api import STAGE_NAME, PartnerApi
 from infra.compliance import add_compliance_checks
 from infra.context import load_config
-from infra.keys import Keys
-from infra.network import Network
 from tests.synthesis import (
-    bare_stack,
-    cdk_json_context,
     cfn_lint,
+    front_door_testbed,
     nag_findings,
-    stand_in_load_balancer,
     synth_with_report,
 )
 
@@ -41,20 +37,17 @@ class Built:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     outdir = tmp_path_factory.mktemp("cdk-api")
-    app = App(context=cdk_json_context(), outdir=str(outdir))
-    stack = bare_stack(app, "ApiTest")
     config = load_config("prod")
-    keys = Keys(stack, "Keys", removal_policy=RemovalPolicy.DESTROY)
-    network = Network(stack, "Network", settings=config.network, key=keys.key, removal_policy=RemovalPolicy.DESTROY)
-    alb, listener = stand_in_load_balancer(stack, network.vpc)
+    bed = front_door_testbed(outdir, "ApiTest", config.network)
+    app, stack = bed.app, bed.stack
     PartnerApi(
         stack,
         "PartnerApi",
         settings=config.api,
-        key=keys.key,
-        vpc=network.vpc,
-        load_balancer=alb,
-        listener=listener,
+        key=bed.key,
+        vpc=bed.vpc,
+        load_balancer=bed.load_balancer,
+        listener=bed.listener,
         listener_port=80,
         removal_policy=RemovalPolicy.DESTROY,
     )
@@ -199,7 +192,7 @@ def test_vpc_link_sits_in_the_private_subnets(built: Built) -> None:
 
 
 def test_load_balancer_admits_only_the_vpc_links_security_group(built: Built) -> None:
-    """DESIGN.md "Traffic": the ALB's security group admits the VPC link's group on port 80, no CIDR."""
+    """The ALB's security group admits the VPC link's group on port 80, no CIDR."""
     alb_sg = next(iter(built.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer").values()))["Properties"][
         "SecurityGroups"
     ][0]["Fn::GetAtt"][0]
@@ -306,7 +299,7 @@ def test_waf_logs_redact_the_api_key(built: Built) -> None:
 
 
 def test_gateway_refusals_use_the_storefront_error_shape(built: Built) -> None:
-    """DESIGN.md "Storefront API contract": API Gateway's own 4xx/5xx answer {"error": {code, message}}."""
+    """In the storefront's error shape, API Gateway's own 4xx/5xx answer {"error": {code, message}}."""
     for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
         found = built.template.find_resources(
             "AWS::ApiGateway::GatewayResponse", {"Properties": {"ResponseType": response_type}}

@@ -28,8 +28,23 @@ def test_compliance_gate_runs_both_packs_and_fails_synth(tmp_path: Path) -> None
     assert "PCI.DSS.321-S3BucketSSLRequestsOnly" in rules
 
 
+def test_nist_gate_fails_synth_on_a_probe_resource(tmp_path: Path) -> None:
+    """NIST 800-53 rev. 5 is in the gate: a bucket without versioning or replication fails synth with
+    NIST.800.53.R5-S3BucketVersioningEnabled and -S3BucketReplicationEnabled."""
+    app = App(outdir=str(tmp_path))
+    s3.Bucket(Stack(app, "Probe"), "Plain")
+    add_compliance_checks(app)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    nist = {
+        v["ruleName"] for r in report["pluginReports"] if r["pluginName"] == "NIST.800.53.R5" for v in r["violations"]
+    }
+    assert {"NIST.800.53.R5-S3BucketVersioningEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled"} <= nist
+
+
 def test_no_unacknowledged_cdk_nag_errors(profile: Synthesized) -> None:
-    """AwsSolutions and PCI DSS 3.2.1: zero errors that no reviewed acknowledgement excuses."""
+    """AwsSolutions, PCI DSS 3.2.1 and NIST 800-53 rev. 5: zero errors that no reviewed acknowledgement excuses."""
     assert nag_findings(profile.report, "error") == []
 
 
@@ -39,5 +54,5 @@ def test_no_unacknowledged_cdk_nag_warnings(profile: Synthesized) -> None:
 
 
 def test_cfn_lint_reports_no_errors_or_warnings(synth) -> None:  # type: ignore[no-untyped-def]
-    """cfn-lint (CloudFormation resource specification and best practices): 0 errors, 0 warnings."""
-    assert cfn_lint(*(synth(environment).template_path for environment in PROFILES)) == ""
+    """cfn-lint (CloudFormation resource specification and best practices): 0 errors, 0 warnings, every stack."""
+    assert cfn_lint(*(path for environment in PROFILES for path in synth(environment).template_paths.values())) == ""

@@ -33,6 +33,14 @@ REJECTED = [
     ("prod", {"database.removal_policy": "RETAIN"}, r"database.removal_policy=.*one of SNAPSHOT, DESTROY"),
     ("prod", {"database.auto_pause_minutes": "2"}, r"database.auto_pause_minutes=2.*5 to 1440"),
     ("prod", {"database.database_name": "Shop"}, r"database.database_name='Shop'.*PostgreSQL identifier"),
+    ("prod", {"database.snapshot_identifier": "my snapshot"}, r"database.snapshot_identifier='my snapshot'.*snapshot"),
+    ("prod", {"database.enhanced_monitoring_seconds": "45"}, r"database.enhanced_monitoring_seconds=45.*one of 0, 1"),
+    ("prod", {"backup.copy_region": "us-east-1"}, r"backup.copy_region='us-east-1'.*other than us-east-1"),
+    ("prod", {"backup.copy_region": "mars-north-1"}, r"backup.copy_region='mars-north-1'.*us-west-2"),
+    ("prod", {"backup.vault_lock_min_retention_days": "60"}, r"backup.daily_retention_days=35.*at least backup.vault"),
+    ("prod", {"backup.continuous_retention_days": "36"}, r"backup.continuous_retention_days=36.*1 to 35"),
+    ("prod", {"backup.continuous_retention_days": "30"}, r"backup.continuous_retention_days=30.*database.backup_re"),
+    ("dev", {"backup.daily_start_hour_utc": "24"}, r"backup.daily_start_hour_utc=24.*0 to 23"),
     ("dev", {"service.memory_mib": "4096"}, r"service.memory_mib=4096.*for cpu=256"),
     ("dev", {"service.cpu": "300"}, r"service.cpu=300.*one of 256, 512, 1024"),
     ("prod", {"service.max_tasks": "1"}, r"service.max_tasks=1.*at least service.min_tasks"),
@@ -129,8 +137,14 @@ def _current(config: object, key: str) -> object:
 def test_every_setting_is_reachable_by_its_context_key(key: str) -> None:
     """`-c <section>.<field>=<text>` with dev's value, on prod, reads back as dev's value."""
     value = _current(load_config("dev"), key)
-    # DESTROY needs deletion protection off; every other dev value is valid on prod alone.
-    extra = {"database.deletion_protection": "false"} if key == "database.removal_policy" else {}
+    # DESTROY needs deletion protection off; continuous backup keeps the cluster's retention (both keys
+    # move together); every other dev value is valid on prod alone.
+    together = {
+        "database.removal_policy": {"database.deletion_protection": "false"},
+        "database.backup_retention_days": {"backup.continuous": "false"},
+        "backup.continuous_retention_days": {"database.backup_retention_days": _as_cli_text(value)},
+    }
+    extra = together.get(key, {})
     config = config_from_context({"environment": "prod", key: _as_cli_text(value), **extra})
     assert _current(config, key) == value
 
@@ -229,3 +243,11 @@ def test_domain_name_with_certificate_is_accepted() -> None:
         {"environment": "prod", "domainName": "shop.example.com", "certificateArn": CERTIFICATE}
     )
     assert (config.edge.domain_name, config.edge.certificate_arn) == ("shop.example.com", CERTIFICATE)
+
+
+def test_every_region_has_a_default_backup_copy_region_elsewhere() -> None:
+    """AWS Backup copies to another region's vault: each region of the table has its pair."""
+    from infra.config import BACKUP_REGION_PAIRS
+
+    assert set(BACKUP_REGION_PAIRS) == set(REGIONS)
+    assert all(source != target for source, target in BACKUP_REGION_PAIRS.items())

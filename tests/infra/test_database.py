@@ -46,14 +46,14 @@ def test_instances_are_serverless_v2_and_private(profile: Synthesized) -> None:
 
 
 def test_database_lives_in_the_isolated_subnets(profile: Synthesized) -> None:
-    """The database tier has no route out (DESIGN.md Traffic)."""
+    """The database tier has no route out."""
     (subnet_group,) = profile.of_type("AWS::RDS::DBSubnetGroup").values()
     subnets = [ref["Ref"] for ref in subnet_group["Properties"]["SubnetIds"]]
     assert subnets and all("IsolatedSubnet" in subnet for subnet in subnets)
 
 
 def test_dev_pauses_at_zero_capacity(dev: Synthesized) -> None:
-    """Aurora auto-pause needs MinCapacity 0 and SecondsUntilAutoPause (seed D18 claimed it at 0.5 ACU)."""
+    """Aurora auto-pause needs MinCapacity 0 and SecondsUntilAutoPause."""
     assert _cluster(dev)["ServerlessV2ScalingConfiguration"] == {
         "MinCapacity": 0,
         "MaxCapacity": 2,
@@ -91,12 +91,13 @@ def test_dev_and_staging_run_a_writer_only(synth, environment: str) -> None:  # 
 
 @pytest.mark.parametrize(
     ("environment", "retention", "protected", "deletion_policy"),
-    [("dev", 1, False, "Delete"), ("staging", 7, True, "Snapshot"), ("prod", 30, True, "Snapshot")],
+    [("dev", 1, False, "Delete"), ("staging", 7, True, "Snapshot"), ("prod", 35, True, "Snapshot")],
 )
 def test_backups_and_protection_follow_the_profile(  # type: ignore[no-untyped-def]
     synth, environment: str, retention: int, protected: bool, deletion_policy: str
 ) -> None:
-    """Seed D16: backups 1/7/30 days, deletion protection and a final snapshot where the data matters."""
+    """Seed D16: backups 1/7/35 days (prod: the 35 days of point-in-time restore AWS Backup keeps), deletion
+    protection and a final snapshot where the data matters."""
     synthesized = synth(environment)
     cluster = _cluster(synthesized)
     assert cluster["BackupRetentionPeriod"] == retention
@@ -143,7 +144,7 @@ def test_postgresql_logs_go_to_an_encrypted_log_group_created_first(profile: Syn
 
 def test_rotation_runs_every_30_days_after_the_instances_exist(profile: Synthesized) -> None:
     """Secrets Manager rotation: a schedule with a rotation function, which must not start before the
-    cluster's instances are available (seed D7)."""
+    cluster's instances are available."""
     (schedule,) = profile.of_type("AWS::SecretsManager::RotationSchedule").values()
     assert schedule["Properties"]["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
     assert "RotationLambdaARN" in schedule["Properties"]
@@ -152,7 +153,7 @@ def test_rotation_runs_every_30_days_after_the_instances_exist(profile: Synthesi
 
 
 def test_rotation_function_runs_in_the_private_subnets_of_the_vpc(profile: Synthesized) -> None:
-    """A rotation function outside the VPC cannot reach a private database (seed D7); in the private
+    """A rotation function outside the VPC cannot reach a private database; in the private
     subnets it reaches the database directly and Secrets Manager through NAT."""
     (application,) = profile.of_type("AWS::Serverless::Application").values()
     parameters = application["Properties"]["Parameters"]
@@ -163,7 +164,8 @@ def test_rotation_function_runs_in_the_private_subnets_of_the_vpc(profile: Synth
 
 def test_database_admits_postgresql_only_from_named_security_groups(profile: Synthesized) -> None:
     """The database security group has no CIDR rule; every ingress names a source security group and
-    the cluster's port, 5432."""
+    the cluster's port as the number 5432 (NIST.800.53.R5-EC2RestrictedCommonPorts and -EC2RestrictedSSH
+    cannot read a GetAtt of the endpoint port)."""
     assert _cluster(profile)["Port"] == 5432
     (group_id,) = [
         k for k in profile.of_type("AWS::EC2::SecurityGroup") if k.startswith("DatabaseClusterSecurityGroup")
@@ -177,7 +179,7 @@ def test_database_admits_postgresql_only_from_named_security_groups(profile: Syn
     assert ingress
     for rule in ingress:
         assert "SourceSecurityGroupId" in rule and "CidrIp" not in rule
-        assert rule["FromPort"] == rule["ToPort"] == {"Fn::GetAtt": [CLUSTER_ID, "Endpoint.Port"]}
+        assert rule["FromPort"] == rule["ToPort"] == 5432
 
 
 def test_stateful_logical_ids_are_pinned(profile: Synthesized) -> None:
@@ -186,3 +188,12 @@ def test_stateful_logical_ids_are_pinned(profile: Synthesized) -> None:
     assert set(profile.of_type("AWS::RDS::DBCluster")) == {CLUSTER_ID}
     database_secrets = {k for k in profile.of_type("AWS::SecretsManager::Secret") if "DatabaseClusterSecret" in k}
     assert database_secrets == {SECRET_IDS[profile.environment]}
+
+
+@pytest.mark.parametrize(("environment", "interval"), [("dev", None), ("staging", None), ("prod", 60)])
+def test_enhanced_monitoring_runs_every_minute_in_prod_only(synth, environment: str, interval: int | None) -> None:  # type: ignore[no-untyped-def]
+    """NIST.800.53.R5-RDSEnhancedMonitoringEnabled: prod's instances send OS metrics every 60 s through a
+    monitoring role (about 0.23 USD per instance a month, ops/prices.toml); dev and staging do not."""
+    instances = synth(environment).of_type("AWS::RDS::DBInstance").values()
+    assert {instance["Properties"].get("MonitoringInterval") for instance in instances} == {interval}
+    assert all(("MonitoringRoleArn" in instance["Properties"]) is bool(interval) for instance in instances)

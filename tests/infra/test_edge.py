@@ -15,21 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk.assertions import Match, Template
 
 from infra.compliance import add_compliance_checks
 from infra.config import EdgeSettings
 from infra.context import load_config
 from infra.edge import CATALOG_MAX_TTL_SECONDS, CONTENT_SECURITY_POLICY, Edge
-from infra.keys import Keys
-from infra.network import Network
 from tests.synthesis import (
-    bare_stack,
-    cdk_json_context,
     cfn_lint,
+    front_door_testbed,
     nag_findings,
-    stand_in_load_balancer,
     synth_with_report,
 )
 
@@ -83,20 +79,17 @@ class EdgeStack:
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> EdgeStack:
     outdir = tmp_path_factory.mktemp("cdk-edge")
-    app = App(context=cdk_json_context(), outdir=str(outdir))
-    stack = bare_stack(app, "EdgeTest")
     config = load_config("dev")
     # A custom domain exercises the certificate path (TLS minimum); the profiles cover the default one.
     settings = dataclasses.replace(config.edge, domain_name="shop.example.com", certificate_arn=CERTIFICATE)
-    keys = Keys(stack, "Keys", removal_policy=RemovalPolicy.DESTROY)
-    network = Network(stack, "Network", settings=config.network, key=keys.key, removal_policy=RemovalPolicy.DESTROY)
-    load_balancer, _ = stand_in_load_balancer(stack, network.vpc)
+    bed = front_door_testbed(outdir, "EdgeTest", config.network)
+    app, stack = bed.app, bed.stack
     Edge(
         stack,
         "Edge",
         settings=settings,
-        key=keys.key,
-        load_balancer=load_balancer,
+        key=bed.key,
+        load_balancer=bed.load_balancer,
         listener_port=80,
         removal_policy=RemovalPolicy.DESTROY,
         site_source=str(WEB),
@@ -131,7 +124,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> EdgeStack:
 
 
 def test_site_origin_uses_origin_access_control_not_an_identity(edge: EdgeStack) -> None:
-    """CloudFront OAC rule: an origin access identity cannot read SSE-KMS objects (seed defect D6), so
+    """CloudFront OAC rule: an origin access identity cannot read SSE-KMS objects, so
     the S3 origin signs its requests with SigV4 through an origin access control.
     https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
     """
@@ -157,7 +150,7 @@ def test_site_origin_uses_origin_access_control_not_an_identity(edge: EdgeStack)
 def test_key_policy_lets_cloudfront_decrypt_only_for_this_accounts_distributions(edge: EdgeStack) -> None:
     """SSE-KMS with OAC: the key policy must let cloudfront.amazonaws.com call kms:Decrypt, conditioned
     on AWS:SourceArn, or every object answers 403. It names this account's distributions because naming
-    this one would be a dependency cycle (key -> distribution -> bucket -> key); no CanonicalUser (D4).
+    this one would be a dependency cycle (key -> distribution -> bucket -> key); no CanonicalUser in the key policy.
     https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html#create-oac-overview-s3
     """
     edge.template.has_resource_properties(
@@ -231,7 +224,7 @@ def test_site_bucket_policy_lets_only_this_distribution_read(edge: EdgeStack) ->
 
 @pytest.mark.parametrize("bucket", ["site", "logs"])
 def test_bucket_policy_denies_requests_without_tls(edge: EdgeStack, bucket: str) -> None:
-    """S3 enforce-TLS rule (seed D13, AwsSolutions-S10, PCI S3BucketSSLRequestsOnly): deny every request
+    """S3 enforce-TLS rule (AwsSolutions-S10, PCI S3BucketSSLRequestsOnly): deny every request
     whose aws:SecureTransport is false."""
     edge.template.has_resource_properties(
         "AWS::S3::BucketPolicy",
@@ -284,7 +277,7 @@ def test_site_bucket_is_kms_encrypted_versioned_and_acl_free(edge: EdgeStack) ->
 
 
 def test_api_behaviour_targets_a_vpc_origin_for_the_internal_load_balancer(edge: EdgeStack) -> None:
-    """CloudFront VPC origins (seed D10): `/api/*` reaches the internal load balancer privately over its
+    """CloudFront VPC origins: `/api/*` reaches the internal load balancer privately over its
     HTTP:80 listener, uncached, with every method and the viewer's query strings and headers.
     https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html
     """
@@ -386,7 +379,7 @@ def test_catalog_behaviors_take_precedence_over_the_api_catch_all(edge: EdgeStac
 
 def test_load_balancer_admits_only_cloudfronts_origin_facing_prefix_list(edge: EdgeStack) -> None:
     """VPC origin security group rule: the load balancer's group admits CloudFront's origin-facing
-    managed prefix list on the listener port, and no address range (seed D10).
+    managed prefix list on the listener port, and no address range.
     https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html
     """
     group = edge.ids["load_balancer_sg"]
@@ -482,7 +475,7 @@ def test_http2_and_http3_default_root_object_compression_and_price_class(edge: E
 
 
 def test_access_logs_are_on(edge: EdgeStack) -> None:
-    """Access logging (seed D13, AwsSolutions-CFR3/S1): CloudFront standard logs and the site bucket's
+    """Access logging (AwsSolutions-CFR3/S1): CloudFront standard logs and the site bucket's
     server access logs go to the log bucket, which keeps ACLs only because legacy CloudFront logging
     writes with them, and expires logs after edge.access_log_days."""
     assert edge.distribution_config()["Logging"] == {

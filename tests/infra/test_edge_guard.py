@@ -25,7 +25,12 @@ def _regions(abroad: Synthesized) -> dict[str, str]:
 def test_outside_us_east_1_the_web_acl_and_edge_alarms_get_stacks_in_us_east_1(abroad: Synthesized) -> None:
     """AWS WAF: a CLOUDFRONT-scope web ACL can only be created in us-east-1; CloudWatch alarms only watch
     metrics of their own region, and CloudFront publishes in us-east-1."""
-    assert _regions(abroad) == {"TapStack-prod": "eu-central-1", EDGE: "us-east-1", EDGE_ALARMS: "us-east-1"}
+    assert _regions(abroad) == {
+        "TapStack-prod": "eu-central-1",
+        EDGE: "us-east-1",
+        EDGE_ALARMS: "us-east-1",
+        "TapStack-prod-backup-eu-west-1": "eu-west-1",
+    }
     edge = abroad.stack(EDGE)["Resources"]
     assert [r["Properties"]["Scope"] for r in edge.values() if r["Type"] == "AWS::WAFv2::WebACL"] == ["CLOUDFRONT"]
     assert not abroad.of_type("AWS::WAFv2::WebACL") or all(
@@ -33,8 +38,10 @@ def test_outside_us_east_1_the_web_acl_and_edge_alarms_get_stacks_in_us_east_1(a
     )
 
 
-def test_in_us_east_1_one_stack_holds_everything(prod: Synthesized) -> None:
-    assert list(prod.template_paths) == ["TapStack-prod"]
+def test_in_us_east_1_no_companion_stack_is_needed(prod: Synthesized) -> None:
+    """One stack holds the web ACL and the alarms where it already is in us-east-1 (prod's other stack is
+    its backup copy vault in the second region)."""
+    assert sorted(prod.template_paths) == ["TapStack-prod", "TapStack-prod-backup-us-west-2"]
 
 
 def test_distribution_s_web_acl_crosses_regions_by_cdk_reference(abroad: Synthesized) -> None:

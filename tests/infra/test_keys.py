@@ -14,7 +14,7 @@ def test_key_rotates_every_year(profile: Synthesized) -> None:
 
 def test_key_policy_lets_cloudwatch_logs_encrypt_only_this_accounts_log_groups(profile: Synthesized) -> None:
     """CloudWatch Logs KMS rule: the key policy must allow logs.<region>.amazonaws.com, scoped by the
-    kms:EncryptionContext:aws:logs:arn condition, or creating an encrypted log group fails (seed D2).
+    kms:EncryptionContext:aws:logs:arn condition, or creating an encrypted log group fails.
     https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/logs/encrypt-log-data-kms.html
     """
     profile.template.has_resource_properties(

@@ -15,9 +15,18 @@ from tests.synthesis import Synthesized
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 
+# The service's deployment alarms (infra/deployment.py) make ECS roll a release back; they page nobody.
+DEPLOYMENT_ALARMS = "ServiceDeploymentAlarms"
+
+
+def _of_type(synthesized: Synthesized, resource_type: str) -> dict[str, dict[str, Any]]:
+    """The monitoring resources of this type (alarms of infra/monitoring, not the deployment alarms)."""
+    return {k: v for k, v in synthesized.of_type(resource_type).items() if not k.startswith(DEPLOYMENT_ALARMS)}
+
+
 def _alarm_ids(synthesized: Synthesized, resource_type: str = "AWS::CloudWatch::Alarm") -> list[str]:
     ids = []
-    for alarm in synthesized.of_type(resource_type).values():
+    for alarm in _of_type(synthesized, resource_type).values():
         match = re.match(r"\[(\w+)\]", alarm["Properties"]["AlarmDescription"])
         assert match, alarm["Properties"]["AlarmDescription"]
         ids.append(match.group(1))
@@ -31,7 +40,7 @@ def _topic_id(synthesized: Synthesized) -> str:
 
 def test_key_policy_lets_cloudwatch_and_eventbridge_use_the_topic_key(profile: Synthesized) -> None:
     """SNS SSE: an encrypted topic accepts alarms and events only if the key policy lets
-    cloudwatch.amazonaws.com and events.amazonaws.com call kms:GenerateDataKey* and kms:Decrypt (seed D5).
+    cloudwatch.amazonaws.com and events.amazonaws.com call kms:GenerateDataKey* and kms:Decrypt.
     https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"""
     profile.template.has_resource_properties(
         "AWS::KMS::Key",
@@ -86,13 +95,13 @@ def test_email_address_subscribes_to_the_topic(tmp_path: Path) -> None:
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok(profile: Synthesized) -> None:
     topic = {"Ref": _topic_id(profile)}
     for resource_type in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
-        for alarm in profile.of_type(resource_type).values():
+        for alarm in _of_type(profile, resource_type).values():
             assert alarm["Properties"]["AlarmActions"] == [topic]
             assert alarm["Properties"]["OKActions"] == [topic]
 
 
 def test_every_alarm_states_how_it_treats_missing_data(profile: Synthesized) -> None:
-    """Seed D14: missing data is a decision per metric, never the default."""
+    """Missing data is a decision per metric, never the default."""
     for alarm in profile.of_type("AWS::CloudWatch::Alarm").values():
         assert alarm["Properties"]["TreatMissingData"] in {"breaching", "notBreaching"}
 
@@ -108,7 +117,7 @@ def test_cpu_and_memory_alarms_do_not_fire_on_missing_data(profile: Synthesized)
 def test_alarm_count_follows_the_profile(synth, environment: str, count: int) -> None:  # type: ignore[no-untyped-def]
     """Prod adds the replica lag alarm; there is one NAT port-allocation alarm per NAT gateway (dev has a
     NAT instance, none)."""
-    assert len(synth(environment).of_type("AWS::CloudWatch::Alarm")) == count
+    assert len(_of_type(synth(environment), "AWS::CloudWatch::Alarm")) == count
 
 
 def test_replica_lag_is_watched_only_where_there_is_a_reader(synth) -> None:  # type: ignore[no-untyped-def]
@@ -120,7 +129,7 @@ def test_shop_is_down_fires_when_no_task_is_healthy(profile: Synthesized) -> Non
     """The composite alarm is the page: no healthy task, or both front doors failing together."""
     (composite,) = profile.of_type("AWS::CloudWatch::CompositeAlarm").values()
     rule = json.dumps(composite["Properties"]["AlarmRule"])
-    alarms = profile.of_type("AWS::CloudWatch::Alarm")
+    alarms = _of_type(profile, "AWS::CloudWatch::Alarm")
     by_id = {_alarm_ids(profile).__getitem__(i): k for i, k in enumerate(alarms)}
     assert by_id["NoHealthyTasks"] in rule
     assert f'ALARM(\\"{by_id["CloudFront5xxRate"]}' in rule or by_id["CloudFront5xxRate"] in rule
@@ -179,3 +188,22 @@ def test_every_alarm_is_in_the_runbook(synth) -> None:  # type: ignore[no-untype
         for alarm_id in _alarm_ids(synth(environment), resource_type)
     }
     assert defined - documented == set()
+
+
+@pytest.mark.parametrize("alarm_id", ["NoHealthyTasks", "UnhealthyTasks", "TargetErrorRate", "TargetLatencyP99"])
+def test_target_alarms_watch_both_blue_green_target_groups(prod: Synthesized, alarm_id: str) -> None:
+    """ECS blue/green moves the live tasks to the alternate target group on each release: an alarm on one
+    group alone would go quiet (or, for healthy hosts, page) after the first deployment."""
+    (alarm,) = [
+        a["Properties"]
+        for a in prod.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmDescription"].startswith(f"[{alarm_id}]")
+    ]
+    watched = {
+        dimension["Value"]["Fn::GetAtt"][0]
+        for query in alarm["Metrics"]
+        if "MetricStat" in query
+        for dimension in query["MetricStat"]["Metric"]["Dimensions"]
+        if dimension["Name"] == "TargetGroup"
+    }
+    assert watched == set(prod.of_type("AWS::ElasticLoadBalancingV2::TargetGroup"))

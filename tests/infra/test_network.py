@@ -55,7 +55,7 @@ def test_isolated_subnets_have_no_route_out(profile: Synthesized) -> None:
 
 
 def test_flow_logs_capture_all_traffic_to_an_encrypted_log_group(profile: Synthesized) -> None:
-    """VPC flow logs (seed defect D13) go to a CloudWatch log group encrypted with our key."""
+    """VPC flow logs go to a CloudWatch log group encrypted with our key."""
     profile.template.has_resource_properties(
         "AWS::EC2::FlowLog",
         {"ResourceType": "VPC", "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"},
@@ -68,7 +68,8 @@ def test_flow_logs_capture_all_traffic_to_an_encrypted_log_group(profile: Synthe
 
 
 def test_default_security_group_is_restricted(profile: Synthesized) -> None:
-    """AWS Foundational Security Best Practices EC2.2: the default security group allows no traffic."""
+    """AWS Foundational Security Best Practices EC2.2 and NIST.800.53.R5-VPCDefaultSecurityGroupClosed (which
+    looks for this custom resource beside the VPC): the default security group allows no traffic."""
     profile.template.resource_count_is("Custom::VpcRestrictDefaultSG", 1)
 
 
@@ -81,7 +82,7 @@ def test_s3_gateway_endpoint_keeps_image_layers_off_the_nat(profile: Synthesized
 
 
 def test_no_security_group_admits_the_whole_internet(profile: Synthesized) -> None:
-    """No ingress from 0.0.0.0/0 or ::/0 anywhere: DESIGN.md allows none (seed defect D10)."""
+    """No ingress from 0.0.0.0/0 or ::/0 anywhere: only the front doors may be reached."""
     open_rules = []
     for logical_id, resource in profile.resources.items():
         if resource["Type"] == "AWS::EC2::SecurityGroup":

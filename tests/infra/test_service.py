@@ -17,6 +17,10 @@ def _one(synthesized: Synthesized, resource_type: str) -> dict[str, Any]:
     return properties
 
 
+def _properties(synthesized: Synthesized, resource_type: str) -> list[dict[str, Any]]:
+    return [resource["Properties"] for resource in synthesized.of_type(resource_type).values()]
+
+
 def _container(synthesized: Synthesized) -> dict[str, Any]:
     (container,) = _one(synthesized, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
     return container  # type: ignore[no-any-return]
@@ -27,9 +31,9 @@ def test_one_port_from_container_to_health_checks(profile: Synthesized) -> None:
     check all use port 8000, so tasks can become healthy."""
     assert _container(profile)["PortMappings"][0]["ContainerPort"] == 8000
     assert _one(profile, "AWS::ECS::Service")["LoadBalancers"][0]["ContainerPort"] == 8000
-    target_group = _one(profile, "AWS::ElasticLoadBalancingV2::TargetGroup")
-    assert target_group["Port"] == 8000
-    assert target_group["HealthCheckPort"] == "8000"
+    for target_group in _properties(profile, "AWS::ElasticLoadBalancingV2::TargetGroup"):
+        assert target_group["Port"] == 8000
+        assert target_group["HealthCheckPort"] == "8000"
 
 
 def test_load_balancer_is_not_reachable_from_the_internet(profile: Synthesized) -> None:
@@ -49,30 +53,28 @@ def test_unrouted_paths_get_a_json_404(profile: Synthesized) -> None:
 
 
 def test_api_and_health_paths_forward_to_the_service(profile: Synthesized) -> None:
-    """DESIGN.md Traffic: /api/* and /health* reach the tasks; nothing is answered by a static rule."""
+    """/api/* and /health* reach the tasks; nothing is answered by a static rule."""
     rule = _one(profile, "AWS::ElasticLoadBalancingV2::ListenerRule")
     assert rule["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*", "/health*"]}}]
     assert rule["Actions"][0]["Type"] == "forward"
 
 
 def test_target_group_checks_liveness_not_readiness(profile: Synthesized) -> None:
-    """ELB health checks on /health: /health/ready would fail every task while a dev database pauses."""
-    target_group = _one(profile, "AWS::ElasticLoadBalancingV2::TargetGroup")
-    assert target_group["HealthCheckPath"] == "/health"
-    assert target_group["HealthyThresholdCount"] == 2
-    assert target_group["UnhealthyThresholdCount"] == 3
-    assert target_group["TargetType"] == "ip"
+    """ELB health checks on /health: /health/ready would fail every task while a dev database pauses.
+    Blue/green's alternate target group checks the same way, so green tasks join like blue ones."""
+    for target_group in _properties(profile, "AWS::ElasticLoadBalancingV2::TargetGroup"):
+        assert target_group["HealthCheckPath"] == "/health"
+        assert target_group["HealthyThresholdCount"] == 2
+        assert target_group["UnhealthyThresholdCount"] == 3
+        assert target_group["TargetType"] == "ip"
 
 
 def test_failed_deployments_roll_back(profile: Synthesized) -> None:
     """ECS deployment circuit breaker: a task that never becomes healthy rolls back in minutes instead
-    of CloudFormation waiting hours (seed D3); no capacity is lost during a deploy."""
+    of CloudFormation waiting hours; no capacity is lost during a deploy."""
     deployment = _one(profile, "AWS::ECS::Service")["DeploymentConfiguration"]
-    assert deployment == {
-        "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
-        "MaximumPercent": 200,
-        "MinimumHealthyPercent": 100,
-    }
+    assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert (deployment["MaximumPercent"], deployment["MinimumHealthyPercent"]) == (200, 100)
     assert _one(profile, "AWS::ECS::Service")["HealthCheckGracePeriodSeconds"] >= 60
 
 
@@ -200,7 +202,13 @@ def test_scaling_tracks_cpu_memory_and_requests_scaling_in_slower_than_out(profi
         p["Properties"]["TargetTrackingScalingPolicyConfiguration"]
         for p in profile.of_type("AWS::ApplicationAutoScaling::ScalingPolicy").values()
     ]
-    metrics = {p["PredefinedMetricSpecification"]["PredefinedMetricType"] for p in policies}
+    # Blue/green tracks the same ALB metric summed over both target groups (a customized metric).
+    metrics = {
+        p["PredefinedMetricSpecification"]["PredefinedMetricType"]
+        if "PredefinedMetricSpecification" in p
+        else "ALB" + p["CustomizedMetricSpecification"]["Metrics"][0]["MetricStat"]["Metric"]["MetricName"]
+        for p in policies
+    }
     assert metrics == {
         "ECSServiceAverageCPUUtilization",
         "ECSServiceAverageMemoryUtilization",
@@ -229,12 +237,13 @@ def test_a_shops_own_image_is_what_the_task_runs(abroad: Synthesized) -> None:
 def test_the_configured_port_and_health_path_reach_container_target_group_and_checks(abroad: Synthesized) -> None:
     """ELB: the target group's port and health check must be where the container listens."""
     assert _container(abroad)["PortMappings"] == [{"ContainerPort": 3000, "Protocol": "tcp"}]
-    (target_group,) = abroad.of_type("AWS::ElasticLoadBalancingV2::TargetGroup").values()
-    assert target_group["Properties"]["Port"] == 3000
-    assert target_group["Properties"]["HealthCheckPort"] == "3000"
-    assert target_group["Properties"]["HealthCheckPath"] == "/healthz"
-    (rule,) = abroad.of_type("AWS::ElasticLoadBalancingV2::ListenerRule").values()
-    assert rule["Properties"]["Conditions"][0]["PathPatternConfig"]["Values"] == ["/api/*", "/healthz*"]
+    # prod deploys blue/green: both target groups, live and alternate, check the same port and path.
+    for target_group in abroad.of_type("AWS::ElasticLoadBalancingV2::TargetGroup").values():
+        assert target_group["Properties"]["Port"] == 3000
+        assert target_group["Properties"]["HealthCheckPort"] == "3000"
+        assert target_group["Properties"]["HealthCheckPath"] == "/healthz"
+    for rule in abroad.of_type("AWS::ElasticLoadBalancingV2::ListenerRule").values():
+        assert rule["Properties"]["Conditions"][0]["PathPatternConfig"]["Values"] == ["/api/*", "/healthz*"]
 
 
 def test_ecr_pull_is_granted_on_the_images_repository_only(abroad: Synthesized) -> None:
@@ -267,3 +276,93 @@ def test_bundled_image_checks_its_own_health_on_its_port(prod: Synthesized) -> N
 def test_max_tasks_override_reaches_the_scaling_target(abroad: Synthesized) -> None:
     (target,) = abroad.of_type("AWS::ApplicationAutoScaling::ScalableTarget").values()
     assert target["Properties"]["MaxCapacity"] == 20
+
+
+@pytest.mark.parametrize(
+    ("environment", "strategy", "bake_minutes"),
+    [("dev", "ROLLING", None), ("staging", "BLUE_GREEN", 10), ("prod", "BLUE_GREEN", 20)],
+)
+def test_deployment_strategy_and_bake_time_follow_the_profile(
+    synth,
+    environment: str,
+    strategy: str,
+    bake_minutes: int | None,  # type: ignore[no-untyped-def]
+) -> None:
+    """ECS native blue/green (DeploymentConfiguration.Strategy BLUE_GREEN, BakeTimeInMinutes): staging and
+    prod keep the old tasks for the bake time; dev (one task, nobody to protect) rolls in place."""
+    deployment = _one(synth(environment), "AWS::ECS::Service")["DeploymentConfiguration"]
+    assert deployment["Strategy"] == strategy
+    assert deployment.get("BakeTimeInMinutes") == bake_minutes
+
+
+def test_blue_green_shifts_the_production_rule_between_two_target_groups(staging: Synthesized) -> None:
+    """ECS blue/green with an ALB: AdvancedConfiguration names the alternate target group, the production
+    listener rule (forwarding to both by weight) and a role ECS assumes to move the weights."""
+    (attachment,) = _one(staging, "AWS::ECS::Service")["LoadBalancers"]
+    advanced = attachment["AdvancedConfiguration"]
+    primary, alternate = attachment["TargetGroupArn"]["Ref"], advanced["AlternateTargetGroupArn"]["Ref"]
+    rule = staging.resources[advanced["ProductionListenerRule"]["Ref"]]["Properties"]
+    weights = {t["TargetGroupArn"]["Ref"]: t["Weight"] for t in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]}
+    assert weights == {primary: 100, alternate: 0}
+    role = staging.resources[advanced["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ecs.amazonaws.com"}
+
+
+def test_rolling_dev_has_one_target_group_and_no_alternate(dev: Synthesized) -> None:
+    """Dev rolls: one target group, no AdvancedConfiguration, no role for ECS to move traffic."""
+    assert len(dev.of_type("AWS::ElasticLoadBalancingV2::TargetGroup")) == 1
+    (attachment,) = _one(dev, "AWS::ECS::Service")["LoadBalancers"]
+    assert "AdvancedConfiguration" not in attachment
+
+
+def test_blue_green_opens_no_new_way_in(profile: Synthesized) -> None:
+    """The green target group sits on the same listener and rule as the blue one: still one HTTP listener,
+    one rule, and the tasks' only ingress is the load balancer on 8000 (checked above)."""
+    assert len(profile.of_type("AWS::ElasticLoadBalancingV2::Listener")) == 1
+    assert len(profile.of_type("AWS::ElasticLoadBalancingV2::ListenerRule")) == 1
+
+
+def _deployment_alarms(synthesized: Synthesized) -> list[dict[str, Any]]:
+    alarms = _one(synthesized, "AWS::ECS::Service")["DeploymentConfiguration"]["Alarms"]
+    assert (alarms["Enable"], alarms["Rollback"]) == (True, True)
+    return [synthesized.resources[name["Ref"]]["Properties"] for name in alarms["AlarmNames"]]
+
+
+def test_deployment_alarms_roll_back_on_target_5xx_rate_and_p99_latency(profile: Synthesized) -> None:
+    """ECS deployment alarms (DeploymentAlarms Enable, Rollback = ROLLBACK_ON_ALARM): a release that is
+    healthy but answers 5xx or slowly is rolled back by ECS, beside the circuit breaker."""
+    alarms = _deployment_alarms(profile)
+    watched = {
+        metric["MetricStat"]["Metric"]["MetricName"]
+        for alarm in alarms
+        for metric in alarm.get("Metrics", [])
+        if "MetricStat" in metric
+    } | {alarm["MetricName"] for alarm in alarms if "MetricName" in alarm}
+    assert watched == {"HTTPCode_Target_5XX_Count", "RequestCount", "TargetResponseTime"}
+
+
+def test_deployment_alarms_treat_missing_data_as_not_breaching(profile: Synthesized) -> None:
+    """CloudWatch TreatMissingData: an idle service publishes no ALB metrics; that must not roll back."""
+    assert {alarm["TreatMissingData"] for alarm in _deployment_alarms(profile)} == {"notBreaching"}
+
+
+def test_deployment_alarms_watch_every_target_group(profile: Synthesized) -> None:
+    """Blue/green alternates the live target group; the alarms (and request scaling) cover both."""
+    groups = set(profile.of_type("AWS::ElasticLoadBalancingV2::TargetGroup"))
+    for alarm in _deployment_alarms(profile):
+        text = json.dumps(alarm)
+        assert all(group in text for group in groups)
+    (requests,) = (
+        p
+        for p in _properties(profile, "AWS::ApplicationAutoScaling::ScalingPolicy")
+        if "RequestCountPerTarget" in json.dumps(p)
+    )
+    assert all(group in json.dumps(requests) for group in groups)
+
+
+@pytest.mark.parametrize(("environment", "protected"), [("dev", "false"), ("staging", "true"), ("prod", "true")])
+def test_load_balancer_deletion_protection_in_staging_and_prod(synth, environment: str, protected: str) -> None:  # type: ignore[no-untyped-def]
+    """NIST.800.53.R5-ELBDeletionProtectionEnabled: staging and prod's load balancer cannot be deleted while
+    protected; dev's can, so `cdk destroy` removes a disposable stack."""
+    attributes = _one(synth(environment), "AWS::ElasticLoadBalancingV2::LoadBalancer")["LoadBalancerAttributes"]
+    assert {"Key": "deletion_protection.enabled", "Value": protected} in attributes

@@ -46,11 +46,15 @@ def test_every_skip_names_a_check_a_resource_and_a_reason() -> None:
 
 
 def test_checkov_finds_no_failure_outside_the_skip_list_in_any_profile(
-    synth: Callable[[str], Synthesized], abroad: Synthesized, record_property: Callable[[str, object], None]
+    synth: Callable[[str], Synthesized],
+    abroad: Synthesized,
+    pipeline: Synthesized,
+    record_property: Callable[[str, object], None],
 ) -> None:
-    """checkov 3.3.30, framework cloudformation, all profiles and the eu-central-1 app in one process."""
-    templates = [synth(environment).template_path for environment in PROFILES]
-    result = gate([*templates, *abroad.template_paths.values()])
+    """checkov 3.3.30, framework cloudformation: every stack of every profile (prod's backup copy stack too),
+    of the eu-central-1 app and the pipeline stack, in one process."""
+    templates = [path for environment in PROFILES for path in synth(environment).template_paths.values()]
+    result = gate([*templates, *abroad.template_paths.values(), pipeline.template_path])
     record_property("checkov_seconds", round(result.seconds, 1))
     assert result.ok, (
         result.summary() + "\nFix the resource, or add a [[skip]] with check, resource prefix and reason "

@@ -11,7 +11,21 @@ from typing import Any
 
 import pytest
 
-from ops.cost import PRICERS, Estimate, Prices, classify, estimate, main, render
+from ops.cost import (
+    PRICERS,
+    Estimate,
+    NoPrices,
+    Prices,
+    StackCost,
+    classify,
+    estimate,
+    estimate_app,
+    main,
+    merge,
+    render,
+    render_app,
+    stacks_of,
+)
 from tests.synthesis import PROFILES, Synthesized
 
 REPO = Path(__file__).resolve().parents[2]
@@ -153,6 +167,25 @@ def test_a_paused_aurora_cluster_costs_only_its_storage_when_idle() -> None:
     assert any("paused when idle" in note for note in result.notes)
 
 
+def test_enhanced_monitoring_is_priced_as_log_ingestion_per_instance() -> None:
+    """60 s samples of 10 KB for 730 h: 0.438 GB ingested at 0.50 USD/GB and kept 30 days at 0.03 USD/GB."""
+    template = _template()
+    for instance in ("Writer", "Reader"):
+        template["Resources"][instance]["Properties"]["MonitoringInterval"] = 60
+    count, idle, peak, _ = _kinds(estimate(template, PRICES))["RDS enhanced monitoring"]
+    gb = 730 * 60 * 10 / 1e6
+    assert (count, idle, peak) == pytest.approx((2, 2 * gb * 0.53, 2 * gb * 0.53))
+
+
+def test_the_stacks_of_one_deployment_are_priced_together() -> None:
+    """prod's backup copy stack (a KMS key, a vault) adds its lines to the main stack's report."""
+    copy = {"Resources": {"Key": {"Type": "AWS::KMS::Key"}, "Vault": {"Type": "AWS::Backup::BackupVault"}}}
+    main_stack = estimate(_template(), PRICES)
+    merged = merge([main_stack, estimate(copy, PRICES)])
+    assert merged.idle == pytest.approx(main_stack.idle + 1.0)
+    assert "AWS::Backup::BackupVault" in merged.uncounted
+
+
 def test_x86_tasks_and_a_nat_instance_are_priced_from_their_properties() -> None:
     template = _template()
     del template["Resources"]["TaskDef"]["Properties"]["RuntimePlatform"]
@@ -181,7 +214,9 @@ def test_the_price_file_names_region_currency_source_and_date_and_a_source_per_s
     meta = PRICES.data["meta"]
     assert (meta["region"], meta["currency"]) == ("us-east-1", "USD")
     assert meta["source"] and meta["date"]
-    services = [k for k, v in PRICES.data.items() if isinstance(v, dict) and k not in ("meta", "free", "uncounted")]
+    services = [
+        k for k, v in PRICES.data.items() if isinstance(v, dict) and k not in ("meta", "free", "uncounted", "regions")
+    ]
     priced = [s for s in services if s not in ("targets", "load", "idle")]
     assert all(PRICES.data[s].get("source", "").startswith("https://aws.amazon.com/") for s in priced), priced
 
@@ -217,3 +252,100 @@ def test_make_cost_prints_the_report_of_a_synthesized_profile(prod: Synthesized)
     assert result.returncode == 0, result.stderr
     assert "| **total** |" in result.stdout
     assert "Idle target for prod" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def abroad_costs(abroad: Synthesized) -> list[StackCost]:
+    """Every stack of prod in eu-central-1 (the session's synth), priced at its own region's prices."""
+    return estimate_app(stacks_of(abroad.template_path.parent), PRICES)
+
+
+def _stack(costs: list[StackCost], name: str) -> StackCost:
+    (cost,) = [cost for cost in costs if cost.name == name]
+    return cost
+
+
+def test_a_regional_stack_outside_us_east_1_is_priced_at_its_regions_prices(
+    abroad: Synthesized, abroad_costs: list[StackCost]
+) -> None:
+    """NAT gateways and Aurora ACUs cost more in Frankfurt than in N. Virginia: each line takes
+    eu-central-1's list price, not us-east-1's."""
+    regional = _stack(abroad_costs, "TapStack-prod")
+    frankfurt = PRICES.for_region("eu-central-1")
+    kinds = _kinds(regional.estimate)
+    assert regional.region == "eu-central-1"
+    assert frankfurt("ec2", "nat_gateway_hour") > PRICES("ec2", "nat_gateway_hour")
+    assert kinds["NAT gateways"][1] == pytest.approx(3 * frankfurt("ec2", "nat_gateway_hour") * 730)
+    acu_hour = frankfurt("aurora", "serverless_v2_acu_hour")
+    assert kinds["Aurora Serverless v2 instances"][1] == pytest.approx(2 * 0.5 * acu_hour * 730)
+    assert regional.estimate.idle > estimate(abroad.template.to_json(), PRICES).idle
+
+
+def test_the_us_east_1_companions_are_priced_at_us_east_1_prices_and_summed_with_subtotals(
+    abroad_costs: list[StackCost],
+) -> None:
+    """CloudFront's web ACL, its log group and alarms live in us-east-1 stacks; they cost too."""
+    regions = {cost.name: cost.region for cost in abroad_costs}
+    assert regions == {
+        "TapStack-prod": "eu-central-1",
+        "TapStack-prod-edge": "us-east-1",
+        "TapStack-prod-edge-alarms": "us-east-1",
+        "TapStack-prod-backup-eu-west-1": "eu-west-1",
+    }
+    edge = _stack(abroad_costs, "TapStack-prod-edge")
+    assert edge.prices.region == "us-east-1"
+    assert "WAF web ACLs" in _kinds(edge.estimate)
+    report = render_app(abroad_costs, "prod")
+    total = sum(cost.estimate.idle for cost in abroad_costs)
+    assert f"| **total** | | **{total:.2f}** |" in report
+    for cost in abroad_costs:
+        assert f"| {cost.name} | {cost.region} | {cost.estimate.idle:.2f} |" in report
+
+
+def test_every_resource_type_of_the_companion_stacks_is_priced_free_or_uncounted(
+    abroad_costs: list[StackCost],
+) -> None:
+    """A new billable type in a us-east-1 companion must get a price too."""
+    assert {cost.name: cost.estimate.unknown for cost in abroad_costs} == {cost.name: [] for cost in abroad_costs}
+
+
+def test_a_region_without_prices_fails_naming_it_and_the_regions_that_have_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(NoPrices, match=r"no prices for region ap-northeast-1 \(it has us-east-1, .*eu-central-1"):
+        PRICES.for_region("ap-northeast-1")
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(_template()))
+    assert main(["--template", str(path), "--region", "ap-northeast-1", "--environment", "prod"]) == 2
+    assert "[regions.ap-northeast-1]" in capsys.readouterr().err
+
+
+def test_a_region_table_missing_a_regional_price_fails_rather_than_use_us_east_1s() -> None:
+    data = json.loads(json.dumps(PRICES.data))
+    del data["regions"]["eu-central-1"]["fargate"]["arm64_vcpu_hour"]
+    with pytest.raises(NoPrices, match=r"\[regions.eu-central-1.fargate\] lacks arm64_vcpu_hour"):
+        Prices(data).for_region("eu-central-1")
+
+
+@pytest.mark.parametrize("region", [r for r in PRICES.regions if r != PRICES.region])
+def test_every_priced_region_gives_every_regional_price_and_no_same_everywhere_one(region: str) -> None:
+    """Each section is either priced per region or the same everywhere (WAF, KMS, Secrets Manager,
+    CloudFront, Route 53 list one price for all regions); a region's table names its date and source."""
+    meta = PRICES.data["meta"]
+    sections = {k for k, v in PRICES.data.items() if isinstance(v, dict) and "source" in v and k != "meta"}
+    assert sections == set(meta["regional"]) | set(meta["same_in_every_region"])
+    table = PRICES.data["regions"][region]
+    assert table["date"] and table["source"] and table["name"]
+    assert not set(table) & set(meta["same_in_every_region"])
+    regional = PRICES.for_region(region)  # raises NoPrices on a missing key
+    assert regional.region == region
+    assert all(regional("waf", key) == PRICES("waf", key) for key in ("web_acl_month", "rule_month"))
+
+
+def test_make_cost_refuses_an_assembly_of_another_region(
+    abroad: Synthesized, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stale cdk.out (synthesized for another region) is not priced as if it were the asked one."""
+    cdk_out = str(abroad.template_path.parent)
+    assert main(["--cdk-out", cdk_out, "--environment", "prod", "--region", "us-east-1"]) == 2
+    assert "TapStack-prod (eu-central-1)" in capsys.readouterr().err

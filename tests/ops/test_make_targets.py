@@ -33,7 +33,7 @@ def test_deploy_runs_every_gate_before_cdk_deploy_with_the_repos_cli() -> None:
     gates = next(i for i, line in enumerate(lines) if line.endswith("pytest"))
     deploy = next(i for i, line in enumerate(lines) if " deploy " in line)
     assert gates < deploy
-    assert lines[deploy].startswith("node_modules/.bin/cdk deploy")
+    assert lines[deploy].startswith("node_modules/.bin/cdk deploy --all")
     assert "-c environment=prod -c emailAddress=ops@example.com" in lines[deploy]
     assert any(line.startswith("npm ci") for line in lines)
 
@@ -41,3 +41,10 @@ def test_deploy_runs_every_gate_before_cdk_deploy_with_the_repos_cli() -> None:
 def test_diff_uses_the_same_cli_and_context() -> None:
     lines = _dry_run("diff", "ENVIRONMENT=staging")
     assert any(line.startswith("node_modules/.bin/cdk diff") and "environment=staging" in line for line in lines)
+
+
+def test_deploy_passes_region_and_context_keys_to_the_cli() -> None:
+    lines = _dry_run("deploy", "ENVIRONMENT=prod", "REGION=eu-central-1", "CONTEXT=-c service.max_tasks=20")
+    (deploy,) = [line for line in lines if " deploy " in line]
+    assert "-c region=eu-central-1" in deploy
+    assert "-c service.max_tasks=20" in deploy

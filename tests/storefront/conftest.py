@@ -6,7 +6,7 @@ import asyncio
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,49 +50,37 @@ def pg(work_dir: Path) -> Iterator[EmbeddedPostgres]:
     server = EmbeddedPostgres(work_dir / "pg", durable=False)
     server.start()
 
-    async def make_template() -> None:
-        conn = await asyncpg.connect(server.superuser_url("postgres"))
-        try:
-            await conn.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
-        finally:
-            await conn.close()
-        conn = await asyncpg.connect(server.superuser_url(TEMPLATE_DB))
-        try:
-            await migrate.apply(conn)
-        finally:
-            await conn.close()
-
-    asyncio.run(make_template())
+    _as_superuser(server, "postgres", lambda conn: conn.execute(f'CREATE DATABASE "{TEMPLATE_DB}"'))
+    _as_superuser(server, TEMPLATE_DB, migrate.apply)
     try:
         yield server
     finally:
         server.stop("immediate")
 
 
-def create_database(pg: EmbeddedPostgres, template: str = TEMPLATE_DB) -> str:
-    name = f"t_{uuid.uuid4().hex[:16]}"
+def _as_superuser(pg: EmbeddedPostgres, database: str, action: Callable[[asyncpg.Connection], Awaitable[Any]]) -> None:
+    """Run `action` on a superuser connection to `database`, from sync code (fixtures)."""
 
     async def run() -> None:
-        conn = await asyncpg.connect(pg.superuser_url("postgres"))
+        conn = await asyncpg.connect(pg.superuser_url(database))
         try:
-            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+            await action(conn)
         finally:
             await conn.close()
 
     asyncio.run(run())
+
+
+def create_database(pg: EmbeddedPostgres, template: str = TEMPLATE_DB) -> str:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    sql = f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY'
+    _as_superuser(pg, "postgres", lambda conn: conn.execute(sql))
     return name
 
 
 def drop_database(pg: EmbeddedPostgres, name: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(pg.superuser_url("postgres"))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
     if pg.running():
-        asyncio.run(run())
+        _as_superuser(pg, "postgres", lambda conn: conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

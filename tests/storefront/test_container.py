@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -25,6 +27,7 @@ from tests.storefront.conftest import ADMIN_TOKEN, repo_root
 
 SERVICE_DIR = repo_root() / "storefront"
 DOCKERFILE = SERVICE_DIR / "Dockerfile"
+IMAGE_TMP = "/tmp"  # noqa: S108  # a path inside the image, not a temporary file here
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -69,6 +72,60 @@ def test_image_is_multi_stage_slim_non_root_and_exposes_8000() -> None:
     assert ("EXPOSE", "8000") in _instructions()
     env = " ".join(rest for kw, rest in _instructions() if kw == "ENV")
     assert "PYTHONDONTWRITEBYTECODE=1" in env  # read-only root filesystem
+
+
+def _final_stage() -> list[tuple[str, str]]:
+    instructions = _instructions()
+    last_from = max(i for i, (kw, _) in enumerate(instructions) if kw == "FROM")
+    return instructions[last_from + 1 :]
+
+
+def _volumes(rest: str) -> list[str]:
+    return list(json.loads(rest)) if rest.startswith("[") else rest.split()
+
+
+def _tmp_mode_and_owner(run: str) -> tuple[int | None, str | None]:
+    """The mode and owner a RUN gives /tmp, from chmod, chown, install -d and mkdir -m (None: untouched)."""
+    mode: int | None = None
+    owner: str | None = None
+    for command in re.split(r"&&|;|\|\|", run):
+        words = shlex.split(command)
+        if not words or IMAGE_TMP not in words:
+            continue
+        name, args = words[0], words[1:]
+        if name == "chmod":
+            mode = int(next(a for a in args if not a.startswith("-")), 8)
+        elif name == "chown":
+            owner = next(a for a in args if not a.startswith("-")).split(":")[0]
+        elif name in ("install", "mkdir"):
+            for flag, value in itertools.pairwise(args):
+                if flag in ("-m", "--mode"):
+                    mode = int(value, 8)
+                elif flag in ("-o", "--owner"):
+                    owner = value
+    return mode, owner
+
+
+def test_tmp_is_a_volume_user_10001_can_write() -> None:
+    """ECS bind mounts are root-owned 0755 unless the image declares a VOLUME there; the mount takes its mode.
+
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
+    """
+    stage = _final_stage()
+    volume_at = [i for i, (kw, rest) in enumerate(stage) if kw == "VOLUME" and IMAGE_TMP in _volumes(rest)]
+    assert volume_at, "the final stage declares no VOLUME at /tmp"
+    writable_at = []
+    for i, (kw, rest) in enumerate(stage):
+        if kw != "RUN":
+            continue
+        mode, owner = _tmp_mode_and_owner(rest)
+        if mode is None:
+            continue
+        if mode & 0o002 or (owner in ("10001", "storefront") and mode & 0o200):
+            writable_at.append(i)
+    assert writable_at, "no RUN in the final stage gives /tmp a mode that user 10001 can write"
+    # Docker discards changes made to a volume's directory after its VOLUME instruction.
+    assert min(writable_at) < volume_at[0]
 
 
 def test_container_requirements_match_the_workspace_lock() -> None:

@@ -23,14 +23,16 @@ from tests.storefront.conftest import make_settings
 pytestmark = pytest.mark.anyio
 
 
-async def test_aws_source_builds_a_tls_connector_from_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The wiring: endpoint from DB_HOST/DB_PORT/DB_NAME, credentials from the secret, sslmode=require."""
-    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-credentials"
+async def _aws_connector(
+    monkeypatch: pytest.MonkeyPatch, secret: dict[str, str], **env: object
+) -> tuple[RotatingConnector, list[str]]:
+    """The connector the AWS source builds from `env`, with the secret served by a fake Secrets Manager
+    that records each ARN it is asked for."""
     reads: list[str] = []
 
     def fake_secrets_manager(secret_arn: str) -> str:
         reads.append(secret_arn)
-        return json.dumps({"username": "app", "password": "from-the-secret", "engine": "postgres"})
+        return json.dumps(secret)
 
     captured: dict[str, RotatingConnector] = {}
 
@@ -41,10 +43,23 @@ async def test_aws_source_builds_a_tls_connector_from_the_secret(monkeypatch: py
     monkeypatch.setattr(aws, "read_secret_string", fake_secrets_manager)
     monkeypatch.setattr(source, "create_pool", fake_create_pool)
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    settings = make_settings("", DB_HOST="cluster.example.internal", DB_PORT=5433, DB_NAME="shop", DB_SECRET_ARN=arn)
+    settings = make_settings("", **env)
     assert settings.database_mode == "aws"
     assert await source.default_pool_factory(settings)() == "pool"
-    connector = captured["connector"]
+    return captured["connector"], reads
+
+
+async def test_aws_source_builds_a_tls_connector_from_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wiring: endpoint from DB_HOST/DB_PORT/DB_NAME, credentials from the secret, sslmode=require."""
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-credentials"
+    connector, reads = await _aws_connector(
+        monkeypatch,
+        {"username": "app", "password": "from-the-secret", "engine": "postgres"},
+        DB_HOST="cluster.example.internal",
+        DB_PORT=5433,
+        DB_NAME="shop",
+        DB_SECRET_ARN=arn,
+    )
     assert (connector._host, connector._port, connector._database, connector._ssl) == (
         "cluster.example.internal",
         5433,
@@ -62,26 +77,14 @@ async def test_injected_credentials_are_used_first_and_the_secret_only_after_a_r
 ) -> None:
     """ECS injects DB_USERNAME/DB_PASSWORD per field at task start: no Secrets Manager call until
     PostgreSQL rejects them, then one read of the secret by ARN (the rotated password)."""
-    reads: list[str] = []
-
-    def fake_secrets_manager(secret_arn: str) -> str:
-        reads.append(secret_arn)
-        return json.dumps({"username": "app", "password": "rotated"})
-
-    captured: dict[str, RotatingConnector] = {}
-
-    async def fake_create_pool(config: PoolConfig, *, connector: RotatingConnector) -> str:
-        captured["connector"] = connector
-        return "pool"
-
-    monkeypatch.setattr(aws, "read_secret_string", fake_secrets_manager)
-    monkeypatch.setattr(source, "create_pool", fake_create_pool)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    settings = make_settings(
-        "", DB_HOST="db.internal", DB_SECRET_ARN="arn:secret", DB_USERNAME="app", DB_PASSWORD="injected"
+    connector, reads = await _aws_connector(
+        monkeypatch,
+        {"username": "app", "password": "rotated"},
+        DB_HOST="db.internal",
+        DB_SECRET_ARN="arn:secret",
+        DB_USERNAME="app",
+        DB_PASSWORD="injected",
     )
-    await source.default_pool_factory(settings)()
-    connector = captured["connector"]
     injected = await connector._current()
     assert (injected.username, injected.password, reads) == ("app", "injected", [])
     refreshed = await connector._refresh(injected)

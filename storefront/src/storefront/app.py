@@ -6,28 +6,29 @@ route inside a FastAPI app 23 us, the same route in a bare Starlette app 8 us. T
 GET /api/products/{id} (asyncpg + orjson) is ~55 us, so FastAPI's overhead alone would cap the catalog
 reads near 60% of the baseline. So: Starlette routing, pydantic models validating bodies straight from
 bytes (`model_validate_json`), explicit parameter parsing, orjson responses, pure ASGI middleware, and an
-OpenAPI document built from the same models (api/openapi.py) for clients and the schemathesis test.
+OpenAPI document built from the same models and routes (api/openapi.py) for clients and the schemathesis test.
 bench/RESULTS.md has the end-to-end figures.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import StringConvertor
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from storefront.api import carts, errors, health, openapi, orders, products
-from storefront.api.middleware import EdgeMiddleware
-from storefront.api.responses import json_response
+from storefront.api.middleware import EdgeMiddleware, flush_access_lines
 from storefront.db import migrate
 from storefront.db.source import PoolFactory, default_pool_factory
 from storefront.settings import Settings, check_admin_token, get_settings
@@ -52,6 +53,18 @@ def resolve_admin_token(settings: Settings) -> bytes | None:
     return None
 
 
+def _freeze_startup_objects() -> None:
+    """Move everything alive after start-up (modules, classes, pydantic schemas: ~40,000 objects) out of the
+    collector's reach, so a full collection scans only what requests created since.
+
+    Measured under the read benchmark: a full (generation 2) collection of the unfrozen heap took 14-21 ms
+    of CPU, stalling every request in flight, a few times a minute; after the freeze, 0.4 ms. Start-up
+    objects live as long as the process, so freezing them frees nothing that would have been collected.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None, *, pool_factory: PoolFactory | None = None) -> Starlette:
     """The service. Tests pass their own settings and pool factory; production reads the environment."""
     settings = settings or get_settings()
@@ -68,6 +81,7 @@ def create_app(settings: Settings | None = None, *, pool_factory: PoolFactory | 
                 if applied:
                     logger.info("migrations applied", extra={"migrations": applied})
             app.state.pool = pool
+            _freeze_startup_objects()
             logger.info("storefront ready", extra={"pool_max_size": settings.pool_max_size})
             yield
         finally:
@@ -76,58 +90,48 @@ def create_app(settings: Settings | None = None, *, pool_factory: PoolFactory | 
                 await asyncio.wait_for(pool.close(), _POOL_CLOSE_TIMEOUT)
             except TimeoutError:
                 pool.terminate()
+            flush_access_lines()  # the drained requests' lines, before the closing line
             logger.info("database pool closed")
 
-    # Starlette tries routes in order: the catalog reads, the hot path, come first.
-    routes: list[BaseRoute] = [
-        Route("/api/products/{product_id}", products.get_product, methods=["GET"]),
-        Route("/api/products", products.list_products, methods=["GET"]),
-        Route("/health", health.health, methods=["GET"]),
-        Route("/health/ready", health.ready, methods=["GET"]),
-        Route("/api/products", products.create_product, methods=["POST"]),
-        Route("/api/products/{product_id}", products.update_product, methods=["PATCH"]),
-        Route("/api/carts", carts.create_cart, methods=["POST"]),
-        Route("/api/carts/{cart_id}", carts.get_cart, methods=["GET"]),
-        Route("/api/carts/{cart_id}/items/{product_id}", carts.set_cart_item, methods=["PUT"]),
-        Route("/api/orders", orders.place_order, methods=["POST"]),
-        Route("/api/orders/{order_id}", orders.get_order, methods=["GET"]),
-        Route("/api/openapi.json", _openapi, methods=["GET"]),
-    ]
+    # Starlette tries routes in order; the catalog reads (the hot path) are dispatched before it anyway.
+    api_routes: list[BaseRoute] = [*products.ROUTES, *health.ROUTES, *carts.ROUTES, *orders.ROUTES]
+    routes = [*api_routes, openapi.route(api_routes)]
     static_dir = settings.static_dir or _DEFAULT_STATIC
     if static_dir.is_dir():
         routes.append(Mount("/", app=StaticFiles(directory=static_dir, html=True), name="web"))
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.router = _CatalogFastPath(routes=routes, lifespan=lifespan)
+    app.state.catalog_cache_control = settings.catalog_cache_control.encode()
+    app.router = _FastPath(products.CATALOG_READS, routes=routes, lifespan=lifespan)
     errors.install(app)
     app.add_middleware(EdgeMiddleware, max_bytes=settings.max_body_bytes, access_log=settings.access_log)
     return app
 
 
-class _CatalogFastPath(Router):
-    """The router, with the two catalog reads (the hot path) dispatched before route matching.
+class _FastPath(Router):
+    """The router, with a few GET routes (the catalog reads, the hot path) dispatched before route matching.
 
-    Measured: route matching plus Starlette's per-route request/exception wrappers are ~10 us of a ~90 us
-    catalog read. The handlers are the same functions the routes use; errors still reach the app's
-    exception handlers; every other request is routed normally.
+    Measured: Starlette's route matching plus its per-route request/exception wrappers are ~10 us of a
+    ~90 us catalog read. The fast routes are the same `Route` objects the table holds, matched by their own
+    path patterns; errors still reach the app's exception handlers; every other request is routed normally.
     """
+
+    def __init__(self, fast: Sequence[Route], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Path parameters stay strings (the handlers parse them), so a match's groups are the path_params.
+        assert all(isinstance(c, StringConvertor) for r in fast for c in r.param_convertors.values())
+        self._fast = [(route.path_regex.match, route.endpoint) for route in fast]
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             path: str = scope["path"]
-            if path == "/api/products":
-                response = await products.list_products(Request(scope, receive))
-                await response(scope, receive, send)
-                return
-            if path.startswith("/api/products/") and path.count("/") == 3 and len(path) > len("/api/products/"):
-                scope["path_params"] = {"product_id": path[len("/api/products/") :]}
-                response = await products.get_product(Request(scope, receive))
-                await response(scope, receive, send)
-                return
+            for match_path, endpoint in self._fast:
+                match = match_path(path)
+                if match is not None:
+                    scope["path_params"] = match.groupdict()
+                    response = await endpoint(Request(scope, receive))
+                    await response(scope, receive, send)
+                    return
         await super().app(scope, receive, send)
-
-
-async def _openapi(request: Request) -> Response:
-    return json_response(openapi.document())
 
 
 def app_from_env() -> Starlette:

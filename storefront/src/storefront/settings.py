@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         default="INFO", validation_alias=AliasChoices("STOREFRONT_LOG_LEVEL", "LOG_LEVEL")
     )
     access_log: bool = Field(default=True, validation_alias="STOREFRONT_ACCESS_LOG")
+    # How long the edge (and browsers) may serve a catalog read without asking again, and how much longer
+    # the edge may serve it stale while it refetches: an admin change shows through the edge within these.
+    catalog_max_age: int = Field(default=30, ge=0, le=86400, validation_alias="STOREFRONT_CATALOG_MAX_AGE")
+    catalog_stale_while_revalidate: int = Field(
+        default=30, ge=0, le=86400, validation_alias="STOREFRONT_CATALOG_STALE_WHILE_REVALIDATE"
+    )
     workers: int = Field(default=1, ge=1, le=64, validation_alias="STOREFRONT_WORKERS")
 
     @field_validator("admin_token")
@@ -110,6 +116,11 @@ class Settings(BaseSettings):
         if (self.db_host is None) != (self.db_secret_arn is None) and self.database_url is None:
             raise ValueError("DB_HOST and DB_SECRET_ARN must be set together")
         return self
+
+    @property
+    def catalog_cache_control(self) -> str:
+        """The Cache-Control of a successful catalog read."""
+        return f"public, max-age={self.catalog_max_age}, stale-while-revalidate={self.catalog_stale_while_revalidate}"
 
     @property
     def database_mode(self) -> Literal["url", "aws", "embedded"]:

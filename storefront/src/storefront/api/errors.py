@@ -62,7 +62,8 @@ async def _database_down(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.error("unhandled error", exc_info=exc)
-    return error_response(500, "internal_error", "internal error")
+    # Answered outside EdgeMiddleware (Starlette's outermost layer), so it states no-store itself.
+    return error_response(500, "internal_error", "internal error", {"Cache-Control": "no-store"})
 
 
 def install(app: Starlette) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import re
@@ -23,21 +24,32 @@ _ts_prefix = ""
 _pending: list[str] = []
 
 
-def _flush_access_lines() -> None:
-    lines = "".join(_pending)
-    _pending.clear()
-    sys.stdout.write(lines)
+# How long a line may wait for the write that takes it: short enough that logs read as live, long enough
+# that under load one write syscall carries many lines instead of one.
+FLUSH_INTERVAL = 0.01
+
+
+def flush_access_lines() -> None:
+    """Write the queued lines now (the queue's timer does it by itself; shutdown and tests call this)."""
+    if _pending:
+        lines = "".join(_pending)
+        _pending.clear()
+        sys.stdout.write(lines)
+
+
+atexit.register(flush_access_lines)
 
 
 def _emit(line: str) -> None:
-    """Queue a line; the queue is written in one write at the end of this event-loop iteration.
+    """Queue a line; the queue is written in one write at most FLUSH_INTERVAL later.
 
-    With PYTHONUNBUFFERED (as in the container) every write is a syscall; under load many requests finish
-    in one iteration, so this turns many syscalls into one, and delays no line beyond the iteration.
+    With PYTHONUNBUFFERED (as in the container) every write is a syscall. Flushing once per event-loop
+    iteration still cost one write per request or two when each iteration finishes few requests; a short
+    timer makes it one write per many requests under load, one per request when idle.
     """
     if not _pending:
         try:
-            asyncio.get_running_loop().call_soon(_flush_access_lines)
+            asyncio.get_running_loop().call_later(FLUSH_INTERVAL, flush_access_lines)
         except RuntimeError:  # no loop (called from sync code): write at once
             sys.stdout.write(line)
             return
@@ -69,6 +81,9 @@ def write_access_line(request_id: str, method: str, path: str, status: int, dura
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 
+# Under /api/ only the catalog reads set their own Cache-Control; carts, orders, admin writes and every
+# error must never be stored by the edge or a browser.
+_NO_STORE = (b"cache-control", b"no-store")
 _TOO_LARGE = orjson.dumps({"error": {"code": "payload_too_large", "message": "request body is too large"}})
 _NOT_JSON = orjson.dumps(
     {
@@ -86,6 +101,7 @@ class EdgeMiddleware:
     - request id: honours a well-formed X-Request-Id, else makes one; returned on the response;
     - access log: one JSON line with request id, method, path, status, duration. Only the path is
       logged, never the query string, headers or body, so tokens cannot reach the logs;
+    - caching: `Cache-Control: no-store` on every /api/ answer that states no policy of its own;
     - body guard: 413 for bodies over `max_bytes` (by Content-Length, or while streaming), 415 for
       bodies that are not JSON (every body this API takes is JSON).
     """
@@ -109,12 +125,20 @@ class EdgeMiddleware:
         if request_id is None:
             request_id = os.urandom(16).hex().encode()  # as unique as a uuid4, a third of the cost
         status = 500
+        api = scope["path"].startswith("/api/")
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
+                headers = [*message.get("headers", ()), (b"x-request-id", request_id)]
+                if api:
+                    for name, _ in headers:
+                        if name == b"cache-control":
+                            break
+                    else:
+                        headers.append(_NO_STORE)
+                message["headers"] = headers
             await send(message)
 
         try:

@@ -1,20 +1,24 @@
-"""The OpenAPI 3.1 document of the contract, built once from the pydantic models and the route table.
+"""Routes that carry their OpenAPI 3.1 operation, and the document built from them.
 
-It documents what the handlers do (the schemathesis test holds them to it): parameters with the same
-limits `params.py` enforces, request bodies, every status a route can answer, all errors in one shape.
+Each `api/<resource>.py` declares its routes as `ApiRoute`s: path, handler, method and the operation
+(parameters with the limits `params.py` enforces, request body, every status the route can answer, all
+errors in one shape) side by side, so the document cannot drift from the route table; the schemathesis
+test holds the handlers to it.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
-from storefront.api import params
 from storefront.api.schemas import (
-    MAX_ID,
     Cart,
     CartItemSet,
     ErrorResponse,
@@ -26,144 +30,88 @@ from storefront.api.schemas import (
     ProductPage,
     ProductUpdate,
 )
+from storefront.domain.limits import MAX_ID
 
 _REQUESTS: list[type[BaseModel]] = [ProductCreate, ProductUpdate, CartItemSet, OrderCreate]
 _RESPONSES: list[type[BaseModel]] = [Product, ProductPage, Cart, Order, Health, ErrorResponse]
+
+Parameter = dict[str, Any]
+BODY_ERRORS = (400, 413, 415, 422)
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _path(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+def path_parameter(name: str, schema: dict[str, Any]) -> Parameter:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
-_PRODUCT_ID = _path("product_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID})
-_CART_ID = _path("cart_id", {"type": "string", "format": "uuid"})
-_ORDER_ID = _path("order_id", {"type": "string", "format": "uuid"})
-_NO_NUL = "^[^\\x00]*$"
-_LIST_QUERY = [
-    {
-        "name": "limit",
-        "in": "query",
-        "schema": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": params.MAX_LIMIT,
-            "default": params.DEFAULT_LIMIT,
-        },
-    },
-    {
-        "name": "cursor",
-        "in": "query",
-        "description": "Opaque: pass back the next_cursor of the previous page",
-        "schema": {"type": "string", "maxLength": params.MAX_CURSOR, "pattern": _NO_NUL},
-    },
-    {
-        "name": "q",
-        "in": "query",
-        "description": "Case-insensitive substring of name, sku or description",
-        "schema": {"type": "string", "maxLength": params.MAX_QUERY, "pattern": _NO_NUL},
-    },
-]
-_IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
+def uuid_parameter(name: str) -> Parameter:
+    return path_parameter(name, {"type": "string", "format": "uuid"})
+
+
+_IF_NONE_MATCH: Parameter = {
+    "name": "If-None-Match",
     "in": "header",
-    "required": True,
-    "description": "Client-chosen key; retries with the same key return the same order",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[\\x21-\\x7e]+$"},
+    "description": "ETags of copies the client holds; the current one gets a 304 without a body",
+    "schema": {"type": "string"},
 }
+PRODUCT_ID = path_parameter("product_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID})
 
 
-def _operation(
-    summary: str,
-    ok: tuple[int, type[BaseModel]],
-    errors: tuple[int, ...],
-    *,
-    parameters: list[dict[str, Any]] | None = None,
-    body: type[BaseModel] | None = None,
-    admin: bool = False,
-) -> dict[str, Any]:
-    responses: dict[str, Any] = {
-        str(ok[0]): {"description": "OK", "content": {"application/json": {"schema": _ref(ok[1])}}}
-    }
-    for status in errors:
-        responses[str(status)] = {
-            "description": "Error",
-            "content": {"application/json": {"schema": _ref(ErrorResponse)}},
+class ApiRoute(Route):
+    """A Starlette route for one method, with the OpenAPI operation that documents it."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[[Request], Any],
+        method: str,
+        *,
+        summary: str,
+        ok: tuple[int, type[BaseModel]],
+        errors: tuple[int, ...] = (),
+        parameters: Sequence[Parameter] = (),
+        body: type[BaseModel] | None = None,
+        admin: bool = False,
+        cacheable: bool = False,
+    ) -> None:
+        super().__init__(path, endpoint, methods=[method])
+        self.method = method.lower()
+        responses: dict[str, Any] = {
+            str(ok[0]): {"description": "OK", "content": {"application/json": {"schema": _ref(ok[1])}}}
         }
-    op: dict[str, Any] = {"summary": summary, "responses": responses}
-    if parameters:
-        op["parameters"] = parameters
-    if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
-    if admin:
-        op["security"] = [{"bearer": []}]
-    return op
+        for status in errors:
+            responses[str(status)] = {
+                "description": "Error",
+                "content": {"application/json": {"schema": _ref(ErrorResponse)}},
+            }
+        if cacheable:
+            responses["304"] = {"description": "Not Modified: If-None-Match names the current ETag"}
+            parameters = [*parameters, _IF_NONE_MATCH]
+        self.operation: dict[str, Any] = {"summary": summary, "responses": responses}
+        if parameters:
+            self.operation["parameters"] = list(parameters)
+        if body is not None:
+            self.operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(body)}},
+            }
+        if admin:
+            self.operation["security"] = [{"bearer": []}]
 
 
-_BODY_ERRORS = (400, 413, 415, 422)
-
-
-@lru_cache(maxsize=1)
-def document() -> dict[str, Any]:
+def document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
+    """The OpenAPI document of every `ApiRoute` among `routes`."""
     _, defs = models_json_schema(
         [(m, "validation") for m in _REQUESTS] + [(m, "serialization") for m in _RESPONSES],
         ref_template="#/components/schemas/{model}",
     )
-    paths = {
-        "/health": {"get": _operation("Liveness, no database", (200, Health), ())},
-        "/health/ready": {"get": _operation("Readiness: the database answers", (200, Health), (503,))},
-        "/api/products": {
-            "get": _operation("List products (keyset pages)", (200, ProductPage), (422, 503), parameters=_LIST_QUERY),
-            "post": _operation(
-                "Create a product (admin)",
-                (201, Product),
-                (401, 403, 409, *_BODY_ERRORS, 503),
-                body=ProductCreate,
-                admin=True,
-            ),
-        },
-        "/api/products/{product_id}": {
-            "get": _operation("One product", (200, Product), (404, 422, 503), parameters=[_PRODUCT_ID]),
-            "patch": _operation(
-                "Change price, stock, name or description (admin)",
-                (200, Product),
-                (401, 403, 404, *_BODY_ERRORS, 503),
-                parameters=[_PRODUCT_ID],
-                body=ProductUpdate,
-                admin=True,
-            ),
-        },
-        "/api/carts": {"post": _operation("New empty cart", (201, Cart), (503,))},
-        "/api/carts/{cart_id}": {
-            "get": _operation("A cart with its lines and total", (200, Cart), (404, 422, 503), parameters=[_CART_ID])
-        },
-        "/api/carts/{cart_id}/items/{product_id}": {
-            "put": _operation(
-                "Set a line's quantity (0 removes it)",
-                (200, Cart),
-                (404, 409, *_BODY_ERRORS, 503),
-                parameters=[_CART_ID, _PRODUCT_ID],
-                body=CartItemSet,
-            )
-        },
-        "/api/orders": {
-            "post": _operation(
-                "Place the cart's order, once per Idempotency-Key",
-                (201, Order),
-                (404, 409, *_BODY_ERRORS, 503),
-                parameters=[_IDEMPOTENCY_KEY],
-                body=OrderCreate,
-            )
-        },
-        "/api/orders/{order_id}": {
-            "get": _operation(
-                "An order with its lines and total", (200, Order), (404, 422, 503), parameters=[_ORDER_ID]
-            )
-        },
-    }
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        if isinstance(route, ApiRoute):
+            paths.setdefault(route.path, {})[route.method] = route.operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "TapStack storefront", "version": "1.0.0"},
@@ -173,3 +121,15 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def route(routes: Sequence[BaseRoute]) -> Route:
+    """GET /api/openapi.json for `routes`, built on its first request (schema generation costs start-up time)."""
+    built: list[bytes] = []
+
+    async def openapi_json(request: Request) -> Response:
+        if not built:
+            built.append(orjson.dumps(document(routes)))
+        return Response(built[0], media_type="application/json")
+
+    return Route("/api/openapi.json", openapi_json, methods=["GET"])

@@ -1,7 +1,8 @@
 """Request parsing for the routes: path, query, header and JSON body, each failure a 4xx AppError.
 
 Bodies are validated by pydantic straight from the raw bytes (`model_validate_json`, parsed in Rust);
-path and query values by small explicit functions whose limits the OpenAPI document repeats.
+path and query values by small explicit functions, with the limits `domain.limits` holds (the OpenAPI
+operations beside each route state the same ones).
 """
 
 from __future__ import annotations
@@ -14,16 +15,20 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from storefront.api.schemas import MAX_ID
-from storefront.errors import AppError, Forbidden, Invalid, Unauthorized
+from storefront.domain.limits import (
+    DEFAULT_LIMIT,
+    IDEMPOTENCY_KEY_CHARS,
+    MAX_ID,
+    MAX_ID_DIGITS,
+    MAX_IDEMPOTENCY_KEY,
+    MAX_LIMIT,
+    text_problem,
+)
+from storefront.errors import AdminDisabled, Invalid, MalformedJson, Unauthorized
 
 M = TypeVar("M", bound=BaseModel)
 
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 20
-MAX_CURSOR = 200
-MAX_QUERY = 100
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+_IDEMPOTENCY_KEY = re.compile(f"^{IDEMPOTENCY_KEY_CHARS}{{1,{MAX_IDEMPOTENCY_KEY}}}$")
 
 
 def _describe(exc: ValidationError) -> str:
@@ -41,13 +46,13 @@ async def json_body(request: Request, model: type[M]) -> M:
         return model.model_validate_json(body)
     except ValidationError as exc:
         if any(e.get("type") == "json_invalid" for e in exc.errors(include_url=False)):
-            raise AppError("request body is not valid JSON", code="malformed_json") from None
+            raise MalformedJson from None
         raise Invalid(_describe(exc)) from None
 
 
 def product_id(request: Request, name: str = "product_id") -> int:
     raw: str = request.path_params[name]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 1 <= int(raw) <= MAX_ID:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > MAX_ID_DIGITS or not 1 <= int(raw) <= MAX_ID:
         raise Invalid(f"path.{name}: must be an integer between 1 and {MAX_ID}")
     return int(raw)
 
@@ -62,18 +67,6 @@ def uuid_param(request: Request, name: str) -> uuid.UUID:
         raise Invalid(f"path.{name}: must be a UUID") from None
 
 
-def _text(value: str, name: str, max_length: int) -> str:
-    if len(value) > max_length:
-        raise Invalid(f"query.{name}: at most {max_length} characters")
-    if "\x00" in value:
-        raise Invalid(f"query.{name}: must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise Invalid(f"query.{name}: must be valid Unicode text") from None
-    return value
-
-
 def limit(request: Request) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
@@ -85,15 +78,22 @@ def limit(request: Request) -> int:
 
 def optional_text(request: Request, name: str, max_length: int) -> str | None:
     raw = request.query_params.get(name)
-    return None if raw is None else _text(raw, name, max_length)
+    if raw is None:
+        return None
+    if len(raw) > max_length:
+        raise Invalid(f"query.{name}: at most {max_length} characters")
+    problem = text_problem(raw)
+    if problem is not None:
+        raise Invalid(f"query.{name}: {problem}")
+    return raw
 
 
 def idempotency_key(request: Request) -> str:
     key = request.headers.get("idempotency-key")
     if key is None:
         raise Invalid("header.Idempotency-Key: Field required")
-    if not IDEMPOTENCY_KEY.match(key):
-        raise Invalid("header.Idempotency-Key: 1 to 200 printable ASCII characters")
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise Invalid(f"header.Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters")
     return key
 
 
@@ -101,7 +101,7 @@ def require_admin(request: Request) -> None:
     """403 when no admin token is configured; 401 unless the bearer token matches (constant time)."""
     expected: bytes | None = request.app.state.admin_token
     if expected is None:
-        raise Forbidden("admin API is disabled: no admin token is configured", code="admin_disabled")
+        raise AdminDisabled
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

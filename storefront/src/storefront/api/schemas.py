@@ -8,20 +8,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-MAX_ID = 2**63 - 1
-MAX_PRICE_CENTS = 10**10
-MAX_STOCK = 10**9
-MAX_QUANTITY = 1000
+from storefront.domain import limits
+from storefront.domain.limits import MAX_PRICE_CENTS, MAX_QUANTITY, MAX_STOCK, NO_NUL
 
 
 def _clean_text(value: str) -> str:
-    """PostgreSQL text cannot hold NUL or unpaired surrogates: reject them here as 422, not 500 later."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
+    """The domain's text rule as a model validator: a 422 here rather than a 500 from the database."""
+    problem = limits.text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -37,7 +32,6 @@ def _json_integer(value: object) -> object:
 
 
 _JSON_INT = BeforeValidator(_json_integer)
-NO_NUL = r"^[^\x00]*$"
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL), AfterValidator(_clean_text)]
 Description = Annotated[str, Field(max_length=5000, pattern=NO_NUL), AfterValidator(_clean_text)]

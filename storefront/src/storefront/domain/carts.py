@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from storefront.db import queries
-from storefront.errors import Conflict, NotFound
+from storefront.errors import CartCheckedOut, CurrencyMismatch, NotFound
 
 
 async def create_cart(db: asyncpg.Pool) -> dict[str, Any]:
@@ -40,7 +40,7 @@ async def set_item(db: asyncpg.Pool, cart_id: uuid.UUID, product_id: int, quanti
         if status is None:
             raise NotFound(f"cart {cart_id} not found")
         if status != "open":
-            raise Conflict("cart has already been ordered", code="cart_checked_out")
+            raise CartCheckedOut
         if quantity == 0:
             await queries.delete_cart_item(conn, cart_id, product_id)
         else:
@@ -50,6 +50,6 @@ async def set_item(db: asyncpg.Pool, cart_id: uuid.UUID, product_id: int, quanti
             lines = await queries.cart_lines(conn, cart_id)
             currencies = {r["currency"] for r in lines if r["product_id"] != product_id}
             if currencies and product["currency"] not in currencies:
-                raise Conflict("a cart holds products of one currency", code="currency_mismatch")
+                raise CurrencyMismatch
             await queries.upsert_cart_item(conn, cart_id, product_id, quantity)
         return await _view(conn, cart_id)

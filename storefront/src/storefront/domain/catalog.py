@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -11,9 +12,8 @@ import orjson
 
 from storefront.db import queries
 from storefront.db.queries import Executor, Row
-from storefront.errors import Conflict, Invalid, NotFound
-
-MAX_ID = 2**63 - 1
+from storefront.domain.limits import MAX_ID
+from storefront.errors import InvalidCursor, NotFound, SkuExists
 
 
 def encode_cursor(last_id: int) -> str:
@@ -27,9 +27,9 @@ def decode_cursor(cursor: str) -> int:
         data = orjson.loads(raw)
         after = data["after"]
     except (binascii.Error, ValueError, TypeError, KeyError):
-        raise Invalid("cursor is not valid", code="invalid_cursor") from None
+        raise InvalidCursor from None
     if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_ID:
-        raise Invalid("cursor is not valid", code="invalid_cursor")
+        raise InvalidCursor
     return after
 
 
@@ -47,21 +47,12 @@ async def get_product(db: Executor, product_id: int) -> Row:
     return product
 
 
-async def create_product(
-    db: Executor, *, sku: str, name: str, description: str, price_cents: int, currency: str, stock: int
-) -> Row:
+async def create_product(db: Executor, product: Mapping[str, Any]) -> Row:
+    """Insert a product from its validated fields (those of `ProductCreate`); a taken sku is a 409."""
     try:
-        return await queries.insert_product(
-            db,
-            sku=sku,
-            name=name,
-            description=description,
-            price_cents=price_cents,
-            currency=currency,
-            stock=stock,
-        )
+        return await queries.insert_product(db, **product)
     except asyncpg.UniqueViolationError:
-        raise Conflict(f"a product with sku {sku!r} already exists", code="sku_exists") from None
+        raise SkuExists(f"a product with sku {product['sku']!r} already exists") from None
 
 
 async def update_product(
