@@ -26,7 +26,7 @@ docs: install ## regenerate docs/configuration.md (every context key) from infra
 	$(PY) -m ops.config_docs
 
 test: install ## every test and gate: CDK assertions, cdk-nag, cfn-lint, ruff, mypy, storefront
-	$(UV) run --frozen pytest
+	PYTEST_ADDOPTS="-n 2 --dist loadgroup $$PYTEST_ADDOPTS" $(UV) run --frozen pytest
 
 lint: install
 	$(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check . && $(UV) run --frozen mypy

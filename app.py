@@ -9,17 +9,21 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import App
-from constructs import Construct
+# aws_cdk is some 200 MB of generated Python: compiled afresh on every run it costs seconds of each synth,
+# so its bytecode is cached in .venv even where PYTHONDONTWRITEBYTECODE is set. Set before the import below.
+sys.dont_write_bytecode = False
 
-from infra.backup import BackupCopyStack
-from infra.compliance import add_compliance_checks
-from infra.config import EDGE_REGION, Config, ConfigError
-from infra.context import config_from_context
-from infra.edge_guard import EdgeGuardStack
-from infra.monitoring.edge import EdgeAlarmsStack
-from infra.pipeline import add_pipeline
-from infra.stack import TapStack
+from aws_cdk import App  # noqa: E402
+from constructs import Construct  # noqa: E402
+
+from infra.backup import BackupCopyStack  # noqa: E402
+from infra.compliance import add_compliance_checks  # noqa: E402
+from infra.config import EDGE_REGION, Config, ConfigError  # noqa: E402
+from infra.context import config_from_context  # noqa: E402
+from infra.edge_guard import EdgeGuardStack  # noqa: E402
+from infra.monitoring.edge import EdgeAlarmsStack  # noqa: E402
+from infra.pipeline import add_pipeline  # noqa: E402
+from infra.stack import TapStack  # noqa: E402
 
 
 def build_stacks(scope: Construct, config: Config) -> TapStack:

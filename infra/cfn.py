@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import jsii
-from aws_cdk import CfnResource, IAspect
+from aws_cdk import CfnResource, CustomResourceProviderBase, IAspect, Stack
 from constructs import IConstruct
 
 
@@ -21,20 +21,35 @@ def drop_redundant_depends_on(resource: IConstruct, dependency: IConstruct) -> N
     cfn_resource(resource).remove_resource_dependency(cfn_resource(dependency))
 
 
+def drop_provider_role_depends_on(stack: Stack) -> None:
+    """CDK's stack-level custom resource providers (auto-delete objects, restrict default security group)
+    render DependsOn on their role beside the GetAtt of it (cfn-lint W3005): drop the DependsOn of each.
+
+    CDK puts these providers at the stack's root, so one look at its children finds them all; an aspect
+    would cost a Node-to-Python round trip for every construct of the stack at synth. Call it once the
+    stack's constructs are all created."""
+    for child in stack.node.children:
+        if isinstance(child, CustomResourceProviderBase):
+            _drop_role_depends_on(child)
+
+
+def _drop_role_depends_on(provider: CustomResourceProviderBase) -> None:
+    handler = provider.node.try_find_child("Handler")
+    role = provider.node.try_find_child("Role")
+    if (
+        isinstance(handler, CfnResource)
+        and isinstance(role, CfnResource)
+        and handler.cfn_resource_type == "AWS::Lambda::Function"
+    ):
+        handler.remove_resource_dependency(role)
+
+
 @jsii.implements(IAspect)
 class DropProviderRoleDependsOn:
-    """CDK's stack-level custom resource providers (auto-delete objects, restrict default security group)
-    render DependsOn on their role beside the GetAtt of it (cfn-lint W3005): drop the DependsOn, once
-    for the whole stack, whichever construct created the provider."""
+    """`drop_provider_role_depends_on` as an aspect, for a stack whose providers do not exist yet (a test's
+    bare stack): it reaches each provider whichever construct created it."""
 
     def visit(self, node: IConstruct) -> None:
-        scope = node.node.scope
-        if (
-            isinstance(node, CfnResource)
-            and node.cfn_resource_type == "AWS::Lambda::Function"
-            and scope is not None
-            and scope.node.id.endswith("CustomResourceProvider")
-        ):
-            role = scope.node.try_find_child("Role")
-            if isinstance(role, CfnResource):
-                node.remove_resource_dependency(role)
+        # The isinstance test runs in Python: no round trip to Node for the constructs that are not providers.
+        if isinstance(node, CustomResourceProviderBase):
+            _drop_role_depends_on(node)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aspects, CfnOutput, Environment, Stack, Tags
+from aws_cdk import CfnOutput, Environment, Stack, Tags
 from aws_cdk import aws_backup as backup
 from constructs import Construct
 
 from infra.api import PartnerApi
 from infra.backup import DatabaseBackup
-from infra.cfn import DropProviderRoleDependsOn
+from infra.cfn import drop_provider_role_depends_on
 from infra.config import Config
 from infra.database import Database
 from infra.edge import Edge
@@ -48,7 +48,6 @@ class TapStack(Stack):
         )
         for name, value in config.tags.items():
             Tags.of(self).add(name, value)
-        Aspects.of(self).add(DropProviderRoleDependsOn())
 
         keys = Keys(self, "Keys", removal_policy=config.removal_policy)
         self.network = Network(
@@ -132,3 +131,5 @@ class TapStack(Stack):
         CfnOutput(self, "AlertTopicArn", value=self.monitoring.topic.topic_arn)
         CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)
         CfnOutput(self, "BackupVaultName", value=self.backup.vault.backup_vault_name)
+        # Last: every construct, and with them CDK's custom resource providers, exists by now.
+        drop_provider_role_depends_on(self)

@@ -3,12 +3,17 @@ slow, independent gates started in the background as the session begins."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,35 +26,126 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ["JSII_DEPRECATED"] = "fail"
 
 REPO = Path(__file__).resolve().parents[1]
+
+# --- Parallel runs (pytest-xdist, `make test` runs `-n 2 --dist loadgroup`) and mypy in the background ---
+# aws_cdk is some 200 MB of generated Python: its bytecode is cached in .venv even where
+# PYTHONDONTWRITEBYTECODE is set, or every worker compiles it again; so is that of the tools the tests
+# run in subprocesses (cfn-lint, checkov, the synths), which would otherwise compile theirs on every run.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+MYPY_TEST = "test_mypy_strict_finds_no_type_errors"
+# The session fixtures each group shares: all tests using one of them run in one worker, which builds
+# them once. The eu-central-1 app (a CDK CLI run, the longest fixture) has its own group, beside the
+# in-process synths of the profiles; the one test using both (checkov) synthesizes the profiles again there.
+CDK_FIXTURES = frozenset({"synth", "profile", "dev", "staging", "prod"})
 MYPY = pytest.StashKey[subprocess.Popen[str]]()
+MYPY_DIR = pytest.StashKey[Path]()
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    if "abroad" in item.fixturenames:
+        return "cdk-eu-central-1"
+    if CDK_FIXTURES.intersection(item.fixturenames):
+        return "cdk"
+    if "storefront" in item.path.relative_to(REPO).parts[:2]:
+        return "storefront"  # one embedded PostgreSQL per session
+    if "drills" in item.fixturenames:
+        return "restore-drill"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):  # its marker is unknown without it (-p no:xdist)
+        return
+    for item in items:
+        group = _xdist_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _is_worker(config):
+        # The controller runs mypy; the worker with its test reads the result from this directory.
+        config.stash[MYPY_DIR] = Path(config.workerinput["tapstack_mypy_dir"])  # type: ignore[attr-defined]
+    elif config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None):
+        config.stash[MYPY_DIR] = Path(tempfile.mkdtemp(prefix="tapstack-mypy-"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist (controller): tell each worker where mypy's result will be."""
+    node.workerinput["tapstack_mypy_dir"] = str(node.config.stash[MYPY_DIR])
+
+
+def _start_mypy(config: pytest.Config) -> None:
+    """mypy needs about a minute cold on aws_cdk's stubs: started once, as soon as its test is collected,
+    so that it runs while the other tests do. Its output and exit code go to files in MYPY_DIR, if any."""
+    if MYPY in config.stash:
+        return
+    command = [str(Path(sys.executable).parent / "mypy")]
+    directory = config.stash.get(MYPY_DIR, None)
+    if directory is None:
+        config.stash[MYPY] = subprocess.Popen(
+            command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        return
+    # The exit code appears (renamed into place) only once the output is complete.
+    script = 'out="$1"; shift; "$@" >"$out/output" 2>&1; echo $? >"$out/rc.tmp"; mv "$out/rc.tmp" "$out/rc"'
+    config.stash[MYPY] = subprocess.Popen(
+        ["sh", "-c", script, "sh", str(directory), *command], cwd=REPO, start_new_session=True, text=True
+    )
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    # mypy needs about a minute cold on aws_cdk's stubs: started only when its test was collected, and
-    # then at once, so that it runs while the other tests do.
-    if any(item.name == "test_mypy_strict_finds_no_type_errors" for item in session.items):
-        session.config.stash[MYPY] = subprocess.Popen(
-            [str(Path(sys.executable).parent / "mypy")],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    # Without xdist; under xdist the controller starts mypy when a worker reports the test's id.
+    if not _is_worker(session.config) and any(item.name == MYPY_TEST for item in session.items):
+        _start_mypy(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """xdist (controller): a worker has collected; start mypy if its test is among the ids."""
+    if any(test_id.rpartition("::")[2] == MYPY_TEST for test_id in ids):
+        _start_mypy(node.config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     process = config.stash.get(MYPY, None)
     if process is not None and process.poll() is None:
-        process.kill()
+        if MYPY_DIR in config.stash:  # the shell and the mypy it started
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
         process.wait()
+    directory = config.stash.get(MYPY_DIR, None)
+    if directory is not None and not _is_worker(config):
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def mypy_result(pytestconfig: pytest.Config) -> tuple[int, str]:
-    """mypy's exit code and output, waiting for the run started at session start."""
-    process = pytestconfig.stash[MYPY]
-    output, _ = process.communicate(timeout=600)
-    return process.returncode, output
+    """mypy's exit code and output, waiting for the run started at session start (here or by xdist's
+    controller)."""
+    process = pytestconfig.stash.get(MYPY, None)
+    if process is not None and MYPY_DIR not in pytestconfig.stash:
+        output, _ = process.communicate(timeout=600)
+        return process.returncode, output
+    directory = pytestconfig.stash[MYPY_DIR]
+    deadline = time.monotonic() + 600
+    while not (directory / "rc").exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"mypy gave no result in {directory} within 600 s")
+        time.sleep(0.5)
+    return int((directory / "rc").read_text()), (directory / "output").read_text()
+
+
+# --- end of the parallel-run and mypy section ---
 
 
 @pytest.fixture(scope="session")
