@@ -50,9 +50,9 @@ def stage_configs(settings: PipelineSettings, context: Mapping[str, object], reg
     }
     return (
         load_config(
-            "staging", region=region, account=settings.staging_account or settings.home_account, overrides=overrides
+            "staging", region=region, account=settings.staging_account or settings.account, overrides=overrides
         ),
-        load_config("prod", region=region, account=settings.prod_account or settings.home_account, overrides=overrides),
+        load_config("prod", region=region, account=settings.prod_account or settings.account, overrides=overrides),
     )
 
 
