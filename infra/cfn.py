@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import jsii
-from aws_cdk import CfnResource, CustomResourceProviderBase, IAspect, Stack
+from aws_cdk import CfnResource, CustomResourceProviderBase, Stack
 from constructs import IConstruct
 
 
@@ -42,14 +41,3 @@ def _drop_role_depends_on(provider: CustomResourceProviderBase) -> None:
         and handler.cfn_resource_type == "AWS::Lambda::Function"
     ):
         handler.remove_resource_dependency(role)
-
-
-@jsii.implements(IAspect)
-class DropProviderRoleDependsOn:
-    """`drop_provider_role_depends_on` as an aspect, for a stack whose providers do not exist yet (a test's
-    bare stack): it reaches each provider whichever construct created it."""
-
-    def visit(self, node: IConstruct) -> None:
-        # The isinstance test runs in Python: no round trip to Node for the constructs that are not providers.
-        if isinstance(node, CustomResourceProviderBase):
-            _drop_role_depends_on(node)

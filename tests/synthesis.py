@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Aspects, Environment, RemovalPolicy, Stack
+from aws_cdk import App, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
 from app import build_app
-from infra.cfn import DropProviderRoleDependsOn
-from infra.compliance import acknowledge
+from infra.cfn import drop_provider_role_depends_on
+from infra.compliance import acknowledge, add_compliance_checks
 from infra.config import NetworkSettings
 from infra.keys import Keys
 from infra.network import Network
@@ -77,13 +77,6 @@ def synth_with_report(app: App, stack: Stack, outdir: Path) -> tuple[Template, P
     report = json.loads(report_path.read_text()) if report_path.exists() else {"pluginReports": []}
     template_path = outdir / f"{stack.stack_name}.template.json"
     return Template.from_json(json.loads(template_path.read_text())), template_path, report
-
-
-def bare_stack(app: App, id: str) -> Stack:
-    """A stack for testing one construct alone, with the stack-wide fixes TapStack applies."""
-    stack = Stack(app, id, env=Environment(region="us-east-1"))
-    Aspects.of(stack).add(DropProviderRoleDependsOn())
-    return stack
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -166,16 +159,23 @@ class Testbed:
     vpc: ec2.IVpc
     load_balancer: elbv2.ApplicationLoadBalancer
     listener: elbv2.ApplicationListener
+    outdir: Path
+
+    def synthesize(self) -> tuple[Template, Path, dict[str, Any]]:
+        """Synthesize through the compliance gate, with the stack-wide fixes TapStack applies."""
+        drop_provider_role_depends_on(self.stack)
+        add_compliance_checks(self.app)
+        return synth_with_report(self.app, self.stack, self.outdir)
 
 
 def front_door_testbed(outdir: Path, id: str, network: NetworkSettings) -> Testbed:
     """The stack a single front door construct is tested in."""
     app = App(context=cdk_json_context(), outdir=str(outdir))
-    stack = bare_stack(app, id)
+    stack = Stack(app, id, env=Environment(region="us-east-1"))
     keys = Keys(stack, "Keys", removal_policy=RemovalPolicy.DESTROY)
     vpc = Network(stack, "Network", settings=network, key=keys.key, removal_policy=RemovalPolicy.DESTROY).vpc
     load_balancer, listener = stand_in_load_balancer(stack, vpc)
-    return Testbed(app, stack, keys.key, vpc, load_balancer, listener)
+    return Testbed(app, stack, keys.key, vpc, load_balancer, listener, outdir)
 
 
 def stand_in_load_balancer(

@@ -12,13 +12,11 @@ from aws_cdk import RemovalPolicy
 from aws_cdk.assertions import Match, Template
 
 from infra.api import STAGE_NAME, PartnerApi
-from infra.compliance import add_compliance_checks
 from infra.context import load_config
 from tests.synthesis import (
     cfn_lint,
     front_door_testbed,
     nag_findings,
-    synth_with_report,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +37,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     outdir = tmp_path_factory.mktemp("cdk-api")
     config = load_config("prod")
     bed = front_door_testbed(outdir, "ApiTest", config.network)
-    app, stack = bed.app, bed.stack
+    stack = bed.stack
     PartnerApi(
         stack,
         "PartnerApi",
@@ -51,8 +49,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         listener_port=80,
         removal_policy=RemovalPolicy.DESTROY,
     )
-    add_compliance_checks(app)
-    template, template_path, report = synth_with_report(app, stack, outdir)
+    template, template_path, report = bed.synthesize()
     return Built(template=template, template_path=template_path, report=report)
 
 

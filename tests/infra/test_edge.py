@@ -18,7 +18,6 @@ import pytest
 from aws_cdk import RemovalPolicy
 from aws_cdk.assertions import Match, Template
 
-from infra.compliance import add_compliance_checks
 from infra.config import EdgeSettings
 from infra.context import load_config
 from infra.edge import CATALOG_MAX_TTL_SECONDS, CONTENT_SECURITY_POLICY, Edge
@@ -26,7 +25,6 @@ from tests.synthesis import (
     cfn_lint,
     front_door_testbed,
     nag_findings,
-    synth_with_report,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,7 +81,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> EdgeStack:
     # A custom domain exercises the certificate path (TLS minimum); the profiles cover the default one.
     settings = dataclasses.replace(config.edge, domain_name="shop.example.com", certificate_arn=CERTIFICATE)
     bed = front_door_testbed(outdir, "EdgeTest", config.network)
-    app, stack = bed.app, bed.stack
+    stack = bed.stack
     Edge(
         stack,
         "Edge",
@@ -94,8 +92,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> EdgeStack:
         removal_policy=RemovalPolicy.DESTROY,
         site_source=str(WEB),
     )
-    add_compliance_checks(app)
-    template, template_path, report = synth_with_report(app, stack, outdir)
+    template, template_path, report = bed.synthesize()
     resources = template.to_json()["Resources"]
 
     def only(resource_type: str, prefix: str = "") -> str:
