@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from storefront.app import create_app
-from storefront.domain import catalog
+from storefront.domain import carts, catalog
 
 from tests.storefront.conftest import ADMIN, add_product, make_settings, new_cart, place
 
@@ -147,3 +147,38 @@ async def test_an_unexpected_error_on_a_catalog_read_is_no_store(
         response = await client.get("/api/products/1")
     assert response.status_code == 500
     assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/api/products/{id}", "/api/products"])
+async def test_head_on_a_catalog_read_has_the_get_headers_and_no_body(
+    client: httpx.AsyncClient, product: dict[str, object], path: str
+) -> None:
+    """HEAD is routed by Starlette, GET answered by EdgeMiddleware's fast lane: the same CacheableRead."""
+    url = path.format(id=product["id"])
+    get = await client.get(url)
+    head = await client.head(url)
+    assert head.status_code == 200
+    assert head.content == b""
+    for name in ("etag", "cache-control", "content-type", "content-length"):
+        assert head.headers[name] == get.headers[name], name
+
+
+@pytest.mark.parametrize("path", ["/api/products/{id}", "/api/carts/{cart}"])
+async def test_an_unexpected_error_is_a_500_with_the_error_shape_and_request_id(
+    app: Starlette, product: dict[str, object], monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """Both lanes: the catalog read's fast lane, and a route behind Starlette's error layer."""
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(catalog, "get_product", broken)
+    monkeypatch.setattr(carts, "get_cart", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://storefront.test") as client:
+        url = path.format(id=product["id"], cart=uuid.uuid4())
+        response = await client.get(url, headers={"X-Request-Id": "req-500"})
+    assert response.status_code == 500
+    assert response.json() == {"error": {"code": "internal_error", "message": "internal error"}}
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-request-id"] == "req-500"

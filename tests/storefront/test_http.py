@@ -7,7 +7,11 @@ import logging
 import httpx
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
+from storefront.api import params
 from storefront.api.middleware import flush_access_lines
 from storefront.app import create_app
 
@@ -42,14 +46,20 @@ async def test_readiness_is_ok_when_the_database_answers(client: httpx.AsyncClie
     assert response.json() == {"status": "ok"}
 
 
-async def test_request_id_is_honoured_and_returned(client: httpx.AsyncClient) -> None:
-    response = await client.get("/health", headers={"X-Request-Id": "abc-123"})
+# /health is routed by Starlette; the catalog reads are answered by EdgeMiddleware's fast lane, 200 or error.
+_LANES = ["/health", "/api/products", "/api/products/999999"]
+
+
+@pytest.mark.parametrize("path", _LANES)
+async def test_request_id_is_honoured_and_returned(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(path, headers={"X-Request-Id": "abc-123"})
     assert response.headers["X-Request-Id"] == "abc-123"
 
 
-async def test_request_id_is_generated_when_missing_or_unsafe(client: httpx.AsyncClient) -> None:
-    generated = await client.get("/health")
-    unsafe = await client.get("/health", headers={"X-Request-Id": "bad id\twith spaces"})
+@pytest.mark.parametrize("path", _LANES)
+async def test_request_id_is_generated_when_missing_or_unsafe(client: httpx.AsyncClient, path: str) -> None:
+    generated = await client.get(path)
+    unsafe = await client.get(path, headers={"X-Request-Id": "bad id\twith spaces"})
     assert len(generated.headers["X-Request-Id"]) == 32
     assert unsafe.headers["X-Request-Id"] != "bad id\twith spaces"
 
@@ -77,6 +87,30 @@ async def test_each_request_logs_one_json_line_without_secrets(
     assert ADMIN_TOKEN not in out and "query-secret" not in out
 
 
+@pytest.mark.parametrize(("path", "status"), [("/api/products/1", 404), ("/api/products?limit=0", 422)])
+async def test_a_catalog_read_logs_one_line_with_its_status(
+    client: httpx.AsyncClient,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    status: int,
+) -> None:
+    caplog.set_level(logging.INFO, logger="storefront.access")
+    capsys.readouterr()
+    response = await client.get(path, headers={"X-Request-Id": "req-43"})
+    flush_access_lines()
+    lines = [line for line in capsys.readouterr().out.splitlines() if '"storefront.access"' in line]
+    assert response.status_code == status
+    assert len(lines) == 1
+    entry = orjson.loads(lines[0])
+    assert (entry["request_id"], entry["method"], entry["path"], entry["status"]) == (
+        "req-43",
+        "GET",
+        path.split("?")[0],
+        status,
+    )
+
+
 async def test_openapi_schema_documents_the_error_shape(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/api/openapi.json")).json()
     responses = schema["paths"]["/api/orders"]["post"]["responses"]
@@ -94,3 +128,12 @@ async def test_static_directory_is_served_at_the_root_when_it_exists(database: s
     assert page.status_code == 200 and "shop" in page.text
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     assert health.json() == {"status": "ok"}
+
+
+_QUERY_BYTES = st.sampled_from([b"limit", b"cursor", b"q", b"=", b"&", b"%", b"%C3%A9", b"+", b"20", b"\xe9", b";"])
+
+
+@given(st.lists(_QUERY_BYTES, max_size=12).map(b"".join))
+def test_query_parameters_are_read_as_starlette_reads_them(query_string: bytes) -> None:
+    """The fast lane parses the query string itself; it must see what Starlette's `query_params` see."""
+    assert params.query(query_string) == dict(QueryParams(query_string))

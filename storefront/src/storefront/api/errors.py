@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 from starlette.applications import Starlette
@@ -40,35 +41,57 @@ DATABASE_DOWN: tuple[type[Exception], ...] = (
 )
 
 
-async def _app_error(request: Request, exc: Exception) -> Response:
+def _app_error(exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     return error_response(exc.status, exc.code, exc.message, headers)
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
+def _http_error(exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     return error_response(exc.status_code, code, message, dict(exc.headers or {}))
 
 
-async def _database_down(request: Request, exc: Exception) -> Response:
+def _database_down(exc: Exception) -> Response:
     logger.warning("database unavailable", extra={"error": type(exc).__name__})
     return error_response(
         503, "database_unavailable", "the database is unavailable; retry shortly", {"Retry-After": "1"}
     )
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
+def _unexpected(exc: Exception) -> Response:
     logger.error("unhandled error", exc_info=exc)
-    # Answered outside EdgeMiddleware (Starlette's outermost layer), so it states no-store itself.
+    # no-store on any path: EdgeMiddleware adds it only under /api/.
     return error_response(500, "internal_error", "internal error", {"Cache-Control": "no-store"})
 
 
+_HANDLERS: dict[type[Exception], Callable[[Exception], Response]] = {
+    AppError: _app_error,
+    HTTPException: _http_error,
+    **dict.fromkeys(DATABASE_DOWN, _database_down),
+    Exception: _unexpected,
+}
+
+
+def render(exc: Exception) -> Response:
+    """The response for `exc`, found as Starlette finds a handler: the nearest class in its MRO.
+
+    For the catalog reads answered ahead of Starlette's exception layers (EdgeMiddleware's fast lane).
+    """
+    handler = next(_HANDLERS[cls] for cls in type(exc).__mro__ if cls in _HANDLERS)  # Exception always is
+    return handler(exc)
+
+
+def _handle_in_starlette(handler: Callable[[Exception], Response]) -> Callable[..., Awaitable[Response]]:
+    # A coroutine, since Starlette runs synchronous handlers in its thread pool.
+    async def handle(request: Request, exc: Exception) -> Response:
+        return handler(exc)
+
+    return handle
+
+
 def install(app: Starlette) -> None:
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    for exc_type in DATABASE_DOWN:
-        app.add_exception_handler(exc_type, _database_down)
-    app.add_exception_handler(Exception, _unexpected)
+    for exc_type, handler in _HANDLERS.items():
+        app.add_exception_handler(exc_type, _handle_in_starlette(handler))

@@ -66,7 +66,7 @@ class ApiRoute(Route):
     def __init__(
         self,
         path: str,
-        endpoint: Callable[[Request], Any],
+        endpoint: Callable[..., Any],  # a Request handler, or a bare ASGI endpoint (a CacheableRead)
         method: str,
         *,
         summary: str,

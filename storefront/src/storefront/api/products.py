@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
 
 from storefront.api import params
 from storefront.api.openapi import BODY_ERRORS, PRODUCT_ID, ApiRoute, Parameter
-from storefront.api.responses import cacheable_json_response, json_response
+from storefront.api.responses import CacheableRead, json_response
 from storefront.api.schemas import Product, ProductCreate, ProductPage, ProductUpdate
+from storefront.db.queries import Row
 from storefront.domain import catalog
 from storefront.domain.limits import DEFAULT_LIMIT, MAX_CURSOR, MAX_LIMIT, MAX_QUERY, NO_NUL
 
 
-async def list_products(request: Request) -> Response:
-    pool: asyncpg.Pool = request.app.state.pool
-    page = await catalog.list_products(
+async def list_products(pool: asyncpg.Pool, path: dict[str, str], query: dict[str, str]) -> dict[str, Any]:
+    return await catalog.list_products(
         pool,
-        limit=params.limit(request),
-        cursor=params.optional_text(request, "cursor", MAX_CURSOR),
-        q=params.optional_text(request, "q", MAX_QUERY),
+        limit=params.limit(query.get("limit")),
+        cursor=params.optional_text(query.get("cursor"), "cursor", MAX_CURSOR),
+        q=params.optional_text(query.get("q"), "q", MAX_QUERY),
     )
-    return cacheable_json_response(request, page)
 
 
-async def get_product(request: Request) -> Response:
-    pool: asyncpg.Pool = request.app.state.pool
-    return cacheable_json_response(request, await catalog.get_product(pool, params.product_id(request)))
+async def get_product(pool: asyncpg.Pool, path: dict[str, str], query: dict[str, str]) -> Row:
+    return await catalog.get_product(pool, params.id_value(path["product_id"], "path.product_id"))
 
 
 async def create_product(request: Request) -> Response:
@@ -70,7 +70,7 @@ _LIST_QUERY: list[Parameter] = [
 CATALOG_READS: tuple[ApiRoute, ...] = (
     ApiRoute(
         "/api/products/{product_id}",
-        get_product,
+        CacheableRead(get_product),
         "GET",
         summary="One product",
         ok=(200, Product),
@@ -80,7 +80,7 @@ CATALOG_READS: tuple[ApiRoute, ...] = (
     ),
     ApiRoute(
         "/api/products",
-        list_products,
+        CacheableRead(list_products),
         "GET",
         summary="List products (keyset pages)",
         ok=(200, ProductPage),

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import asyncpg
 import orjson
-from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from storefront.api import params
 
 _JSON = "application/json"
 
@@ -36,24 +40,55 @@ def _etag_matches(if_none_match: bytes, etag: bytes) -> bool:
     return any(candidate.strip().removeprefix(b"W/") == etag for candidate in if_none_match.split(b","))
 
 
-def cacheable_json_response(request: Request, data: Any) -> Response:
-    """A 200 the edge may cache (`Cache-Control` from settings) with a strong ETag of its exact bytes; a 304
-    with no body when the client's If-None-Match already names those bytes.
+Headers = list[tuple[bytes, bytes]]
+# A catalog read: (pool, path parameters, query parameters) -> the JSON-able answer.
+Read = Callable[[asyncpg.Pool, dict[str, str], dict[str, str]], Awaitable[Any]]
+
+
+def cacheable_json(
+    request_headers: Iterable[tuple[bytes, bytes]], data: Any, cache_control: bytes
+) -> tuple[int, Headers, bytes]:
+    """A 200 the edge may cache (`cache_control`) with a strong ETag of its exact bytes, or a 304 with no
+    body when the request's If-None-Match already names those bytes: (status, headers, body).
 
     The ETag is the first 128 bits of the SHA-256 of the body that is serialized anyway; SHA-256 because
     CPUs hash it in hardware (x86 SHA extensions, ARMv8 crypto on Graviton): 1.8 us for a 3 KB page here,
     against 6 us for blake2b. It changes exactly when the bytes do, so no version column or clock is involved.
     """
     body = orjson.dumps(data, default=_default)
-    etag = b'"%s"' % hashlib.sha256(body).hexdigest()[:32].encode()
-    validators = [(b"etag", etag), (b"cache-control", request.app.state.catalog_cache_control)]
-    for name, value in request.scope["headers"]:
+    etag = b'"' + hashlib.sha256(body).digest()[:16].hex().encode() + b'"'
+    for name, value in request_headers:
         if name == b"if-none-match":
             if _etag_matches(value, etag):
-                response = Response(status_code=304)
-                response.raw_headers = validators
-                return response
+                return 304, [(b"etag", etag), (b"cache-control", cache_control)], b""
             break
-    response = Response(body, media_type=_JSON)
-    response.raw_headers.extend(validators)
-    return response
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"%d" % len(body)),
+        (b"etag", etag),
+        (b"cache-control", cache_control),
+    ]
+    return 200, headers, body
+
+
+class CacheableRead:
+    """A cacheable catalog read as a bare ASGI endpoint (no Request or Response objects).
+
+    Starlette routes to it like to any endpoint (HEAD arrives that way), and EdgeMiddleware calls
+    `respond` straight for GET, ahead of the routing and exception layers: measured, those layers and the
+    Request/Response objects cost more per catalog read than the read's own work. Either way the answer is
+    built here, once.
+    """
+
+    def __init__(self, read: Read) -> None:
+        self.read = read
+
+    async def respond(self, scope: Scope) -> tuple[int, Headers, bytes]:
+        state = scope["app"].state
+        data = await self.read(state.pool, scope["path_params"], params.query(scope["query_string"]))
+        return cacheable_json(scope["headers"], data, state.catalog_cache_control)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        status, headers, body = await self.respond(scope)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
