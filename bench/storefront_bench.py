@@ -2,7 +2,7 @@
 
 One run, one embedded PostgreSQL (durable settings), the same number of worker processes for every server:
 - reads: GET /api/products and GET /api/products/{id} with wrk (closed loop, fixed connections), rounds
-  alternating service / baseline, medians compared;
+  alternating service / contract floor / baseline (bench/baseline_app.py), medians compared;
 - checkout: POST /api/orders at a fixed arrival rate (open loop, latency measured from each request's
   scheduled start, so queueing counts), then the database is checked for oversells;
 - RSS of the service's worker after the run.
@@ -415,19 +415,9 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
             env,
         )
         service.port = int(service.cmd[service.cmd.index("--port") + 1])
-        base_port = free_port()
-        baseline = Server(
-            "baseline",
-            [
-                str(BIN / "uvicorn"), "baseline_app:app", "--app-dir", str(ROOT / "bench"),
-                "--host", "127.0.0.1",
-                "--port", str(base_port), "--workers", w, "--loop", "uvloop", "--http", "httptools",
-                "--no-access-log", "--log-level", "warning",
-            ],
-            base_port,
-            env,
-        )  # fmt: skip
-        servers = [service, baseline]
+        baseline = baseline_server("baseline", "baseline_app:app", w, env)
+        floor = baseline_server("contract-floor", "baseline_app:contract_app", w, env)
+        servers = [service, floor, baseline]
         for i, rev in enumerate(args.before):
             servers.insert(i, before_service(rev, service, workdir))
         if args.variants:
@@ -503,6 +493,22 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     return 0
 
 
+def baseline_server(name: str, target: str, workers: str, env: dict[str, str]) -> Server:
+    """One of bench/baseline_app.py's callables under the service's server settings."""
+    port = free_port()
+    return Server(
+        name,
+        [
+            str(BIN / "uvicorn"), target, "--app-dir", str(ROOT / "bench"),
+            "--host", "127.0.0.1",
+            "--port", str(port), "--workers", workers, "--loop", "uvloop", "--http", "httptools",
+            "--no-access-log", "--log-level", "warning",
+        ],
+        port,
+        env,
+    )  # fmt: skip
+
+
 def before_service(rev: str, service: Server, workdir: Path) -> Server:
     """The service's code as of `rev` (its src tree from git, first on PYTHONPATH), same command and settings."""
     src = workdir / f"before-{rev}"
@@ -547,9 +553,9 @@ def summarise(
         "",
         "### Catalog reads (median of rounds)",
         "",
-        "| server | endpoint | req/s | p50 ms | p99 ms | vs baseline req/s | p99 / baseline p99 | server CPU us/req"
-        " | baseline CPU / server CPU | rounds req/s | rounds p99 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| server | endpoint | req/s | p50 ms | p99 ms | vs baseline req/s | vs contract floor req/s"
+        " | p99 / baseline p99 | server CPU us/req | baseline CPU / server CPU | rounds req/s | rounds p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, per in reads.items():
         for endpoint, results in per.items():
@@ -557,6 +563,7 @@ def summarise(
                 continue
             rps = _median(results, "rps")
             base = _median(reads["baseline"][endpoint], "rps")
+            floor = _median(reads["contract-floor"][endpoint], "rps")
             rounds = ", ".join(f"{r.rps:.0f}" for r in results)
             rounds_p99 = ", ".join(f"{r.p99_ms:.1f}" for r in results)
             cpu = _median(results, "cpu_us")
@@ -565,7 +572,8 @@ def summarise(
             base_p99 = _median(reads["baseline"][endpoint], "p99_ms")
             lines.append(
                 f"| {name} | {endpoint} | {rps:.0f} | {_median(results, 'p50_ms'):.2f} |"
-                f" {p99:.2f} | {rps / base:.0%} | {p99 / base_p99:.2f}x | {cpu:.0f} | {base_cpu / cpu:.0%} |"
+                f" {p99:.2f} | {rps / base:.0%} | {rps / floor:.0%} | {p99 / base_p99:.2f}x | {cpu:.0f} |"
+                f" {base_cpu / cpu:.0%} |"
                 f" {rounds} | {rounds_p99} |"
             )
     lines += [
