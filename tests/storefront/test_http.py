@@ -14,6 +14,7 @@ from starlette.datastructures import QueryParams
 from storefront.api import params
 from storefront.api.middleware import flush_access_lines
 from storefront.app import create_app
+from storefront.log import configure_logging
 
 from tests.storefront.conftest import ADMIN, ADMIN_TOKEN, make_settings
 
@@ -109,6 +110,20 @@ async def test_a_catalog_read_logs_one_line_with_its_status(
         path.split("?")[0],
         status,
     )
+
+
+def test_uvicorn_builds_no_access_line_of_its_own() -> None:
+    # uvicorn's protocol formats its access line (path and query quoted) whenever the "uvicorn.access"
+    # logger hasHandlers(), even when the logger is disabled; EdgeMiddleware already writes the line.
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("INFO")
+        assert not logging.getLogger("uvicorn.access").hasHandlers()
+        assert logging.getLogger("uvicorn.error").hasHandlers()  # server errors still reach stdout
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
 
 
 async def test_openapi_schema_documents_the_error_shape(client: httpx.AsyncClient) -> None:

