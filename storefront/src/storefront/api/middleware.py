@@ -174,7 +174,7 @@ class EdgeMiddleware:
         try:
             respond = self._fast_read(scope)
             if respond is not None:
-                status = await _answer(respond, scope, send, request_id)
+                status = await _answer(respond, scope, send, request_id, api)
             elif scope["method"] in ("GET", "HEAD"):
                 await self.app(scope, receive, send_with_id)
             else:
@@ -250,14 +250,14 @@ async def _send_error(send: Any, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _answer(respond: Respond, scope: Scope, send: Send, request_id: bytes) -> int:
+async def _answer(respond: Respond, scope: Scope, send: Send, request_id: bytes, api: bool) -> int:
     """Send a fast read's answer, or the error response its failure maps to; its status."""
     try:
         status, headers, body = await respond(scope)
     except Exception as exc:
         response = errors.render(exc)
         status, headers, body = response.status_code, response.raw_headers, bytes(response.body)
-    _stamp(headers, request_id, scope["path"].startswith("/api/"))
+    _stamp(headers, request_id, api)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
     return status
