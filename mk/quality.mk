@@ -12,3 +12,12 @@ mutate: install ## mutation testing of infra/config.py and infra/context.py (fre
 
 mutate-survivors: ## the mutants the last `make mutate` left alive (`uv run mutmut show NAME` shows one)
 	@$(UV) run --frozen mutmut results
+
+# Each real profile synthesized as `make synth` does it (into cdk.out/cost-table/<profile>), its figures
+# recorded; tests/ops/test_cost_table.py compares them with what the session's syntheses cost, exactly.
+cost-table: install ## record every profile's `make cost` figures in ops/cost-table.json, then show the diff to review
+	@for e in $(PROFILES); do \
+	  CDK_OUTDIR=cdk.out/cost-table/$$e $(PY) app.py -c environment=$$e >/dev/null || exit 1; \
+	  $(PY) -m ops.cost_table --environment $$e --cdk-out cdk.out/cost-table/$$e || exit 1; \
+	done
+	@git --no-pager diff --stat -- ops/cost-table.json
