@@ -236,6 +236,9 @@ FARGATE_SIZES = {256: (512, 1024, 2048), 512: (1024, 2048, 3072, 4096), 1024: tu
 
 
 _REGISTRY_HOST = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d+)?"
+_IMAGE_PATH = r"[a-z0-9]+([._/-][a-z0-9]+)*"
+_IMAGE_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_IMAGE_DIGEST = r"sha256:[0-9a-f]{64}"
 # A private ECR repository: <account>.dkr.ecr.<region>.amazonaws.com.
 ECR_HOST = r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com"
 # Registries that serve public images without credentials (a bare name like nginx:1.27 is Docker Hub's).
@@ -265,8 +268,11 @@ class ServiceSettings(Settings):
     # The shop's own image (none: build storefront/ at synth); docs/your-app.md is the contract it meets.
     image: str | None = setting(
         matching(
-            rf"({_REGISTRY_HOST}/)?[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}|@sha256:[0-9a-f]{{64}})",
-            "an image URI with a tag or digest, like 123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop:1.4.2",
+            # Docker's reference grammar: name[:tag][@digest], here with a tag, a digest or both.
+            # https://docs.docker.com/reference/cli/docker/image/tag/
+            rf"({_REGISTRY_HOST}/)?{_IMAGE_PATH}(:{_IMAGE_TAG}(@{_IMAGE_DIGEST})?|@{_IMAGE_DIGEST})",
+            "an image URI with a tag, a digest or both, like 123456789012.dkr.ecr.eu-central-1.amazonaws.com/"
+            "shop:1.4.2 or shop:1.4.2@sha256:<64 hex digits>",
         ),
         default=None,
     )
@@ -324,6 +330,15 @@ class ServiceSettings(Settings):
     @property
     def log_retention(self) -> logs.RetentionDays:
         return RETENTION_DAYS[self.log_retention_days]
+
+    @property
+    def image_reference(self) -> tuple[str, str | None, str | None]:
+        """`image` as (name, tag, digest); with both, the digest is what ECS pulls and the tag a label."""
+        assert self.image is not None
+        rest, _, digest = self.image.partition("@")
+        host, slash, path = rest.rpartition("/")
+        path, colon, tag = path.partition(":")
+        return f"{host}{slash}{path}", (tag if colon else None), (digest or None)
 
     @property
     def image_registry(self) -> str:

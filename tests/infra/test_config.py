@@ -64,8 +64,10 @@ REJECTED = [
         {"region": "eu-central-1", "network.availability_zones": "us-east-1a,us-east-1b"},
         r"zones of eu-central-1",
     ),
-    ("dev", {"service.image": "shop"}, r"service.image='shop'.*tag or digest"),
+    ("dev", {"service.image": "shop"}, r"service.image='shop'.*tag, a digest or both"),
     ("dev", {"service.image": "registry.acme.com/shop:1.0"}, r"service.image=.*image_credentials_secret_arn"),
+    ("dev", {"service.image": "nginx@sha256:abc"}, r"service.image='nginx@sha256:abc'.*tag, a digest or both"),
+    ("dev", {"service.image": "nginx@1.27:sha256"}, r"service.image=.*tag, a digest or both"),
     ("dev", {"service.container_port": "70000"}, r"service.container_port=70000.*1 to 65535"),
     ("dev", {"service.health_check_path": "health"}, r"service.health_check_path='health'.*URL path"),
     ("dev", {"service.paths": "/a/*,/b/*,/c/*,/d/*,/e/*"}, r"service.paths=.*1 to 4 path patterns"),
@@ -220,10 +222,37 @@ def test_a_region_takes_its_zones_and_prefix_list_from_the_region_table(region: 
         ("123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop:1.4.2", "ecr"),
         ("nginx:1.27", "public"),
         ("public.ecr.aws/acme/shop@sha256:" + "a" * 64, "public"),
+        ("123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop:1.4.2@sha256:" + "b" * 64, "ecr"),
+        ("nginx:1.27@sha256:" + "c" * 64, "public"),
     ],
 )
 def test_the_image_s_registry_decides_how_it_is_pulled(image: str, registry: str) -> None:
     assert config_from_context({"service.image": image}).service.image_registry == registry
+
+
+DIGEST = "sha256:" + "d" * 64
+
+
+@pytest.mark.parametrize(
+    ("image", "reference"),
+    [
+        ("nginx:1.27", ("nginx", "1.27", None)),
+        (f"nginx@{DIGEST}", ("nginx", None, DIGEST)),
+        (f"nginx:1.27@{DIGEST}", ("nginx", "1.27", DIGEST)),
+        (
+            f"public.ecr.aws/docker/library/python:3.11-slim@{DIGEST}",
+            ("public.ecr.aws/docker/library/python", "3.11-slim", DIGEST),
+        ),
+        (f"ghcr.io/team/shop:2@{DIGEST}", ("ghcr.io/team/shop", "2", DIGEST)),
+    ],
+)
+def test_an_image_pinned_by_tag_and_digest_is_accepted(
+    image: str, reference: tuple[str, str | None, str | None]
+) -> None:
+    """Docker's reference form name[:tag][@digest]: with both, the tag is a label and the digest decides.
+    https://docs.docker.com/reference/cli/docker/image/tag/ and ECS's `image` parameter:
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_image"""
+    assert config_from_context({"service.image": image}).service.image_reference == reference
 
 
 def test_a_private_registry_is_allowed_with_a_credentials_secret() -> None:
