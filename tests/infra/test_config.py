@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 
 import pytest
 
-from infra.config import REGIONS, ConfigError
+from infra.config import REGIONS, Config, ConfigError, backup_copy_regions
 from infra.context import config_from_context, load_config, setting_types
+from infra.limits import VAULT_SUFFIX, name_problems
 from infra.profiles import PROFILES
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
@@ -280,3 +282,70 @@ def test_every_region_has_a_default_backup_copy_region_elsewhere() -> None:
 
     assert set(BACKUP_REGION_PAIRS) == set(REGIONS)
     assert all(source != target for source, target in BACKUP_REGION_PAIRS.items())
+
+
+# --- Physical names within AWS's limits (infra/limits.py) ---
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "problem"),
+    [
+        # The issue's case: the copy stack's vault as a pipeline stage named it before stacks had their names.
+        (
+            "backup_vault",
+            "Staging-TapStack-staging-backup-ap-southeast-2" + VAULT_SUFFIX,
+            r"has 55 characters, at most 50",
+        ),
+        ("backup_plan", "TapStack-" + "p" * 40 + "-database", r"AWS Backup plan name .* at most 50"),
+        ("db_cluster", "tapstack-" + "p" * 45 + "-storefront", r"DB cluster identifier .* at most 63"),
+        ("db_cluster", "tapstack-pr--7-storefront", r"without two hyphens in a row"),
+        ("stack", "TapStack-" + "p" * 120, r"stack name .* at most 128"),
+        ("stack", "TapStack-pr_7", r"letters, digits and hyphens"),
+        ("waf_log_group", "aws-waf-logs-" + "p" * 500, r"AWS WAF log group name .* at most 512"),
+        ("log_group", "/aws/rds/cluster/" + "p" * 500, r"log group name .* at most 512"),
+        ("load_balancer", "TapStack-preview-feature-branch-alb", r"load balancer name .* at most 32"),
+        ("target_group", "-tg", r"not starting or ending with a hyphen"),
+    ],
+)
+def test_a_name_past_its_aws_limit_is_refused_with_the_limit_and_its_page(kind: str, name: str, problem: str) -> None:
+    """Each limit as its API reference states it (the page is in the message): a stack name 128, a Backup vault
+    or plan name 50, an Aurora cluster identifier 63, a log group name 512, load balancer and target group 32."""
+    (message,) = name_problems([(kind, name)])
+    assert re.search(problem, message)
+    assert "https://docs.aws.amazon.com/" in message
+
+
+def test_every_profile_region_and_copy_region_makes_names_aws_accepts() -> None:
+    """Every Config the settings allow today validates, names included: the longest copy stack vault
+    (TapStack-staging-backup-ap-southeast-2-<8 hex>) has 47 of the 50 characters AWS Backup allows.
+    https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html"""
+    longest = 0
+    for environment in ("dev", "staging", "prod"):
+        for copy_region in sorted(backup_copy_regions()):
+            # The copy stack's name depends on the profile and the copy region only.
+            region = next(region for region in REGIONS if region != copy_region)
+            overrides = {"backup.cross_region_copy": "true", "backup.copy_region": copy_region}
+            config = load_config(environment, region=region, overrides=overrides)
+            longest = max(longest, len(config.stack_names["backup_copy"] + VAULT_SUFFIX))
+        for region in REGIONS:
+            load_config(environment, region=region)
+    assert longest == 47
+
+
+def test_a_stack_name_that_makes_a_name_past_its_limit_fails_synth_naming_the_setting() -> None:
+    """A name derived from a setting (here a longer environment name, as a preview environment would give)
+    fails when the Config is built, with the setting, its value, the name and AWS's limit."""
+    config = load_config("staging")
+
+    class LongerName(Config):
+        @property
+        def stack_name(self) -> str:
+            return "TapStack-pr-1234-" + "x" * 30
+
+    longer = LongerName(**{item.name: getattr(config, item.name) for item in dataclasses.fields(config)})
+    with pytest.raises(
+        ConfigError,
+        match=r"invalid setting environment='staging': allowed is a value that makes names AWS accepts, but the "
+        r"AWS Backup vault name 'TapStack-pr-1234-x{30}-x{8}' has 56 characters, at most 50 allowed",
+    ):
+        longer.validate()
