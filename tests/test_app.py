@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from app import _cli_context
+from aws_cdk.cx_api import CloudAssembly
+
+from app import _cli_context, summary
+from tests.synthesis import Synthesized
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,3 +39,36 @@ def test_a_wrong_setting_fails_synth_naming_the_setting_and_what_is_allowed(tmp_
     assert result.stderr.strip().splitlines()[-1] == (
         "error: invalid setting environment='qa': allowed is one of dev, staging, prod (or 'production')"
     )
+
+
+# jsii's banner when Node is past its end of life (jsii's checkNode), and CDK's info on deployment alarms.
+NODE_BANNER = re.compile(r"!!.*(end-of-life|supported node)", re.IGNORECASE)
+CIRCULAR_INFO = re.compile(r"circular dependency", re.IGNORECASE)
+
+
+def test_a_cli_synth_prints_what_was_synthesized_and_nothing_a_user_cannot_act_on(abroad: Synthesized) -> None:
+    """The README's `cdk synth` abroad, as a user's shell runs it: no jsii end-of-life banner (cdk.json's app
+    command sets JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION for Node 20, jsii's documented switch) and
+    no info about a dependency cycle that does not exist (the deployment alarms are named literally, so
+    the ECS service references no alarm); what it does print names the output directory and every stack.
+    https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-synth.html"""
+    output = abroad.output
+    assert not NODE_BANNER.search(output), output
+    assert not CIRCULAR_INFO.search(output), output
+    assert f"Successfully synthesized to {abroad.template_path.parent}" in output
+    assert all(name in output for name in abroad.template_paths), output
+
+
+def test_make_synth_names_every_stack_its_region_and_template(abroad: Synthesized) -> None:
+    """`make synth` runs app.py without the CLI, which would print nothing: it prints the stacks it made,
+    each with its region and template, from the cloud assembly (here the CLI's, read back)."""
+    text = summary(CloudAssembly(str(abroad.template_path.parent)))
+    lines = text.splitlines()
+    assert lines[0].startswith("Synthesized 4 stack(s) into ") and lines[0].endswith("(cdk-nag passed):")
+    rows = {line.split()[0]: line.split()[1:] for line in lines[1:]}
+    assert rows == {
+        "TapStack-prod": ["eu-central-1", "TapStack-prod.template.json"],
+        "TapStack-prod-edge": ["us-east-1", "TapStack-prod-edge.template.json"],
+        "TapStack-prod-edge-alarms": ["us-east-1", "TapStack-prod-edge-alarms.template.json"],
+        "TapStack-prod-backup-eu-west-1": ["eu-west-1", "TapStack-prod-backup-eu-west-1.template.json"],
+    }
