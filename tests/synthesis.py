@@ -103,8 +103,12 @@ def synthesize(environment: str, outdir: Path, context: dict[str, str] | None = 
     return Synthesized(environment, template, template_path, report, stack_templates(outdir))
 
 
-def synthesize_with_cli(environment: str, outdir: Path, context: dict[str, str]) -> Synthesized:
-    """Synthesize as a user does: the pinned CDK CLI (`make cdk-cli`), context as `-c key=value`."""
+def synthesize_with_cli(
+    environment: str, outdir: Path, context: dict[str, str], account: str | None = None
+) -> Synthesized:
+    """Synthesize as a user does: the pinned CDK CLI (`make cdk-cli`), context as `-c key=value`; with
+    `account`, as the CLI runs the app when it has credentials (CDK_DEFAULT_ACCOUNT is that account's),
+    but without any: a context lookup would fail the synth."""
     repo = CDK_JSON.parent
     subprocess.run(["make", "--no-print-directory", "cdk-cli"], cwd=repo, check=True, capture_output=True)
     arguments = [
@@ -116,7 +120,9 @@ def synthesize_with_cli(environment: str, outdir: Path, context: dict[str, str])
         [str(repo / "node_modules" / ".bin" / "cdk"), "synth", "--no-notices", "-o", str(outdir), *arguments],
         cwd=repo,
         # No telemetry, and no wait for an instance metadata service that is not there.
-        env=shell | {"CDK_DISABLE_CLI_TELEMETRY": "true", "AWS_EC2_METADATA_DISABLED": "true"},
+        env=shell
+        | {"CDK_DISABLE_CLI_TELEMETRY": "true", "AWS_EC2_METADATA_DISABLED": "true"}
+        | ({"CDK_DEFAULT_ACCOUNT": account} if account else {}),
         capture_output=True,
         text=True,
         check=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -72,3 +73,31 @@ def test_make_synth_names_every_stack_its_region_and_template(abroad: Synthesize
         "TapStack-prod-edge-alarms": ["us-east-1", "TapStack-prod-edge-alarms.template.json"],
         "TapStack-prod-backup-eu-west-1": ["eu-west-1", "TapStack-prod-backup-eu-west-1.template.json"],
     }
+
+
+def _missing_context(directory: Path) -> list[object]:
+    """Every context lookup a cloud assembly (and its nested stage assemblies) still asks the CLI for."""
+    return [
+        missing
+        for manifest in [directory / "manifest.json", *directory.glob("assembly-*/manifest.json")]
+        for missing in json.loads(manifest.read_text()).get("missing", [])
+    ]
+
+
+def test_a_synth_with_the_account_known_needs_no_context_lookup(abroad: Synthesized) -> None:
+    """With credentials the CLI gives the app the account, and Stack.availability_zones becomes a context
+    lookup that ec2.Vpc reads to check the configured zones: synth would need AWS calls and the bootstrap's
+    lookup role, and would write cdk.context.json. TapStack answers with the configured zones instead, so
+    the abroad synth (account 123456789012 but no credentials, where any lookup fails the synth) asks for
+    nothing. https://docs.aws.amazon.com/cdk/v2/guide/context.html"""
+    manifest = json.loads((abroad.template_path.parent / "manifest.json").read_text())
+    assert manifest["artifacts"]["TapStack-prod"]["environment"] == "aws://123456789012/eu-central-1"
+    assert _missing_context(abroad.template_path.parent) == []
+
+
+def test_make_synth_and_the_test_fixtures_need_no_context_lookup(dev: Synthesized, pipeline: Synthesized) -> None:
+    """`make synth` runs app.py without an account: no manifest of the profile or of the pipeline (its stage
+    assemblies included) lists missing context, so no synth here needs AWS.
+    https://docs.aws.amazon.com/cdk/v2/guide/context.html"""
+    assert _missing_context(dev.template_path.parent) == []
+    assert _missing_context(pipeline.template_path.parent) == []
