@@ -240,8 +240,10 @@ class PipelineStack(Stack):
                 "API_URL": stage.output("APIGatewayURL"),
                 "API_KEY_ID": stage.output("APIKey"),
             },
+            # Only /api/* reaches the service through CloudFront (everything else is the site bucket): the
+            # service's own document shows it answers there, the catalog read that the database does.
             commands=[
-                f'{curl} "${{SHOP_URL%/}}/health" | grep -q \'"status"\'',
+                f'{curl} "${{SHOP_URL%/}}/api/openapi.json" | grep -q \'"openapi"\'',
                 f'{curl} "${{SHOP_URL%/}}/api/products?limit=1" | {has_items}',
                 'API_KEY=$(aws apigateway get-api-key --api-key "$API_KEY_ID" --include-value '
                 "--query value --output text)",
