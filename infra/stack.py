@@ -26,6 +26,18 @@ STOREFRONT_WEB = Path(__file__).resolve().parents[1] / "storefront" / "web"
 class TapStack(Stack):
     """One deployment of the e-commerce platform, shaped by one validated Config."""
 
+    @property
+    def availability_zones(self) -> list[str]:
+        """The configured zones (`network.availability_zones`, the REGIONS table by default), never a lookup.
+
+        Once the account is known (the CDK CLI with credentials sets it), Stack's own answer is a context
+        lookup of the account's zones, which `ec2.Vpc` reads to check the configured ones: synth would then
+        need AWS calls and the bootstrap's lookup role, and write cdk.context.json. CDK's documented way to
+        choose zones otherwise is to override this property.
+        https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk/Stack.html#aws_cdk.Stack.availability_zones
+        """
+        return self._zones
+
     def __init__(
         self,
         scope: Construct,
@@ -46,6 +58,7 @@ class TapStack(Stack):
             # stack in another region, arrive by CDK's cross-region references.
             cross_region_references=edge_guard is not None or backup_copy_vault is not None,
         )
+        self._zones = list(config.network.availability_zones)
         for name, value in config.tags.items():
             Tags.of(self).add(name, value)
 

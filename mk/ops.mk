@@ -1,4 +1,4 @@
-# Operations verbs (issue 9): what the stack costs, what it looks like, is it secure, ship it.
+# Operations verbs: what the stack costs, what it looks like, is it secure, ship it.
 # Included by the root Makefile (`include mk/*.mk`); uses its UV, PY, ENVIRONMENT and install/synth.
 CDK := node_modules/.bin/cdk
 CHECKOV := .tools/checkov/bin/checkov
@@ -47,8 +47,11 @@ $(CDK): package.json package-lock.json
 deploy: test $(CDK) ## every gate, then cdk deploy of TapStack-$(ENVIRONMENT) and its companion stacks (EMAIL=... subscribes alerts)
 	$(CDK) deploy --all $(CDK_ARGS) --outputs-file cdk.out/outputs-$(ENVIRONMENT).json
 
+# `cdk diff` has no --all (only deploy and destroy do): it takes stack names or patterns. These two select
+# every stack of the profile: the regional one and its companions (-edge, -edge-alarms, -backup-<region>).
+PROFILE_STACKS = 'TapStack-$(ENVIRONMENT)' 'TapStack-$(ENVIRONMENT)-*'
 diff: install $(CDK) ## what a deploy of TapStack-$(ENVIRONMENT) would change in the account
-	$(CDK) diff --all $(CDK_ARGS)
+	$(CDK) diff $(CDK_ARGS) $(PROFILE_STACKS)
 
 restore-drill: install ## orders survive pg_dump, data-dir loss, pg_restore (DRILL_ARGS="--orders N --products N --keep")
 	$(PY) -m ops.restore_drill $(DRILL_ARGS)

@@ -40,7 +40,7 @@ REMOVAL: dict[str, tuple[Removal, ...]] = {
     "AWS::KMS::Key CopyKey": (RETAINED, RETAINED, RETAINED),
     "AWS::Logs::LogGroup": (DESTROYED, RETAINED, RETAINED),
     # WAF's aws-waf-logs-* groups and Aurora's /aws/rds/cluster/<id>/postgresql.
-    "AWS::Logs::LogGroup (fixed name)": (DESTROYED, RETAINED, RETAINED),
+    "AWS::Logs::LogGroup (fixed name)": (DESTROYED, RETAINED_EXCEPT_ON_CREATE, RETAINED_EXCEPT_ON_CREATE),
     "AWS::S3::Bucket": (DESTROYED, RETAINED, RETAINED),
     "AWS::SecretsManager::Secret": (DESTROYED, RETAINED, RETAINED),
     # Recovery points outlive the stack in every profile; the vault's name is unique per stack creation.

@@ -325,7 +325,27 @@ def test_blue_green_opens_no_new_way_in(profile: Synthesized) -> None:
 def _deployment_alarms(synthesized: Synthesized) -> list[dict[str, Any]]:
     alarms = _one(synthesized, "AWS::ECS::Service")["DeploymentConfiguration"]["Alarms"]
     assert (alarms["Enable"], alarms["Rollback"]) == (True, True)
-    return [synthesized.resources[name["Ref"]]["Properties"] for name in alarms["AlarmNames"]]
+    by_name = {
+        resource["Properties"].get("AlarmName"): resource["Properties"]
+        for resource in synthesized.of_type("AWS::CloudWatch::Alarm").values()
+    }
+    return [by_name[name] for name in alarms["AlarmNames"]]
+
+
+def test_deployment_alarms_are_named_literally_and_created_before_the_service(profile: Synthesized) -> None:
+    """ECS DeploymentAlarms lists alarms by name. A CloudFormation-generated name would be a Ref to the
+    alarm, which CDK reports at every synth as a possible circular dependency with the service: named from
+    the stack, the names are plain strings, and DependsOn still creates both alarms before the service.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html"""
+    names = _one(profile, "AWS::ECS::Service")["DeploymentConfiguration"]["Alarms"]["AlarmNames"]
+    assert names == [
+        f"TapStack-{profile.environment}-release-Target5xxRate",
+        f"TapStack-{profile.environment}-release-TargetP99Latency",
+    ]
+    assert len(_deployment_alarms(profile)) == 2
+    service = next(k for k, v in profile.resources.items() if v["Type"] == "AWS::ECS::Service")
+    alarms = set(profile.of_type("AWS::CloudWatch::Alarm"))
+    assert len(alarms.intersection(profile.resources[service]["DependsOn"])) == 2
 
 
 def test_deployment_alarms_roll_back_on_target_5xx_rate_and_p99_latency(profile: Synthesized) -> None:
