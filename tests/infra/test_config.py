@@ -505,3 +505,102 @@ def test_a_stack_name_that_makes_a_name_past_its_limit_fails_synth_naming_the_se
         r"AWS Backup vault name 'TapStack-pr-1234-x{30}-x{8}' has 56 characters, at most 50 allowed",
     ):
         longer.validate()
+
+
+# --- Types and context parsing, each with its whole message (tests/infra/test_config.py's mutation run) ---
+
+CONTEXT_REJECTED = [
+    ({"network.nat_instance_type": 5}, "invalid setting network.nat_instance_type=5: allowed is text"),
+    (
+        {"network.availability_zones": ["us-east-1a", 5]},
+        "invalid setting network.availability_zones=5: allowed is text",
+    ),
+    ({"network.availability_zones": 5}, "invalid setting network.availability_zones=5: allowed is list of text"),
+    ({"database.performance_insights": 1}, "invalid setting database.performance_insights=1: allowed is true or false"),
+    (
+        {"edge.price_class": 5},
+        "invalid setting edge.price_class=5: allowed is one of PRICE_CLASS_100, PRICE_CLASS_200, PRICE_CLASS_ALL",
+    ),
+    (
+        {"removal_policy": "SNAPSHOT"},
+        "invalid setting removal_policy=<RemovalPolicy.SNAPSHOT: 'SNAPSHOT'>: allowed is one of RETAIN, DESTROY",
+    ),
+    (
+        {"service.max_task": "1"},
+        "unknown setting 'service.max_task': no setting has this name; closest: service.max_tasks, "
+        "service.min_tasks, service.paths (docs/configuration.md lists them)",
+    ),
+    (
+        {"emailAdress": "ops@example.com"},
+        "unknown setting 'emailAdress': no setting has this name; closest: emailAddress "
+        "(docs/configuration.md lists them)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("context", "message"), CONTEXT_REJECTED, ids=[str(row[0]) for row in CONTEXT_REJECTED])
+def test_a_context_value_of_the_wrong_type_or_key_gives_its_whole_message(
+    context: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        config_from_context(context)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("empty", ["", "none", "None", "NULL", " null "])
+def test_none_null_or_nothing_clears_an_optional_setting(empty: str) -> None:
+    assert config_from_context({"network.nat_instance_type": empty}).network.nat_instance_type is None
+
+
+def test_empty_items_of_a_list_are_skipped() -> None:
+    zones = config_from_context({"network.availability_zones": "us-east-1a,,us-east-1b,"}).network.availability_zones
+    assert zones == ("us-east-1a", "us-east-1b")
+
+
+def test_a_bare_key_that_is_no_typo_of_ours_passes_through() -> None:
+    """CDK's and other tools' own context keys are not ours to refuse."""
+    assert config_from_context({"verbose": True, "json": "true"}) == load_config("dev")
+
+
+def test_region_and_account_reach_the_config() -> None:
+    config = config_from_context({"region": "eu-central-1"}, account="123456789012")
+    assert (config.region, config.account) == ("eu-central-1", "123456789012")
+    assert config.network.availability_zones == REGIONS["eu-central-1"].availability_zones
+    assert config.backup.copy_region == "eu-west-1"
+    assert load_config().environment == "dev"
+    assert load_config("prod", account="210987654321").account == "210987654321"
+
+
+def _direct_type_errors() -> list[tuple[object, str]]:
+    """Sections built in code (not through the context), with a value of the wrong type."""
+    from infra.profiles import DEV
+
+    return [
+        (dataclasses.replace(DEV.network, nat_instance_type=5), "network.nat_instance_type=5: allowed is text or none"),
+        (
+            dataclasses.replace(DEV.network, availability_zones=("us-east-1a", 5)),
+            "network.availability_zones=('us-east-1a', 5): allowed is list of text",
+        ),
+        (
+            dataclasses.replace(DEV.network, availability_zones="us-east-1a"),
+            "network.availability_zones='us-east-1a': allowed is list of text",
+        ),
+        (dataclasses.replace(DEV.database, max_capacity=True), "database.max_capacity=True: allowed is number"),
+        (dataclasses.replace(DEV.service, max_tasks=2.0), "service.max_tasks=2.0: allowed is integer"),
+        (
+            dataclasses.replace(DEV.edge, price_class="PRICE_CLASS_100"),
+            "edge.price_class='PRICE_CLASS_100': allowed is one of PRICE_CLASS_100, PRICE_CLASS_200, PRICE_CLASS_ALL",
+        ),
+        (
+            dataclasses.replace(DEV.database, performance_insights="yes"),
+            "database.performance_insights='yes': allowed is true or false",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("row", range(7))
+def test_a_section_built_in_code_checks_each_fields_type(row: int) -> None:
+    section, message = _direct_type_errors()[row]
+    with pytest.raises(ConfigError) as error:
+        section.validate()  # type: ignore[attr-defined]
+    assert str(error.value) == f"invalid setting {message}"
