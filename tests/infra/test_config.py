@@ -604,3 +604,16 @@ def test_a_section_built_in_code_checks_each_fields_type(row: int) -> None:
     with pytest.raises(ConfigError) as error:
         section.validate()  # type: ignore[attr-defined]
     assert str(error.value) == f"invalid setting {message}"
+
+
+def test_a_setting_shaped_key_with_no_close_name_says_so_without_suggestions() -> None:
+    with pytest.raises(ConfigError) as error:
+        config_from_context({"zzzz.qqqq": "1"})
+    assert (
+        str(error.value) == "unknown setting 'zzzz.qqqq': no setting has this name (docs/configuration.md lists them)"
+    )
+
+
+def test_a_bare_key_only_loosely_like_ours_passes_through() -> None:
+    """Only a near typo (similarity 0.8 and up) of a bare key of ours is refused: `environ` is another tool's."""
+    assert config_from_context({"environ": "x"}) == load_config("dev")
