@@ -18,7 +18,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from infra.config import BACKUP_REGION_PAIRS, REGIONS, Config, ConfigError, Settings, invalid, type_name
 from infra.profiles import ALIASES, PROFILES
 
-# The seed's camelCase keys, kept so its users' commands work.
+# camelCase keys of this app's first version, kept so that commands written for it still work.
 SEED_KEYS = {
     "emailAddress": "alerts.email_address",
     "domainName": "edge.domain_name",

@@ -115,5 +115,5 @@ PROD = replace(
 )
 
 PROFILES = {profile.environment: profile for profile in (DEV, STAGING, PROD)}
-# The seed's README deploys with `-c environment=production`; its users' commands keep working.
+# `-c environment=production`, as this app's first version named prod, keeps working.
 ALIASES = {"production": "prod"}

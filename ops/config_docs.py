@@ -36,7 +36,7 @@ or the `context` of `cdk.json`. Values are parsed to the setting's type: integer
 an empty value for "none". The profile (`environment`) gives every default. A key that names no setting,
 or a value that is not allowed, fails synth with the setting, the value and what is allowed.
 
-The seed's keys still work: {seed}.
+Three camelCase keys of this app's first version still work: {seed}.
 
 Regions (`region`): {regions}. Zones and CloudFront's origin-facing prefix list come from the region table
 in `infra/config.py` (AZ names map to zone ids per account in some regions: check yours with
