@@ -18,6 +18,8 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 
+from infra.limits import VAULT_SUFFIX, name_problems, regional_stack_names, waf_log_group
+
 
 class ConfigError(ValueError):
     """A setting has a value the stack cannot deploy with."""
@@ -236,6 +238,9 @@ FARGATE_SIZES = {256: (512, 1024, 2048), 512: (1024, 2048, 3072, 4096), 1024: tu
 
 
 _REGISTRY_HOST = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d+)?"
+_IMAGE_PATH = r"[a-z0-9]+([._/-][a-z0-9]+)*"
+_IMAGE_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_IMAGE_DIGEST = r"sha256:[0-9a-f]{64}"
 # A private ECR repository: <account>.dkr.ecr.<region>.amazonaws.com.
 ECR_HOST = r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com"
 # Registries that serve public images without credentials (a bare name like nginx:1.27 is Docker Hub's).
@@ -265,8 +270,11 @@ class ServiceSettings(Settings):
     # The shop's own image (none: build storefront/ at synth); docs/your-app.md is the contract it meets.
     image: str | None = setting(
         matching(
-            rf"({_REGISTRY_HOST}/)?[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}|@sha256:[0-9a-f]{{64}})",
-            "an image URI with a tag or digest, like 123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop:1.4.2",
+            # Docker's reference grammar: name[:tag][@digest], here with a tag, a digest or both.
+            # https://docs.docker.com/reference/cli/docker/image/tag/
+            rf"({_REGISTRY_HOST}/)?{_IMAGE_PATH}(:{_IMAGE_TAG}(@{_IMAGE_DIGEST})?|@{_IMAGE_DIGEST})",
+            "an image URI with a tag, a digest or both, like 123456789012.dkr.ecr.eu-central-1.amazonaws.com/"
+            "shop:1.4.2 or shop:1.4.2@sha256:<64 hex digits>",
         ),
         default=None,
     )
@@ -324,6 +332,15 @@ class ServiceSettings(Settings):
     @property
     def log_retention(self) -> logs.RetentionDays:
         return RETENTION_DAYS[self.log_retention_days]
+
+    @property
+    def image_reference(self) -> tuple[str, str | None, str | None]:
+        """`image` as (name, tag, digest); with both, the digest is what ECS pulls and the tag a label."""
+        assert self.image is not None
+        rest, _, digest = self.image.partition("@")
+        host, slash, path = rest.rpartition("/")
+        path, colon, tag = path.partition(":")
+        return f"{host}{slash}{path}", (tag if colon else None), (digest or None)
 
     @property
     def image_registry(self) -> str:
@@ -650,6 +667,19 @@ class Config:
         return f"TapStack-{self.environment}"
 
     @property
+    def stack_names(self) -> dict[str, str]:
+        """Every stack of this deployment by role. Each stack is given its name (`stack_name`), so a pipeline
+        stage deploys the very stacks `make deploy` does: CDK would otherwise prefix the stage's name to
+        every stack outside the stage's own environment (the copy region's, us-east-1's companions)."""
+        names = {"main": self.stack_name}
+        if self.region != EDGE_REGION:
+            names["edge"] = f"{self.stack_name}-edge"
+            names["edge_alarms"] = f"{self.stack_name}-edge-alarms"
+        if self.backup.cross_region_copy:
+            names["backup_copy"] = f"{self.stack_name}-backup-{self.backup.copy_region}"
+        return names
+
+    @property
     def tags(self) -> dict[str, str]:
         return {
             "Environment": self.environment,
@@ -675,9 +705,37 @@ class Config:
         for section in self.sections:
             section.validate()
         self._check_backup()
+        self._check_names()
         if self.database.readers > len(self.network.availability_zones) - 1:
             raise invalid("database.readers", self.database.readers, "at most one reader per AZ besides the writer's")
         return self
+
+    def _check_names(self) -> None:
+        """Every physical name the deployment makes from its settings is one AWS accepts: at synth, naming the
+        setting that made it, rather than at deploy, half-way through a stack's create."""
+        names = self.stack_names
+        main_web_acls = ("Edge-Waf", "Api-Waf") if "edge" not in names else ("Api-Waf",)
+        checks: list[tuple[str, object, list[tuple[str, str]]]] = [
+            ("environment", self.environment, regional_stack_names(names["main"], web_acl_paths=main_web_acls))
+        ]
+        if "edge" in names:
+            edge = [("stack", names["edge"]), ("stack", names["edge_alarms"])]
+            checks.append(
+                ("environment", self.environment, [*edge, ("waf_log_group", waf_log_group(names["edge"], "Waf"))])
+            )
+        if "backup_copy" in names:
+            copy = names["backup_copy"]
+            checks.append(
+                (
+                    "backup.copy_region",
+                    self.backup.copy_region,
+                    [("stack", copy), ("backup_vault", copy + VAULT_SUFFIX)],
+                )
+            )
+        for setting, value, generated in checks:
+            problems = name_problems(generated)
+            if problems:
+                raise invalid(setting, value, f"a value that makes names AWS accepts, but {problems[0]}")
 
     def _check_backup(self) -> None:
         backup = self.backup

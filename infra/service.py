@@ -295,9 +295,7 @@ def _container_image(scope: Construct, settings: ServiceSettings) -> ecs.Contain
             platform=ecr_assets.Platform.LINUX_ARM64,
             exclude=[".venv", ".data", "**/__pycache__", "*.egg-info"],
         )
-    name, separator, reference = (
-        settings.image.partition("@") if "@" in settings.image else settings.image.rpartition(":")
-    )
+    name, tag, digest = settings.image_reference
     if settings.image_registry == "ecr":
         host, _, repository_name = name.partition("/")
         match = re.fullmatch(ECR_HOST, host)
@@ -310,8 +308,9 @@ def _container_image(scope: Construct, settings: ServiceSettings) -> ecs.Contain
             repository_arn=f"arn:{Stack.of(scope).partition}:ecr:{region}:{account}:repository/{repository_name}",
             repository_name=repository_name,
         )
-        return ecs.ContainerImage.from_ecr_repository(repository, reference)
-    if settings.image_registry == "public" and separator != "@":
+        # A digest starts with sha256:, which CDK writes as repository@digest.
+        return ecs.ContainerImage.from_ecr_repository(repository, digest or tag)
+    if settings.image_registry == "public" and digest is None:
         Annotations.of(scope).add_warning_v2(
             "tapstack:image-not-pinned",
             f"service.image={settings.image} is not pinned by digest: a re-pushed tag changes what new tasks run. "
@@ -322,7 +321,9 @@ def _container_image(scope: Construct, settings: ServiceSettings) -> ecs.Contain
         if settings.image_credentials_secret_arn
         else None
     )
-    return ecs.ContainerImage.from_registry(settings.image, credentials=credentials)
+    # With a tag and a digest, the digest alone: Docker ignores the tag then, and ECS documents an image as
+    # repository:tag or repository@digest. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_image
+    return ecs.ContainerImage.from_registry(f"{name}@{digest}" if digest else settings.image, credentials=credentials)
 
 
 def _container_health_check(settings: ServiceSettings) -> ecs.HealthCheck | None:

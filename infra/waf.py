@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Names, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from infra.limits import waf_log_group
 from infra.log_storage import EncryptedLogGroup
 
 # The baseline and IP reputation groups AWS recommends for every web ACL; no extra charge beyond a rule.
@@ -23,6 +24,14 @@ MANAGED_RULE_GROUPS = (
     # Request patterns known to exploit vulnerabilities (Log4j, Spring4Shell...).
     "AWSManagedRulesKnownBadInputsRuleSet",
 )
+
+
+def waf_log_group_name(web_acl: Construct) -> str:
+    """aws-waf-logs-<stack name>-<path of the web ACL's construct in its stack>, e.g.
+    aws-waf-logs-TapStack-prod-Api-Waf: unique in the account and region, as the stack's name is."""
+    stack = Stack.of(web_acl)
+    scopes = web_acl.node.scopes
+    return waf_log_group(stack.stack_name, "-".join(scope.node.id for scope in scopes[scopes.index(stack) + 1 :]))
 
 
 def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
@@ -87,14 +96,14 @@ class WebAcl(Construct):
             ],
         )
         # WAF logs the requests it blocks or counts (PCI DSS 10.2; access logs cover the allowed ones). WAF
-        # writes only to log groups named aws-waf-logs-*: the suffix is this construct's unique id, which
-        # holds the stack name, so deployments differ. (With RETAIN a deleted stack leaves the group
-        # behind: delete it before recreating that stack.)
+        # writes only to log groups named aws-waf-logs-*: the suffix is the stack's name and this construct's
+        # path in it, so deployments differ, and a pipeline stage names it as `make deploy` does. (Retained
+        # when the stack is deleted, deleted when its first create rolls back: docs/restore.md case 3.)
         # https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
         log_group = EncryptedLogGroup(
             self,
             "Logs",
-            log_group_name=f"aws-waf-logs-{Names.unique_id(self)}",
+            log_group_name=waf_log_group_name(self),
             key=key,
             retention=log_retention,
             removal_policy=removal_policy,
