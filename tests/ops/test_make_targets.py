@@ -139,3 +139,18 @@ def test_diff_names_every_stack_of_the_profile_and_no_other(prod: Synthesized) -
     others = [f"TapStack-{e}{suffix}" for e in ("dev", "staging") for suffix in ("", "-edge")] + ["TapStack-pipeline"]
     selected = {name for name in [*prod.template_paths, *others] if any(fnmatch(name, p) for p in patterns)}
     assert selected == set(prod.template_paths)
+
+
+def test_every_cdk_command_in_the_docs_uses_only_options_the_pinned_cli_accepts() -> None:
+    """The commands a reader copies from README.md and docs/ (bootstrap, synth, deploy, diff, destroy)
+    run the pinned CLI with options it declares. https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd.html"""
+    grammar = _cli_grammar()
+    problems = []
+    commands = 0
+    for document in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        text = re.sub(r"\\\n\s*", " ", document.read_text())
+        for command in re.findall(rf"{re.escape(CDK)} [^\n`]*", text):
+            commands += 1
+            problems += [f"{document.name}: {p}" for p in cli_problems(command, grammar)]
+    assert commands >= 8
+    assert problems == []
