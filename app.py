@@ -24,15 +24,20 @@ from infra.edge_guard import EdgeGuardStack  # noqa: E402
 from infra.monitoring.edge import EdgeAlarmsStack  # noqa: E402
 from infra.pipeline import add_pipeline  # noqa: E402
 from infra.stack import TapStack  # noqa: E402
+from tapstack_cli import names  # noqa: E402
 
 
 def build_stacks(scope: Construct, config: Config) -> TapStack:
     """The stacks of one environment, at the top of the app or inside a pipeline stage."""
     # Outside us-east-1, CloudFront's web ACL and certificate, and its alarms, live in stacks there.
-    guard = None if config.region == EDGE_REGION else EdgeGuardStack(scope, f"{config.stack_name}-edge", config=config)
+    guard = (
+        None
+        if config.region == EDGE_REGION
+        else EdgeGuardStack(scope, names.edge_stack_name(config.environment), config=config)
+    )
     # The vault that each backup is copied to, in a stack of the copy region (prod).
     copy = (
-        BackupCopyStack(scope, f"{config.stack_name}-backup-{config.backup.copy_region}", config=config)
+        BackupCopyStack(scope, names.backup_stack_name(config.environment, config.backup.copy_region), config=config)
         if config.backup.cross_region_copy
         else None
     )
@@ -44,7 +49,7 @@ def build_stacks(scope: Construct, config: Config) -> TapStack:
         backup_copy_vault=copy.vault if copy else None,
     )
     if guard is not None:
-        EdgeAlarmsStack(scope, f"{config.stack_name}-edge-alarms", config=config, edge=stack.edge)
+        EdgeAlarmsStack(scope, names.edge_alarms_stack_name(config.environment), config=config, edge=stack.edge)
     return stack
 
 

@@ -48,3 +48,11 @@ def test_deploy_passes_region_and_context_keys_to_the_cli() -> None:
     (deploy,) = [line for line in lines if " deploy " in line]
     assert "-c region=eu-central-1" in deploy
     assert "-c service.max_tasks=20" in deploy
+
+
+def test_destroy_runs_tapstack_destroy_for_the_profile_and_region() -> None:
+    """`make destroy` is `tapstack destroy` (tapstack_cli/destroy.py): one implementation of the order and
+    of the list of what is kept."""
+    lines = _dry_run("destroy", "ENVIRONMENT=pr-123", "REGION=eu-central-1")
+    assert lines[-1] == ".venv/bin/tapstack destroy --env pr-123 --region eu-central-1"
+    assert _dry_run("destroy", "ENVIRONMENT=pr-123", "YES=1")[-1] == ".venv/bin/tapstack destroy --env pr-123 --yes"

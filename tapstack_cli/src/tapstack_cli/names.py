@@ -52,24 +52,28 @@ def longest_preview_name() -> int:
     return min(limit - len(pattern.format(env="")) for pattern, limit in NAME_LIMITS.values())
 
 
-def check_environment(name: str) -> str:
-    """`name` as the environment it deploys (aliases resolved), or InvalidName saying what is allowed."""
-    name = ALIASES.get(name, name)
-    if name in ENVIRONMENTS:
-        return name
-    allowed = (
+def allowed_environments() -> str:
+    """What an environment's name may be, as errors and docs say it."""
+    return (
         f"one of {', '.join(ENVIRONMENTS)}, or a preview name: lower-case letters, digits and single hyphens, "
         f"starting with a letter, at most {longest_preview_name()} characters (the backup plan and vault names "
         f"derived from it may have 50), not ending like a companion stack (-edge, -edge-alarms, -backup-...), "
         f"not {', '.join(sorted(RESERVED - set(ENVIRONMENTS)))}; for example pr-123"
     )
+
+
+def check_environment(name: str) -> str:
+    """`name` as the environment it deploys (aliases resolved), or InvalidName saying what is allowed."""
+    name = ALIASES.get(name, name)
+    if name in ENVIRONMENTS:
+        return name
     if (
         not PREVIEW_NAME.fullmatch(name)
         or len(name) > longest_preview_name()
         or name in RESERVED
         or COMPANION_SUFFIX.fullmatch(name)
     ):
-        raise InvalidName(f"invalid environment {name!r}: allowed is {allowed}")
+        raise InvalidName(f"invalid environment {name!r}: allowed is {allowed_environments()}")
     return name
 
 
