@@ -45,6 +45,7 @@ class EdgeGuard:
             log_retention=settings.log_retention,
             removal_policy=removal_policy,
             redacted_headers=("authorization", "cookie"),
+            managed_rule_groups=settings.waf_rule_groups,
         ).web_acl
         certificate: acm.ICertificate | None = None
         if settings.certificate_arn:

@@ -15,15 +15,11 @@ from infra.limits import waf_log_group
 from infra.log_storage import EncryptedLogGroup
 
 # The baseline and IP reputation groups AWS recommends for every web ACL; no extra charge beyond a rule.
+# Which run is a setting per door (edge.waf_rule_groups, api.waf_rule_groups; infra/config.py):
+# - AWSManagedRulesAmazonIpReputationList: IPs that Amazon threat intelligence reports as bots and attackers.
+# - AWSManagedRulesCommonRuleSet: OWASP-style common exploits (XSS, path traversal, oversize bodies...).
+# - AWSManagedRulesKnownBadInputsRuleSet: request patterns known to exploit vulnerabilities (Log4j...).
 # https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html
-MANAGED_RULE_GROUPS = (
-    # IPs that Amazon threat intelligence reports as bots and attackers.
-    "AWSManagedRulesAmazonIpReputationList",
-    # OWASP-style common exploits (XSS, path traversal, oversize bodies...).
-    "AWSManagedRulesCommonRuleSet",
-    # Request patterns known to exploit vulnerabilities (Log4j, Spring4Shell...).
-    "AWSManagedRulesKnownBadInputsRuleSet",
-)
 
 
 def waf_log_group_name(web_acl: Construct) -> str:
@@ -56,6 +52,7 @@ class WebAcl(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         redacted_headers: Sequence[str],
+        managed_rule_groups: Sequence[str],
     ) -> None:
         super().__init__(scope, id)
         # aws-cdk-lib has no L2 for AWS WAF v2, only CloudFormation resources.
@@ -91,7 +88,7 @@ class WebAcl(Construct):
                         override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
                         visibility_config=_visibility(name),
                     )
-                    for priority, name in enumerate(MANAGED_RULE_GROUPS, start=1)
+                    for priority, name in enumerate(managed_rule_groups, start=1)
                 ),
             ],
         )

@@ -139,3 +139,11 @@ def test_diff_names_every_stack_of_the_profile_and_no_other(prod: Synthesized) -
     others = [f"TapStack-{e}{suffix}" for e in ("dev", "staging") for suffix in ("", "-edge")] + ["TapStack-pipeline"]
     selected = {name for name in [*prod.template_paths, *others] if any(fnmatch(name, p) for p in patterns)}
     assert selected == set(prod.template_paths)
+
+
+def test_destroy_runs_tapstack_destroy_for_the_profile_and_region() -> None:
+    """`make destroy` is `tapstack destroy` (tapstack_cli/destroy.py): one implementation of the order and
+    of the list of what is kept."""
+    lines = _dry_run("destroy", "ENVIRONMENT=pr-123", "REGION=eu-central-1")
+    assert lines[-1] == ".venv/bin/tapstack destroy --env pr-123 --region eu-central-1"
+    assert _dry_run("destroy", "ENVIRONMENT=pr-123", "YES=1")[-1] == ".venv/bin/tapstack destroy --env pr-123 --yes"
