@@ -17,6 +17,7 @@ from infra.config import (
     Config,
     DatabaseSettings,
     EdgeSettings,
+    JobSettings,
     NetworkSettings,
     ServiceSettings,
 )
@@ -113,6 +114,12 @@ PROD = replace(
         vault_lock_min_retention_days=7,
     ),
 )
+
+# The bundled storefront's jobs, present whenever its image is (a shop's own image brings its own `jobs.*`).
+# Carts left open longer than STOREFRONT_CART_TTL_HOURS are expired every hour (docs/your-app.md).
+BUNDLED_JOBS = {
+    "expire-carts": JobSettings(schedule="rate(1 hour)", command="storefront expire-carts", timeout_minutes=15),
+}
 
 PROFILES = {profile.environment: profile for profile in (DEV, STAGING, PROD)}
 # The seed's README deploys with `-c environment=production`; its users' commands keep working.
