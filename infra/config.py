@@ -299,7 +299,8 @@ _REGION = r"[a-z]{2}(-[a-z]+)+-\d"
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-ssm-paramstore.html
 SECRETS_MANAGER_VALUE_FROM = re.compile(
     rf"(?P<arn>arn:(?P<partition>aws[a-z-]*):secretsmanager:(?P<region>{_REGION}):\d{{12}}:secret:"
-    r"(?P<name>[A-Za-z0-9/_+=.@-]{1,512}))"
+    # The complete ARN, with the 6 characters Secrets Manager appends to the name: the role is granted it exactly.
+    r"(?P<name>[A-Za-z0-9/_+=.@-]{1,505}-[A-Za-z0-9]{6}))"
     r"(:(?P<json_key>[^:]*)(:(?P<version_stage>[^:]*)(:(?P<version_id>[^:]*))?)?)?"
 )
 SSM_VALUE_FROM = re.compile(
@@ -358,8 +359,9 @@ _VARIABLES = Allowed(
     lambda variables: all(re.fullmatch(VARIABLE_NAME, name) for name in variables),
 )
 _SECRETS = Allowed(
-    "environment variable names to a Secrets Manager secret ARN, optionally followed by "
-    ":json-key:version-stage:version-id (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>:<key>::), "
+    "environment variable names to a complete Secrets Manager secret ARN (with its 6-character suffix), "
+    "optionally followed by :json-key:version-stage:version-id "
+    "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>:<key>::), "
     "or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)",
     lambda secrets: all(
         re.fullmatch(VARIABLE_NAME, name) and secret_reference(value) is not None for name, value in secrets.items()

@@ -18,6 +18,7 @@ from infra.edge_guard import EdgeGuard
 from infra.keys import Keys
 from infra.monitoring import Monitoring
 from infra.network import Network
+from infra.release import Release
 from infra.service import StorefrontService
 
 STOREFRONT_WEB = Path(__file__).resolve().parents[1] / "storefront" / "web"
@@ -108,6 +109,23 @@ class TapStack(Stack):
             edge=self.edge,
             api=self.partner_api,
         )
+
+        if config.service.release:
+            self.release = Release(
+                self,
+                "Release",
+                settings=config.service,
+                service=self.service,
+                topic=self.monitoring.topic,
+                key=keys.key,
+                log_retention=config.service.log_retention,
+                removal_policy=config.removal_policy,
+                # The first release, on stack creation, needs the database and the routes out (image pull).
+                ready=[
+                    self.database,
+                    *(subnet.internet_connectivity_established for subnet in self.network.vpc.private_subnets),
+                ],
+            )
 
         self.backup = DatabaseBackup(
             self,
