@@ -786,6 +786,11 @@ class JobSettings(Settings):
     # Off: no schedule is created (how to turn off a bundled job).
     enabled: bool = setting(default=True)
 
+    @property
+    def argv(self) -> tuple[str, ...]:
+        """The command as ECS runs it: split like a shell, run without one."""
+        return tuple(shlex.split(self.command))
+
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 # A web ACL of scope CLOUDFRONT, and the ACM certificate of a distribution, can only be created in

@@ -15,6 +15,7 @@ from infra.config import Config
 from infra.database import Database
 from infra.edge import Edge
 from infra.edge_guard import EdgeGuard
+from infra.jobs import ScheduledJobs
 from infra.keys import Keys
 from infra.monitoring import Monitoring
 from infra.network import Network
@@ -125,6 +126,19 @@ class TapStack(Stack):
                     self.database,
                     *(subnet.internet_connectivity_established for subnet in self.network.vpc.private_subnets),
                 ],
+            )
+
+        if config.active_jobs:
+            self.jobs = ScheduledJobs(
+                self,
+                "Jobs",
+                jobs=config.active_jobs,
+                settings=config.service,
+                service=self.service,
+                topic=self.monitoring.topic,
+                key=keys.key,
+                log_retention=config.service.log_retention,
+                removal_policy=config.removal_policy,
             )
 
         self.backup = DatabaseBackup(

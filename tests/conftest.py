@@ -183,13 +183,25 @@ def prod(synth: Callable[[str], Synthesized]) -> Synthesized:
     return synth("prod")
 
 
-# The issue's new user: a Frankfurt shop's own image on its own port and health path, more tasks.
+# The issue's new user: a Frankfurt shop's own image on its own port and health path, more tasks; with its
+# own settings, secrets (a Secrets Manager JSON key, an SSM parameter, their KMS key), release step and job
+# (issue 24, docs/your-app.md's Saleor example).
 ABROAD_CONTEXT = {
     "region": "eu-central-1",
     "service.image": "123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop:1.4.2",
     "service.container_port": "3000",
     "service.health_check_path": "/healthz",
     "service.max_tasks": "20",
+    "service.environment.SHOP_CURRENCY": "EUR",
+    "service.environment.ALLOWED_HOSTS": "shop.example.com",
+    "service.secrets.SECRET_KEY": (
+        "arn:aws:secretsmanager:eu-central-1:123456789012:secret:shop/django-AbCdEf:SECRET_KEY::"
+    ),
+    "service.secrets.SENTRY_DSN": "arn:aws:ssm:eu-central-1:123456789012:parameter/shop/sentry-dsn",
+    "service.secrets_kms_key_arns": "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "service.release_command": "python manage.py migrate",
+    "jobs.cleanup.schedule": "rate(1 hour)",
+    "jobs.cleanup.command": "python manage.py clearsessions",
 }
 
 
