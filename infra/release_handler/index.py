@@ -77,7 +77,7 @@ def is_complete(event: dict[str, Any], _context: object) -> dict[str, Any]:
             ecs.stop_task(cluster=props["Cluster"], task=task_arn, reason="release step timed out")
             raise _fail(props, f"timed out after {props['TimeoutSeconds']} s; task {task_arn} stopped")
         return {"IsComplete": False}
-    container = next((c for c in task.get("containers", []) if c["name"] == props["Container"]), {})
+    container: dict[str, Any] = next((c for c in task.get("containers", []) if c["name"] == props["Container"]), {})
     exit_code = container.get("exitCode")
     print(json.dumps({"release": "stopped", "task": task_arn, "exitCode": exit_code}))
     if exit_code != 0:

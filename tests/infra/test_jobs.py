@@ -110,7 +110,7 @@ def test_the_dead_letter_queue_is_encrypted_and_a_message_in_it_alarms(abroad: S
     """AwsSolutions-SQS2/SQS4: the queue is encrypted with our key and refuses plain HTTP; any message in it
     (a schedule that could not start its job) sets off an alarm to the alert topic."""
     queue_id, queue = _one(abroad, "AWS::SQS::Queue", "JobsDeadLetters")
-    assert queue["KmsMasterKeyId"] == {"Fn::GetAtt": ["KeysKey52D7D5C9", "Arn"]}
+    assert queue["KmsMasterKeyId"] == {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
     _, alarm = _one(abroad, "AWS::CloudWatch::Alarm", "JobsStartFailed")
     assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (

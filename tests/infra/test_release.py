@@ -90,8 +90,8 @@ def test_the_release_may_run_only_the_services_task_definition_and_pass_only_its
         assert run["Condition"] == {"ArnEquals": {"ecs:cluster": {"Fn::GetAtt": ["ServiceCluster572F72F1", "Arn"]}}}
         (passing,) = [s for s in statements if s["Action"] == "iam:PassRole"]
         assert passing["Resource"] == [
-            {"Fn::GetAtt": ["ServiceTaskTaskRoleCA2F2E81", "Arn"]},
             {"Fn::GetAtt": ["ServiceTaskExecutionRole7FF764CA", "Arn"]},
+            {"Fn::GetAtt": ["ServiceTaskTaskRoleCA2F2E81", "Arn"]},
         ]
         assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
         assert not [s for s in statements if s["Resource"] == "*"]
@@ -101,7 +101,7 @@ def test_the_release_logs_are_encrypted(abroad: Synthesized) -> None:
     """AwsSolutions / NIST: the log group of the release functions and waiter is encrypted with our key."""
     groups = {k: v for k, v in abroad.of_type("AWS::Logs::LogGroup").items() if k.startswith("ReleaseLogs")}
     assert [group["Properties"]["KmsKeyId"] for group in groups.values()] == [
-        {"Fn::GetAtt": ["KeysKey52D7D5C9", "Arn"]}
+        {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}
     ]
 
 
