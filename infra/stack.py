@@ -15,9 +15,11 @@ from infra.config import Config
 from infra.database import Database
 from infra.edge import Edge
 from infra.edge_guard import EdgeGuard
+from infra.jobs import ScheduledJobs
 from infra.keys import Keys
 from infra.monitoring import Monitoring
 from infra.network import Network
+from infra.release import Release
 from infra.service import LOG_STREAM_PREFIX, StorefrontService
 from tapstack_cli import names
 
@@ -122,6 +124,36 @@ class TapStack(Stack):
             edge=self.edge,
             api=self.partner_api,
         )
+
+        if config.service.release:
+            self.release = Release(
+                self,
+                "Release",
+                settings=config.service,
+                service=self.service,
+                topic=self.monitoring.topic,
+                key=keys.key,
+                log_retention=config.service.log_retention,
+                removal_policy=config.removal_policy,
+                # The first release, on stack creation, needs the database and the routes out (image pull).
+                ready=[
+                    self.database,
+                    *(subnet.internet_connectivity_established for subnet in self.network.vpc.private_subnets),
+                ],
+            )
+
+        if config.active_jobs:
+            self.jobs = ScheduledJobs(
+                self,
+                "Jobs",
+                jobs=config.active_jobs,
+                settings=config.service,
+                service=self.service,
+                topic=self.monitoring.topic,
+                key=keys.key,
+                log_retention=config.service.log_retention,
+                removal_policy=config.removal_policy,
+            )
 
         self.backup = DatabaseBackup(
             self,

@@ -146,6 +146,32 @@ async def delete_cart_item(db: Executor, cart_id: uuid.UUID, product_id: int) ->
     await db.execute("DELETE FROM cart_items WHERE cart_id = $1 AND product_id = $2", cart_id, product_id)
 
 
+async def touch_cart(db: Executor, cart_id: uuid.UUID) -> None:
+    """Record activity on a cart (its expiry counts from here)."""
+    await db.execute("UPDATE carts SET updated_at = now() WHERE id = $1", cart_id)
+
+
+# Open carts untouched for longer than the TTL, a batch at a time, oldest first. SKIP LOCKED: a cart being
+# changed or checked out right now is left alone (its transaction holds the row lock), and two runs at once
+# take different carts instead of waiting on each other; the outer conditions are checked again on the row
+# as it is when locked. Deleting a cart deletes its lines (ON DELETE CASCADE); a cart that has an order is
+# never open, and the NOT EXISTS keeps even a broken one from failing the batch on the orders foreign key.
+EXPIRE_CARTS_SQL = (
+    "DELETE FROM carts WHERE id IN ("
+    " SELECT c.id FROM carts c"
+    " WHERE c.status = 'open' AND c.updated_at < now() - make_interval(hours => $1)"
+    " AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.cart_id = c.id)"
+    " ORDER BY c.updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+    " AND status = 'open' AND updated_at < now() - make_interval(hours => $1)"
+)
+
+
+async def expire_carts(db: Executor, *, ttl_hours: int, batch: int) -> int:
+    """Delete up to `batch` abandoned open carts; returns how many."""
+    status: str = await db.execute(EXPIRE_CARTS_SQL, ttl_hours, batch)
+    return int(status.split()[-1])
+
+
 # -- orders ------------------------------------------------------------------------------------------
 async def lock_cart_products(db: Executor, cart_id: uuid.UUID) -> list[Row]:
     """Lock the cart's products in id order (a fixed order, so concurrent orders cannot deadlock)."""
