@@ -147,3 +147,18 @@ def test_destroy_runs_tapstack_destroy_for_the_profile_and_region() -> None:
     lines = _dry_run("destroy", "ENVIRONMENT=pr-123", "REGION=eu-central-1")
     assert lines[-1] == ".venv/bin/tapstack destroy --env pr-123 --region eu-central-1"
     assert _dry_run("destroy", "ENVIRONMENT=pr-123", "YES=1")[-1] == ".venv/bin/tapstack destroy --env pr-123 --yes"
+
+
+def test_every_cdk_command_in_the_docs_uses_only_options_the_pinned_cli_accepts() -> None:
+    """The commands a reader copies from README.md and docs/ (bootstrap, synth, deploy, diff, destroy)
+    run the pinned CLI with options it declares. https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd.html"""
+    grammar = _cli_grammar()
+    problems = []
+    commands = 0
+    for document in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        text = re.sub(r"\\\n\s*", " ", document.read_text())
+        for command in re.findall(rf"{re.escape(CDK)} [^\n`]*", text):
+            commands += 1
+            problems += [f"{document.name}: {p}" for p in cli_problems(command, grammar)]
+    assert commands >= 8
+    assert problems == []
