@@ -48,3 +48,16 @@ def test_deploy_passes_region_and_context_keys_to_the_cli() -> None:
     (deploy,) = [line for line in lines if " deploy " in line]
     assert "-c region=eu-central-1" in deploy
     assert "-c service.max_tasks=20" in deploy
+
+
+def test_deploy_and_diff_run_the_listener_rule_guard_on_the_synthesized_app_first() -> None:
+    """ECS owns a blue/green service's production listener rule weights (aws/aws-cdk#36649): the guard compares
+    the synthesized rule with the deployed stack's before the CLI changes or diffs anything.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-blue-green.html"""
+    for target, verb in (("deploy", " deploy "), ("diff", " diff ")):
+        lines = _dry_run(target, "ENVIRONMENT=prod", "REGION=eu-central-1")
+        synth = next(i for i, line in enumerate(lines) if line.startswith("node_modules/.bin/cdk synth -q"))
+        guard = next(i for i, line in enumerate(lines) if line.endswith("-m ops.listener_rule_guard cdk.out"))
+        cdk = next(i for i, line in enumerate(lines) if line.startswith("node_modules/.bin/cdk") and verb in line)
+        assert synth < guard < cdk
+        assert "-c environment=prod -c region=eu-central-1" in lines[synth]
