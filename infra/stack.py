@@ -136,7 +136,7 @@ class TapStack(Stack):
         if config.service.release:
             self.release = Release(
                 self,
-                "Release",
+                "ReleaseStep",
                 settings=config.service,
                 service=self.service,
                 topic=self.monitoring.topic,
@@ -153,7 +153,7 @@ class TapStack(Stack):
         if config.active_jobs:
             self.jobs = ScheduledJobs(
                 self,
-                "Jobs",
+                "ScheduledJobs",
                 jobs=config.active_jobs,
                 settings=config.service,
                 service=self.service,

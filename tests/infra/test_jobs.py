@@ -23,10 +23,10 @@ def test_a_job_runs_on_its_eventbridge_scheduler_schedule_with_retries_and_a_dea
     """EventBridge Scheduler rule: a target that cannot be invoked is retried (RetryPolicy) and then sent to the
     DeadLetterConfig queue, which the schedule's role may write to.
     https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html"""
-    machine_id, _ = _one(abroad, "AWS::StepFunctions::StateMachine", "Jobscleanup")
-    queue_id, _ = _one(abroad, "AWS::SQS::Queue", "JobsDeadLetters")
-    role_id, _ = _one(abroad, "AWS::IAM::Role", "JobsScheduleRole")
-    _, schedule = _one(abroad, "AWS::Scheduler::Schedule", "Jobscleanup")
+    machine_id, _ = _one(abroad, "AWS::StepFunctions::StateMachine", "ScheduledJobscleanup")
+    queue_id, _ = _one(abroad, "AWS::SQS::Queue", "ScheduledJobsDeadLetters")
+    role_id, _ = _one(abroad, "AWS::IAM::Role", "ScheduledJobsScheduleRole")
+    _, schedule = _one(abroad, "AWS::Scheduler::Schedule", "ScheduledJobscleanup")
     assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == ("rate(1 hour)", "UTC")
     assert schedule["Target"] == {
         "Arn": {"Ref": machine_id},
@@ -39,7 +39,7 @@ def test_a_job_runs_on_its_eventbridge_scheduler_schedule_with_retries_and_a_dea
 def test_the_schedule_role_starts_only_the_jobs_and_writes_only_their_dead_letter_queue(abroad: Synthesized) -> None:
     """Least privilege, and EventBridge Scheduler's confused-deputy rule (aws:SourceAccount on the trust).
     https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html"""
-    role_id, role = _one(abroad, "AWS::IAM::Role", "JobsScheduleRole")
+    role_id, role = _one(abroad, "AWS::IAM::Role", "ScheduledJobsScheduleRole")
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
@@ -48,8 +48,8 @@ def test_the_schedule_role_starts_only_the_jobs_and_writes_only_their_dead_lette
         for p in abroad.of_type("AWS::IAM::Policy").values()
         if p["Properties"]["Roles"] == [{"Ref": role_id}]
     )
-    machine_id, _ = _one(abroad, "AWS::StepFunctions::StateMachine", "Jobscleanup")
-    queue_id, _ = _one(abroad, "AWS::SQS::Queue", "JobsDeadLetters")
+    machine_id, _ = _one(abroad, "AWS::StepFunctions::StateMachine", "ScheduledJobscleanup")
+    queue_id, _ = _one(abroad, "AWS::SQS::Queue", "ScheduledJobsDeadLetters")
     assert policy["PolicyDocument"]["Statement"] == [
         {"Action": "states:StartExecution", "Effect": "Allow", "Resource": {"Ref": machine_id}},
         {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": {"Fn::GetAtt": [queue_id, "Arn"]}},
@@ -59,7 +59,7 @@ def test_the_schedule_role_starts_only_the_jobs_and_writes_only_their_dead_lette
 def test_a_run_is_the_services_container_with_the_jobs_command_a_timeout_and_retries(abroad: Synthesized) -> None:
     """Step Functions' ECS integration (.sync) waits for the task; TimeoutSeconds fails a run that takes too
     long and Retry runs it again: https://docs.aws.amazon.com/step-functions/latest/dg/connect-ecs.html"""
-    _, machine = _one(abroad, "AWS::StepFunctions::StateMachine", "Jobscleanup")
+    _, machine = _one(abroad, "AWS::StepFunctions::StateMachine", "ScheduledJobscleanup")
     definition = json.dumps(machine["DefinitionString"])
     for fragment in (
         "ecs:runTask.sync",
@@ -67,7 +67,7 @@ def test_a_run_is_the_services_container_with_the_jobs_command_a_timeout_and_ret
         '\\"TimeoutSeconds\\":1800',
         '\\"MaxAttempts\\":1',
         '\\"LaunchType\\":\\"FARGATE\\"',
-        '\\"TaskDefinition\\":\\"TapStackprodJobsTask',
+        '\\"TaskDefinition\\":\\"TapStackprodScheduledJobsTask',
     ):
         assert fragment in definition, fragment
     assert machine["LoggingConfiguration"]["Level"] == "ALL"
@@ -79,7 +79,7 @@ def test_a_jobs_task_has_the_services_settings_secrets_and_roles(abroad: Synthes
     exactly what the service may; its own family, so that its failures are told apart."""
     tasks = abroad.of_type("AWS::ECS::TaskDefinition")
     (service,) = (v["Properties"] for k, v in tasks.items() if k.startswith("ServiceTask"))
-    (job,) = (v["Properties"] for k, v in tasks.items() if k.startswith("JobsTask"))
+    (job,) = (v["Properties"] for k, v in tasks.items() if k.startswith("ScheduledJobsTask"))
     for key in ("ExecutionRoleArn", "TaskRoleArn", "Cpu", "Memory", "RuntimePlatform"):
         assert job[key] == service[key], key
     (service_container,) = service["ContainerDefinitions"]
@@ -93,15 +93,16 @@ def test_a_failed_run_reaches_the_alert_topic(abroad: Synthesized) -> None:
     """ECS emits "ECS Task State Change" when a task stops, with each container's exit code; a jobs' task that
     stopped with a non-zero code, and a run that failed or timed out, go to the alert topic.
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html"""
-    _, failed = _one(abroad, "AWS::Events::Rule", "JobsFailedRun")
+    _, failed = _one(abroad, "AWS::Events::Rule", "ScheduledJobsFailedRun")
     detail = failed["EventPattern"]["detail"]
     assert failed["EventPattern"]["detail-type"] == ["ECS Task State Change"]
     assert detail["lastStatus"] == ["STOPPED"]
     assert detail["containers"] == {"exitCode": [{"anything-but": [0]}]}
     (prefix,) = detail["taskDefinitionArn"]
-    assert prefix["prefix"]["Fn::Join"][1][-1] == ":task-definition/TapStackprodJobsTaskD9A82544:"
+    family = prefix["prefix"]["Fn::Join"][1][-1]
+    assert family.startswith(":task-definition/TapStackprodScheduledJobsTask") and family.endswith(":")
     assert failed["Targets"][0]["Arn"] == {"Ref": "MonitoringAlertsA1241EEA"}
-    _, execution = _one(abroad, "AWS::Events::Rule", "JobsFailedExecution")
+    _, execution = _one(abroad, "AWS::Events::Rule", "ScheduledJobsFailedExecution")
     assert execution["EventPattern"]["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
     assert execution["Targets"][0]["Arn"] == {"Ref": "MonitoringAlertsA1241EEA"}
 
@@ -109,10 +110,10 @@ def test_a_failed_run_reaches_the_alert_topic(abroad: Synthesized) -> None:
 def test_the_dead_letter_queue_is_encrypted_and_a_message_in_it_alarms(abroad: Synthesized) -> None:
     """AwsSolutions-SQS2/SQS4: the queue is encrypted with our key and refuses plain HTTP; any message in it
     (a schedule that could not start its job) sets off an alarm to the alert topic."""
-    queue_id, queue = _one(abroad, "AWS::SQS::Queue", "JobsDeadLetters")
+    queue_id, queue = _one(abroad, "AWS::SQS::Queue", "ScheduledJobsDeadLetters")
     assert queue["KmsMasterKeyId"] == {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
-    _, alarm = _one(abroad, "AWS::CloudWatch::Alarm", "JobsStartFailed")
+    _, alarm = _one(abroad, "AWS::CloudWatch::Alarm", "ScheduledJobsStartFailed")
     assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
         "ApproximateNumberOfMessagesVisible",
         0,
@@ -123,8 +124,8 @@ def test_the_dead_letter_queue_is_encrypted_and_a_message_in_it_alarms(abroad: S
 
 
 def test_the_bundled_storefront_expires_abandoned_carts_every_hour(dev: Synthesized) -> None:
-    _, schedule = _one(dev, "AWS::Scheduler::Schedule", "Jobsexpirecarts")
+    _, schedule = _one(dev, "AWS::Scheduler::Schedule", "ScheduledJobsexpirecarts")
     assert schedule["ScheduleExpression"] == "rate(1 hour)"
-    _, machine = _one(dev, "AWS::StepFunctions::StateMachine", "Jobsexpirecarts")
+    _, machine = _one(dev, "AWS::StepFunctions::StateMachine", "ScheduledJobsexpirecarts")
     assert '\\"Command\\":[\\"storefront\\",\\"expire-carts\\"]' in json.dumps(machine["DefinitionString"])
     assert '\\"TimeoutSeconds\\":900' in json.dumps(machine["DefinitionString"])

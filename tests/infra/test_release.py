@@ -81,7 +81,7 @@ def test_the_release_may_run_only_the_services_task_definition_and_pass_only_its
     """IAM rule for RunTask: the caller needs ecs:RunTask on the task definition and iam:PassRole on its task
     and execution roles; granted on the family in the service's cluster, and the two roles, to ECS only.
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html#specify-task-iam-roles"""
-    for handler in ("ReleaseOnEvent", "ReleaseIsComplete"):
+    for handler in ("ReleaseStepOnEvent", "ReleaseStepIsComplete"):
         statements = _statements(abroad, f"{handler}ServiceRoleDefaultPolicy")
         (run,) = [s for s in statements if s["Action"] == "ecs:RunTask"]
         family = run["Resource"]["Fn::Join"][1]
@@ -99,7 +99,7 @@ def test_the_release_may_run_only_the_services_task_definition_and_pass_only_its
 
 def test_the_release_logs_are_encrypted(abroad: Synthesized) -> None:
     """AwsSolutions / NIST: the log group of the release functions and waiter is encrypted with our key."""
-    groups = {k: v for k, v in abroad.of_type("AWS::Logs::LogGroup").items() if k.startswith("ReleaseLogs")}
+    groups = {k: v for k, v in abroad.of_type("AWS::Logs::LogGroup").items() if k.startswith("ReleaseStepLogs")}
     assert [group["Properties"]["KmsKeyId"] for group in groups.values()] == [
         {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}
     ]
