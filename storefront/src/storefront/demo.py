@@ -3,9 +3,9 @@
 Product n (1-based) is a colour, a material and a category: "Ochre linen shirt", SKU `SHI-000123`, a
 price in the category's range, a description. Nothing is random: product n is always the same product,
 so seeding is idempotent by SKU and the benchmarks know how many products each word matches at any size
-(categories cycle every 8 products, colours every 96, a category's six materials every 576; every description says
-"Free returns within 30 days"). The API has no category field: the SKU's prefix is the category, and
-the page picks the picture (storefront/web/img/<category>.svg) and the category filter from it.
+(categories cycle every 8 products, a category's twelve colours every 96 and its six materials every 576;
+every description says "Free returns within 30 days"). The API has no category field: the SKU's prefix
+is the category, and the page picks the picture (storefront/web/img/<category>.svg) from it.
 """
 
 from __future__ import annotations
@@ -107,7 +107,10 @@ COLUMNS = ("sku", "name", "description", "price_cents", "currency", "stock")
 def product(n: int) -> dict[str, object]:
     """Product number n (1-based) of the demo catalog, as the products table takes it."""
     category = CATEGORIES[(n - 1) % len(CATEGORIES)]
-    colour = COLOURS[(n - 1) // len(CATEGORIES) % len(COLOURS)]
+    # Neighbours differ in colour (the first page is not all ochre); each category still meets each colour
+    # once in every 96 products: for a category, k -> (k + 5 * category) % 12 is one-to-one.
+    k, c = divmod(n - 1, len(CATEGORIES))
+    colour = COLOURS[(k + 5 * c) % len(COLOURS)]
     material = category.materials[(n - 1) // (len(CATEGORIES) * len(COLOURS)) % len(category.materials)]
     name = f"{colour} {material} {category.noun}"
     return {
