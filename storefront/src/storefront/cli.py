@@ -124,20 +124,20 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
-    import uvicorn
+    from storefront import drain
 
-    # uvicorn drains in-flight requests on SIGTERM, runs the lifespan shutdown (closing the pool), then
-    # re-raises the signal to the previous handler: ours, which unwinds through the `finally` blocks.
+    # uvicorn drains in-flight requests on SIGTERM (and, with drain's server and protocol, every connection
+    # it accepted: answered or cleanly closed, never reset), runs the lifespan shutdown (closing the pool),
+    # then re-raises the signal to the previous handler: ours, which unwinds through the `finally` blocks.
     signal.signal(signal.SIGTERM, _raise_terminated)
     signal.signal(signal.SIGINT, _raise_terminated)
-    uvicorn.run(
-        "storefront.app:app_from_env",
+    drain.serve(
+        app="storefront.app:app_from_env",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
         log_config=None,
         access_log=False,
         proxy_headers=False,
