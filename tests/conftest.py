@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.emulator import aws, aws_emulator  # noqa: F401 (fixtures for every test module)
+
 if TYPE_CHECKING:  # imported lazily: importing aws_cdk starts jsii, after the environment below is set
     from tests.synthesis import Synthesized
 
