@@ -1,18 +1,19 @@
 """Catalog-scale benchmark (not a test): product search (`q=`) and listing pages at 200,000 products.
 
-One run, one embedded PostgreSQL (durable settings), two databases seeded with `storefront seed` (the demo
-catalog, storefront/src/storefront/demo.py) on migration 0001, as a production catalog exists before the
-index migration arrives, then `storefront migrate` (0002, the trigram index, timed):
-- big: 200,000 products, served twice: *before* with the search query of issue 16 (the trigram index or the
-  id walk, chosen by the planner's estimate), *after* by the service as it is (a window of the id walk
-  first, then the planner's choice);
-- small: 1,000 products: the listing figures the 200,000-product ones are held to.
+One run, one embedded PostgreSQL (durable settings), three databases seeded with `storefront seed` (the
+demo catalog, storefront/src/storefront/demo.py) on migration 0001, as a production catalog exists before
+the index migration arrives, then migrated:
+- before: 200,000 products, migrations up to 0002 (the trigram index, timed), served with the search query
+  of issue 16 (the trigram index or the id walk, chosen by the planner's estimate);
+- after: the same 200,000 products, every migration (0004: the estimate's 1,000 samples), the service as it
+  is (a short window of the id walk first, then the planner's choice on a corrected estimate);
+- small: 1,000 products, every migration: the listing figures the 200,000-product ones are held to.
 Every server is one uvicorn worker with the same flags. Requests are sent open loop at a fixed rate (latency
 from each request's scheduled start, so queueing counts), at most `--max-in-flight` at once, each
 measurement cut off after `--seconds` plus a grace period; rounds alternate the servers. Before measuring,
 the before and after servers must give byte-identical answers for a set of terms over several pages.
 Loopback only; every loop is bounded. The plans of one term per workload, before and after, are EXPLAIN
-ANALYZEd on the big database. Results go to bench/RESULTS.md (section "Catalog search at any selectivity").
+ANALYZEd on the before and after databases. Results: bench/RESULTS.md (section "Catalog search at any selectivity").
 """
 
 from __future__ import annotations
@@ -302,22 +303,24 @@ def _pattern(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def explain_plans(url: str) -> dict[str, dict[str, Any]]:
-    """EXPLAIN (ANALYZE, BUFFERS) of each PLAN_TERMS term's first page of 20, before and after, with its
-    match count; each plan run twice and the second kept (caches warm, as under load)."""
-    conn = await asyncpg.connect(url)
+async def explain_plans(before_url: str, after_url: str) -> dict[str, dict[str, Any]]:
+    """EXPLAIN (ANALYZE, BUFFERS) of each PLAN_TERMS term's first page of 20, before (issue 16's query on
+    its schema) and after, with its match count; each plan run twice and the second kept (caches warm)."""
+    before_conn, after_conn = await asyncpg.connect(before_url), await asyncpg.connect(after_url)
     out: dict[str, dict[str, Any]] = {}
+    window = queries.SEARCH_WINDOW_PER_ROW * 21
     try:
-        await conn.execute("SET plan_cache_mode = force_custom_plan")
+        for conn in (before_conn, after_conn):
+            await conn.execute("SET plan_cache_mode = force_custom_plan")
         for workload, term in PLAN_TERMS.items():
             pattern = _pattern(term)
-            matches = await conn.fetchval(
+            matches = await after_conn.fetchval(
                 "SELECT count(*) FROM products WHERE name ILIKE $1 OR sku ILIKE $1 OR description ILIKE $1", pattern
             )
             entry: dict[str, Any] = {"term": term, "matches": matches}
-            for name, sql, args in (
-                ("before", BEFORE_SQL, (0, 21, pattern)),
-                ("after", queries.SEARCH_PRODUCTS_SQL, (0, 21, pattern, queries.SEARCH_WINDOW_PER_ROW * 21)),
+            for name, conn, sql, args in (
+                ("before", before_conn, BEFORE_SQL, (0, 21, pattern)),
+                ("after", after_conn, queries.SEARCH_PRODUCTS_SQL, (0, 21, pattern, window)),
             ):
                 for _ in range(2):
                     rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, *args)
@@ -325,7 +328,8 @@ async def explain_plans(url: str) -> dict[str, dict[str, Any]]:
                 entry[name] = lines
             out[workload] = entry
     finally:
-        await conn.close()
+        await before_conn.close()
+        await after_conn.close()
     return out
 
 
@@ -346,27 +350,31 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     pg.start()
     servers: list[Server] = []
     try:
-        asyncio.run(create_databases(pg, ["big", "small"]))
+        asyncio.run(create_databases(pg, ["before", "after", "small"]))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "STOREFRONT_", "DATABASE_"))}
         env |= {"STOREFRONT_ADMIN_TOKEN": ADMIN_TOKEN}
-        before_migrations = workdir / "migrations-before"
+        seed_migrations, before_migrations = workdir / "migrations-seed", workdir / "migrations-before"
+        seed_migrations.mkdir()
         before_migrations.mkdir()
         for m in migrate.load():
             if m.version < INDEX_VERSION:
+                (seed_migrations / m.name).write_text(m.sql)
+            if m.version <= INDEX_VERSION:
                 (before_migrations / m.name).write_text(m.sql)
         # As in production, the index migration meets a catalog that already exists: seed on 0001, then
         # migrate (the index build is timed). Seeding into the indexed table works too, only slower.
         seeding = {
-            name: cli(["seed", "--products", str(count)], pg.superuser_url(name), env, before_migrations)
-            for name, count in (("big", BIG), ("small", SMALL))
+            name: cli(["seed", "--products", str(count)], pg.superuser_url(name), env, seed_migrations)
+            for name, count in (("before", BIG), ("after", BIG), ("small", SMALL))
         }
-        seeding["big: migrate 0002"] = cli(["migrate"], pg.superuser_url("big"), env)
+        seeding["before: migrate to 0002"] = cli(["migrate"], pg.superuser_url("before"), env, before_migrations)
+        seeding["after: migrate"] = cli(["migrate"], pg.superuser_url("after"), env)
         cli(["migrate"], pg.superuser_url("small"), env)
-        for name in ("big", "small"):
+        for name in ("before", "after", "small"):
             asyncio.run(vacuum_analyze(pg.superuser_url(name)))
-        storage = {"big": asyncio.run(sizes(pg.superuser_url("big")))}
+        storage = {name: asyncio.run(sizes(pg.superuser_url(name))) for name in ("before", "after")}
         print("seed seconds", {k: round(v, 1) for k, v in seeding.items()}, "sizes", storage, flush=True)
-        plans = asyncio.run(explain_plans(pg.superuser_url("big")))
+        plans = asyncio.run(explain_plans(pg.superuser_url("before"), pg.superuser_url("after")))
 
         def server(name: str, app: str, database: str) -> Server:
             port = free_port()
@@ -378,8 +386,8 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
             server_env = env | {"DATABASE_URL": pg.superuser_url(database), "STOREFRONT_MIGRATE_ON_START": "0"}
             return Server(name, cmd, port, server_env)
 
-        before = server("before", "catalog_bench:before_app", "big")
-        after = server("after", "storefront.app:app_from_env", "big")
+        before = server("before", "catalog_bench:before_app", "before")
+        after = server("after", "storefront.app:app_from_env", "after")
         small = server("small", "storefront.app:app_from_env", "small")
         servers = [before, after, small]
         for s in servers:
@@ -465,8 +473,10 @@ NOTES = """\
 - *before* is the search of issue 16: one statement, the trigram index or the id walk as the planner
   estimates; it multiplies the joined-text and the per-column selectivities as if independent, so a
   frequent multi-word term is estimated at a row or two, and then the index returns every match to be
-  sorted. *after* walks the next 100 products per row asked for in id order first (2,100 for a page of 20)
-  and asks the index only for what that window did not find (storefront/src/storefront/db/queries.py).
+  sorted. *after* walks the next 10 products per row asked for in id order first (210 for a page of 20;
+  a term in a tenth of the catalog stops there), then lets the planner choose for the rest on an estimate
+  that is no longer squared and rests on 1,000 sample texts (migration 0004), and ends each step as soon
+  as it has a page (storefront/src/storefront/db/queries.py).
 - The two *(slow rate)* rows are what no index can help, sent at the slow rate because neither server
   sustains the main rate for them: a term under three characters has no trigram, and a term whose trigrams
   all occur in every product (`returns free`) makes the index return every row for the recheck. Both read
@@ -525,15 +535,16 @@ def summarise(
         f"- command: `{cmd}`",
         f"- load average (1 min) at start / end: {LOAD_AT_START:.2f} / {os.getloadavg()[0]:.2f}"
         " (the machine is shared: other processes compete for the 2 cores)",
-        f"- setup: embedded PostgreSQL 18 (durable defaults), `storefront seed --products {BIG:,}` into *big* and"
-        f" `--products {SMALL:,}` into *small*, each on migration 0001; then `storefront migrate` (0002, the"
-        " trigram index), VACUUM ANALYZE; *before* and *after* both serve *big*; one uvicorn worker per server"
+        f"- setup: embedded PostgreSQL 18 (durable defaults), `storefront seed --products {BIG:,}` into *before*"
+        f" and *after* and `--products {SMALL:,}` into *small*, each on migration 0001; then `storefront migrate`:"
+        " *before* up to 0002 (the trigram index), *after* and *small* every migration (0004: 1,000 samples for"
+        " the estimate), VACUUM ANALYZE; one uvicorn worker per server"
         f" (uvloop + httptools); open loop at {args.rate:g} req/s for {args.seconds:g} s ({n} requests) per"
         f" measurement (slow rate {args.slow_rate:g} req/s), at most {args.max_in_flight} in flight, latency from"
         f" each request's scheduled start; {args.rounds} alternating rounds",
         "- `storefront` command seconds: "
         + ", ".join(f"{name} {seconds:.1f}" for name, seconds in seeding.items())
-        + f"; sizes: big {storage['big']}",
+        + f"; sizes: before {storage['before']}, after {storage['after']}",
         f"- before and after gave byte-identical answers on {compared} search pages checked before measuring",
         "",
         f"### Search (`GET /api/products?q=...&limit=20`) at {BIG:,} products",

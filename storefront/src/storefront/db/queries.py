@@ -21,22 +21,25 @@ def _escape_like(text: str) -> str:
 # -- products ----------------------------------------------------------------------------------------
 # Search in two steps, one statement, the same answers as the plain per-column ILIKE in id order:
 #  w: the next SEARCH_WINDOW_PER_ROW * limit products after the cursor, walked in id order (the primary key),
-#     each tested against the term; a term in more than about 1% of the catalog finds its page here and
-#     reads no index. The test is the joined text (one ILIKE, 2.4 times cheaper per row than three), then
-#     the per-column test for the rows it lets through;
+#     each tested against the term: a term in more than about a tenth of the catalog finds its page here
+#     and never reaches the index, whatever the planner thinks of it. The test is the joined text (one
+#     ILIKE, 2.4 times cheaper per row than three), then the per-column test for the rows it lets through;
 #  b: only when w found fewer than `limit` matches and did not reach the end of the catalog: the matches
-#     after w's last id, planned for the term (the trigram index for a rare term).
-# Why: the planner estimated a frequent multi-word term ("cotton shirt", 4,168 products) at 1 row (it
-# multiplies the joined-text and per-column selectivities as if independent), chose the trigram index and
-# sorted every match; the cost grew with the matches (269 ms p50 for a term in most products). The
-# window's cost is fixed (about 1 ms) whatever the term. In b, `id + 0 >` keeps the window's end out of the
-# index conditions: unknown at planning, it was estimated to keep a third of the table and the planner
-# intersected the trigram matches with a bitmap of the primary key over that range (33 ms of 53).
+#     after w's last id, planned for the term: the trigram index for a rare term, the id walk for a
+#     frequent one.
+# b's per-column exact test is wrapped in COALESCE (a no-op: nothing in it is ever NULL) so that the planner
+# counts it as 0.5 instead of multiplying the joined-text selectivity by the per-column one as if they were
+# independent: that squared the estimate, put a term in 2% of the catalog at a few rows, and the planner
+# then took every match from the index and sorted it (13-22 ms for `stoneware mug` at 200,000 products, the
+# cost growing with the catalog). Migration 0004 gives the estimate 1,000 sample texts instead of 100.
+# In b, `id + 0 >` keeps w's end out of the index conditions: unknown at planning, it was estimated to keep
+# a third of the table and the planner intersected the trigram matches with a bitmap of the primary key over
+# that range (33 ms of 53).
 # The searched text is exactly the expression migration 0002 indexes: the planner uses the trigram index only
 # for the same expression. The per-column ILIKE stays as the exact test (the joined text can also match
 # across a column boundary). A term under three characters (or with no letters or digits) has no trigram
 # to look up: when it matches few products, step b scans the rest of the table.
-SEARCH_WINDOW_PER_ROW = 100
+SEARCH_WINDOW_PER_ROW = 10
 SEARCH_PRODUCTS_SQL = (
     "WITH w AS MATERIALIZED ("
     "  SELECT id, (name || ' ' || sku || ' ' || description) ILIKE $3"
@@ -48,7 +51,7 @@ SEARCH_PRODUCTS_SQL = (
     "  WHERE (SELECT count(*) FROM a) < $2 AND (SELECT count(*) FROM w) = $4"
     "    AND id > $1 AND id + 0 > (SELECT max(id) FROM w)"
     "    AND (name || ' ' || sku || ' ' || description) ILIKE $3"
-    "    AND (name ILIKE $3 OR sku ILIKE $3 OR description ILIKE $3)"
+    "    AND COALESCE(name ILIKE $3 OR sku ILIKE $3 OR description ILIKE $3, false)"
     "  ORDER BY id LIMIT $2"
     ") SELECT p.id, p.sku, p.name, p.description, p.price_cents, p.currency, p.stock FROM a JOIN products p USING (id)"
     " UNION ALL SELECT * FROM b ORDER BY id LIMIT $2"
