@@ -280,7 +280,7 @@ async def test_a_rare_term_walks_one_window_then_reads_the_trigram_index(catalog
 @pytest.mark.parametrize("limit", [1, 3, 20])
 async def test_pages_that_cross_the_window_equal_the_plain_predicate(catalog: str, limit: int) -> None:
     """Terms whose matches lie partly inside the window after the cursor and partly beyond it, or only
-    beyond it, page by page (the window is 100 products per row asked for)."""
+    beyond it, page by page (the window is 10 products per row asked for)."""
     conn = await asyncpg.connect(catalog)
     try:
         for term in ("widget 5", "item 19", "item 2000", "Filler item 1999", "w-00", "ITEM 7", "er item 1000"):
