@@ -14,7 +14,7 @@ install: .venv/.synced
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-.venv/.synced: pyproject.toml uv.lock storefront/pyproject.toml | $(UV)
+.venv/.synced: pyproject.toml uv.lock storefront/pyproject.toml tapstack_cli/pyproject.toml | $(UV)
 	$(UV) sync --frozen
 	touch $@
 

@@ -17,6 +17,7 @@ from infra.config import PipelineSettings
 from infra.context import load_config
 from infra.edge_guard import EdgeGuardStack
 from infra.pipeline import PIPELINE_STACK, stage_configs
+from tapstack_cli.names import allowed_environments
 from tests.infra.test_database import SECRET_IDS
 from tests.synthesis import PIPELINE_CONTEXT, Synthesized
 
@@ -32,7 +33,7 @@ def test_context_arguments_override_cdk_json() -> None:
 
 def test_a_wrong_setting_fails_synth_naming_the_setting_and_what_is_allowed(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "app.py", "-c", "environment=qa"],
+        [sys.executable, "app.py", "-c", "environment=QA"],
         cwd=REPO,
         env={
             "CDK_OUTDIR": str(tmp_path),
@@ -45,7 +46,7 @@ def test_a_wrong_setting_fails_synth_naming_the_setting_and_what_is_allowed(tmp_
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        "error: invalid setting environment='qa': allowed is one of dev, staging, prod (or 'production')"
+        f"error: invalid setting environment='QA': allowed is {allowed_environments()}"
     )
 
 
