@@ -272,10 +272,12 @@ class PipelineStack(Stack):
             f"arn:{self.partition}:cloudformation:{s.region}:{account}:stack/{s.stack_name}/*" for s in stacks
         ]
         self._guard_stack_arns += stack_arns
+        assembly = synth.primary_output
+        assert assembly is not None  # a ShellStep with a primary output directory (cdk.out) has one
         guard = pipelines.CodeBuildStep(
             "GuardListenerRule",
             input=source,
-            additional_inputs={"cdk.out": synth.primary_output},
+            additional_inputs={"cdk.out": assembly},
             # boto3 as uv.lock pins it; the guard needs nothing else.
             install_commands=[f"pip3 install --quiet boto3=={BOTO3_VERSION}"],
             commands=[f"python3 -m ops.listener_rule_guard cdk.out/assembly-{PIPELINE_STACK}-{stage.stage_name}"],

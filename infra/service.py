@@ -187,13 +187,13 @@ class StorefrontService(Construct):
         )
         if self.exec_log_group is not None:
             stack = Stack.of(self)
-            # The CDK CLI with credentials knows the account: cdk-nag then names it as the template does.
+            # The stack's region is known at synth, so CDK writes the ARN's partition and region out; so is
+            # its account when the CLI runs with credentials.
             account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
             acknowledge(
                 task_definition,
-                # The stack's region is known at synth, so CDK writes the ARN's partition and region out.
                 f"AwsSolutions-IAM5[Resource::arn:aws:logs:{stack.region}:{account}:log-group:"
-                f"<{Stack.of(self).get_logical_id(self.exec_log_group.node.default_child)}>:*]",  # type: ignore[arg-type]
+                f"<{stack.get_logical_id(self.exec_log_group.node.default_child)}>:*]",  # type: ignore[arg-type]
                 "ECS Exec writes each session's output to a log stream it names per session: the streams of "
                 "exactly this log group.",
             )
