@@ -22,8 +22,9 @@ $(CURDIR)/.tools/bin/uv:
 synth: install ## synthesize TapStack-$(ENVIRONMENT) (and its us-east-1 companion) into cdk.out/ (cdk-nag gate)
 	$(PY) app.py -c environment=$(ENVIRONMENT) $(if $(REGION),-c region=$(REGION)) $(CONTEXT)
 
-docs: install ## regenerate docs/configuration.md (every context key) from infra/config.py and infra/profiles.py
+docs: install ## regenerate docs/configuration.md (every context key) and docs/api.md (the service's OpenAPI document)
 	$(PY) -m ops.config_docs
+	$(PY) -m ops.api_docs
 
 test: install ## every test and gate: CDK assertions, cdk-nag, cfn-lint, ruff, mypy, storefront
 	PYTEST_ADDOPTS="-n 2 --dist loadgroup $$PYTEST_ADDOPTS" $(UV) run --frozen pytest
@@ -33,7 +34,7 @@ lint: install
 
 bench: bench-synth bench-storefront ## benchmarks (not tests); results go to bench/RESULTS.md
 
-bench-synth: install ## synth time of each profile side by side with the seed's TypeScript synth
+bench-synth: install ## synth time of each profile beside a TypeScript baseline app (not shipped here: ../shared/seed/ts-baseline)
 	$(PY) bench/synth_bench.py --rounds 3
 
 format: install

@@ -14,6 +14,7 @@ from constructs import Construct
 
 from infra.compliance import acknowledge
 from infra.config import BackupSettings, Config
+from infra.limits import backup_plan
 
 # Job states that mean a recovery point was not made or not copied.
 # https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html
@@ -58,10 +59,11 @@ class BackupCopyStack(Stack):
     CDK cross-region reference. Key and vault are retained when the stack is deleted.
     """
 
-    def __init__(self, scope: Construct, id: str, *, config: Config) -> None:
+    def __init__(self, scope: Construct, id: str, *, stack_name: str, config: Config) -> None:
         super().__init__(
             scope,
             id,
+            stack_name=stack_name,
             env=Environment(account=config.account, region=config.backup.copy_region),
             description=f"TapStack backup copies of {config.stack_name} ({config.region})",
         )
@@ -97,7 +99,7 @@ class DatabaseBackup(Construct):
         self.vault = _vault(self, "Vault", settings=settings, key=key)
         # Named after the stack: two deployments in one account each get their own plan.
         self.plan = backup.BackupPlan(
-            self, "Plan", backup_plan_name=f"{Stack.of(self).stack_name}-database", backup_vault=self.vault
+            self, "Plan", backup_plan_name=backup_plan(Stack.of(self).stack_name), backup_vault=self.vault
         )
         schedule = events.Schedule.cron(minute="0", hour=str(settings.daily_start_hour_utc))
         daily = Duration.days(settings.daily_retention_days)

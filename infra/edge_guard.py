@@ -20,7 +20,7 @@ from constructs import Construct
 
 from infra.config import EDGE_REGION, Config, EdgeSettings
 from infra.keys import Keys
-from infra.waf import WebAcl
+from infra.waf import BROWSER_COUNTED_RULES, WebAcl
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class EdgeGuard:
             removal_policy=removal_policy,
             redacted_headers=("authorization", "cookie"),
             managed_rule_groups=settings.waf_rule_groups,
+            resource_type="CLOUDFRONT",
+            counted_rules=BROWSER_COUNTED_RULES,
         ).web_acl
         certificate: acm.ICertificate | None = None
         if settings.certificate_arn:
@@ -64,10 +66,11 @@ class EdgeGuard:
 class EdgeGuardStack(Stack):
     """The companion stack in us-east-1 of a regional stack elsewhere."""
 
-    def __init__(self, scope: Construct, id: str, *, config: Config) -> None:
+    def __init__(self, scope: Construct, id: str, *, stack_name: str, config: Config) -> None:
         super().__init__(
             scope,
             id,
+            stack_name=stack_name,
             env=Environment(account=config.account, region=EDGE_REGION),
             description=f"TapStack {config.environment}: CloudFront's web ACL and certificate (us-east-1)",
         )

@@ -11,13 +11,16 @@ from constructs import Construct
 from infra.api import PartnerApi
 from infra.backup import DatabaseBackup
 from infra.cfn import drop_provider_role_depends_on
+from infra.compliance import acknowledge
 from infra.config import Config
 from infra.database import Database
 from infra.edge import Edge
 from infra.edge_guard import EdgeGuard
+from infra.jobs import ScheduledJobs
 from infra.keys import Keys
 from infra.monitoring import Monitoring
 from infra.network import Network
+from infra.release import Release
 from infra.service import LOG_STREAM_PREFIX, StorefrontService
 from tapstack_cli import names
 
@@ -26,6 +29,18 @@ STOREFRONT_WEB = Path(__file__).resolve().parents[1] / "storefront" / "web"
 
 class TapStack(Stack):
     """One deployment of the e-commerce platform, shaped by one validated Config."""
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The configured zones (`network.availability_zones`, the REGIONS table by default), never a lookup.
+
+        Once the account is known (the CDK CLI with credentials sets it), Stack's own answer is a context
+        lookup of the account's zones, which `ec2.Vpc` reads to check the configured ones: synth would then
+        need AWS calls and the bootstrap's lookup role, and write cdk.context.json. CDK's documented way to
+        choose zones otherwise is to override this property.
+        https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk/Stack.html#aws_cdk.Stack.availability_zones
+        """
+        return self._zones
 
     def __init__(
         self,
@@ -46,6 +61,14 @@ class TapStack(Stack):
             # The web ACL and certificate of a companion stack in us-east-1, and the backup copy vault of a
             # stack in another region, arrive by CDK's cross-region references.
             cross_region_references=edge_guard is not None or backup_copy_vault is not None,
+        )
+        self._zones = list(config.network.availability_zones)
+        # What CDK acknowledges itself when its own lookup supplies the zones (Stack._silenceLiteralAzWarning).
+        acknowledge(
+            self,
+            "CloudFormation-Validate::W3010",
+            "The subnets' zones are this stack's availability_zones: per region, those where every service of "
+            "the stack exists (infra/config.py REGIONS), or network.availability_zones.",
         )
         for name, value in config.tags.items():
             Tags.of(self).add(name, value)
@@ -109,6 +132,36 @@ class TapStack(Stack):
             edge=self.edge,
             api=self.partner_api,
         )
+
+        if config.service.release:
+            self.release = Release(
+                self,
+                "ReleaseStep",
+                settings=config.service,
+                service=self.service,
+                topic=self.monitoring.topic,
+                key=keys.key,
+                log_retention=config.service.log_retention,
+                removal_policy=config.removal_policy,
+                # The first release, on stack creation, needs the database and the routes out (image pull).
+                ready=[
+                    self.database,
+                    *(subnet.internet_connectivity_established for subnet in self.network.vpc.private_subnets),
+                ],
+            )
+
+        if config.active_jobs:
+            self.jobs = ScheduledJobs(
+                self,
+                "ScheduledJobs",
+                jobs=config.active_jobs,
+                settings=config.service,
+                service=self.service,
+                topic=self.monitoring.topic,
+                key=keys.key,
+                log_retention=config.service.log_retention,
+                removal_policy=config.removal_policy,
+            )
 
         self.backup = DatabaseBackup(
             self,

@@ -9,11 +9,13 @@ import re
 
 import pytest
 
-from infra.config import REGIONS, ConfigError
+from infra.config import REGIONS, Config, ConfigError, backup_copy_regions
 from infra.context import config_from_context, load_config, setting_types
+from infra.limits import VAULT_SUFFIX, name_problems
 from infra.profiles import PROFILES
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shop/django-AbCdEf"  # noqa: S105 - an ARN
 
 # (profile, context overrides, the error's pattern): one row per rule of the schema.
 REJECTED = [
@@ -67,8 +69,10 @@ REJECTED = [
         {"region": "eu-central-1", "network.availability_zones": "us-east-1a,us-east-1b"},
         r"zones of eu-central-1",
     ),
-    ("dev", {"service.image": "shop"}, r"service.image='shop'.*tag or digest"),
+    ("dev", {"service.image": "shop"}, r"service.image='shop'.*tag, a digest or both"),
     ("dev", {"service.image": "registry.acme.com/shop:1.0"}, r"service.image=.*image_credentials_secret_arn"),
+    ("dev", {"service.image": "nginx@sha256:abc"}, r"service.image='nginx@sha256:abc'.*tag, a digest or both"),
+    ("dev", {"service.image": "nginx@1.27:sha256"}, r"service.image=.*tag, a digest or both"),
     ("dev", {"service.container_port": "70000"}, r"service.container_port=70000.*1 to 65535"),
     ("dev", {"service.health_check_path": "health"}, r"service.health_check_path='health'.*URL path"),
     ("dev", {"service.paths": "/a/*,/b/*,/c/*,/d/*,/e/*"}, r"service.paths=.*1 to 4 path patterns"),
@@ -88,6 +92,25 @@ REJECTED = [
     ("dev", {"database.performance_insights": "yes"}, r"database.performance_insights='yes': allowed is true or false"),
     ("dev", {"database.max_capacity": "lots"}, r"database.max_capacity='lots': allowed is number"),
     ("dev", {"edge.price_class": "cheap"}, r"edge.price_class='cheap': allowed is one of PRICE_CLASS_100"),
+    # The app's own settings, secrets, release step and jobs (issue 24).
+    ("dev", {"service.environment.DB_HOST": "db"}, r"service.environment.DB_HOST='db'.*platform does not set"),
+    ("dev", {"service.environment.AWS_REGION": "x"}, r"service.environment.AWS_REGION='x'.*platform does not set"),
+    ("dev", {"service.environment.1BAD": "x"}, r"service.environment.1BAD='x'.*environment variable names"),
+    ("dev", {"service.environment": "[1]"}, r"service.environment='\[1\]'.*JSON object"),
+    ("dev", {"service.secrets.KEY": f"{SECRET}:k::", "service.environment.KEY": "v"}, r"KEY='v'.*not also in"),
+    ("dev", {"service.secrets.KEY": SECRET.rsplit("-", 1)[0]}, r"service.secrets.KEY=.*complete Secrets Manager"),
+    ("dev", {"service.secrets.KEY": "my-secret"}, r"service.secrets.KEY='my-secret'.*SSM parameter ARN"),
+    ("dev", {"service.secrets.KEY": "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/k"}, r"partition \(aws\)"),
+    ("dev", {"service.secrets_kms_key_arns": "alias/shop"}, r"service.secrets_kms_key_arns=.*KMS key ARNs"),
+    ("dev", {"service.release_command": 'sh -c "migrate'}, r"service.release_command=.*quotes balanced"),
+    ("dev", {"service.release_timeout_minutes": "90"}, r"service.release_timeout_minutes=90.*1 to 50"),
+    ("dev", {"jobs.cleanup.schedule": "every hour", "jobs.cleanup.command": "x"}, r"jobs.cleanup.schedule=.*rate\("),
+    ("dev", {"jobs.cleanup.schedule": "rate(0 hours)", "jobs.cleanup.command": "x"}, r"jobs.cleanup.schedule="),
+    ("dev", {"jobs.cleanup.schedule": "cron(0 3 * * * *)", "jobs.cleanup.command": "x"}, r"\? in one of the day"),
+    ("dev", {"jobs.cleanup.schedule": "rate(1 hour)"}, r"jobs.cleanup.command=None.*a new job needs"),
+    ("dev", {"jobs.Clean.schedule": "rate(1 hour)", "jobs.Clean.command": "x"}, r"jobs.Clean='Clean'.*job name"),
+    ("dev", {"jobs.expire-carts.timeout_minutes": "0"}, r"jobs.expire-carts.timeout_minutes=0.*1 to 1440"),
+    ("dev", {"jobs.expire-carts.retries": "many"}, r"jobs.expire-carts.retries='many': allowed is integer"),
 ]
 
 
@@ -106,6 +129,11 @@ def test_a_wrong_value_names_the_setting_the_value_and_what_is_allowed(
         ("databse.max_capacity", "database.max_capacity"),
         ("enviroment", "environment"),
         ("alerts.email", "alerts.email_address"),
+        # Keys of three or more parts are settings too, never ignored.
+        ("service.image.uri", "service.image"),
+        ("network.cidr.block", "network.cidr"),
+        ("jobs.cleanup.comand", "jobs.cleanup.command"),
+        ("jobs.cleanup.schedule.cron", "jobs.cleanup.schedule"),
     ],
 )
 def test_a_key_that_names_no_setting_fails_with_the_closest_keys(key: str, closest: str) -> None:
@@ -223,10 +251,37 @@ def test_a_region_takes_its_zones_and_prefix_list_from_the_region_table(region: 
         ("123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop:1.4.2", "ecr"),
         ("nginx:1.27", "public"),
         ("public.ecr.aws/acme/shop@sha256:" + "a" * 64, "public"),
+        ("123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop:1.4.2@sha256:" + "b" * 64, "ecr"),
+        ("nginx:1.27@sha256:" + "c" * 64, "public"),
     ],
 )
 def test_the_image_s_registry_decides_how_it_is_pulled(image: str, registry: str) -> None:
     assert config_from_context({"service.image": image}).service.image_registry == registry
+
+
+DIGEST = "sha256:" + "d" * 64
+
+
+@pytest.mark.parametrize(
+    ("image", "reference"),
+    [
+        ("nginx:1.27", ("nginx", "1.27", None)),
+        (f"nginx@{DIGEST}", ("nginx", None, DIGEST)),
+        (f"nginx:1.27@{DIGEST}", ("nginx", "1.27", DIGEST)),
+        (
+            f"public.ecr.aws/docker/library/python:3.11-slim@{DIGEST}",
+            ("public.ecr.aws/docker/library/python", "3.11-slim", DIGEST),
+        ),
+        (f"ghcr.io/team/shop:2@{DIGEST}", ("ghcr.io/team/shop", "2", DIGEST)),
+    ],
+)
+def test_an_image_pinned_by_tag_and_digest_is_accepted(
+    image: str, reference: tuple[str, str | None, str | None]
+) -> None:
+    """Docker's reference form name[:tag][@digest]: with both, the tag is a label and the digest decides.
+    https://docs.docker.com/reference/cli/docker/image/tag/ and ECS's `image` parameter:
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_image"""
+    assert config_from_context({"service.image": image}).service.image_reference == reference
 
 
 def test_a_private_registry_is_allowed_with_a_credentials_secret() -> None:
@@ -254,6 +309,73 @@ def test_every_region_has_a_default_backup_copy_region_elsewhere() -> None:
 
     assert set(BACKUP_REGION_PAIRS) == set(REGIONS)
     assert all(source != target for source, target in BACKUP_REGION_PAIRS.items())
+
+
+# --- Physical names within AWS's limits (infra/limits.py) ---
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "problem"),
+    [
+        # The issue's case: the copy stack's vault as a pipeline stage named it before stacks had their names.
+        (
+            "backup_vault",
+            "Staging-TapStack-staging-backup-ap-southeast-2" + VAULT_SUFFIX,
+            r"has 55 characters, at most 50",
+        ),
+        ("backup_plan", "TapStack-" + "p" * 40 + "-database", r"AWS Backup plan name .* at most 50"),
+        ("db_cluster", "tapstack-" + "p" * 45 + "-storefront", r"DB cluster identifier .* at most 63"),
+        ("db_cluster", "tapstack-pr--7-storefront", r"without two hyphens in a row"),
+        ("stack", "TapStack-" + "p" * 120, r"stack name .* at most 128"),
+        ("stack", "TapStack-pr_7", r"letters, digits and hyphens"),
+        ("waf_log_group", "aws-waf-logs-" + "p" * 500, r"AWS WAF log group name .* at most 512"),
+        ("log_group", "/aws/rds/cluster/" + "p" * 500, r"log group name .* at most 512"),
+        ("load_balancer", "TapStack-preview-feature-branch-alb", r"load balancer name .* at most 32"),
+        ("target_group", "-tg", r"not starting or ending with a hyphen"),
+    ],
+)
+def test_a_name_past_its_aws_limit_is_refused_with_the_limit_and_its_page(kind: str, name: str, problem: str) -> None:
+    """Each limit as its API reference states it (the page is in the message): a stack name 128, a Backup vault
+    or plan name 50, an Aurora cluster identifier 63, a log group name 512, load balancer and target group 32."""
+    (message,) = name_problems([(kind, name)])
+    assert re.search(problem, message)
+    assert "https://docs.aws.amazon.com/" in message
+
+
+def test_every_profile_region_and_copy_region_makes_names_aws_accepts() -> None:
+    """Every Config the settings allow today validates, names included: the longest copy stack vault
+    (TapStack-staging-backup-ap-southeast-2-<8 hex>) has 47 of the 50 characters AWS Backup allows.
+    https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html"""
+    longest = 0
+    for environment in ("dev", "staging", "prod"):
+        for copy_region in sorted(backup_copy_regions()):
+            # The copy stack's name depends on the profile and the copy region only.
+            region = next(region for region in REGIONS if region != copy_region)
+            overrides = {"backup.cross_region_copy": "true", "backup.copy_region": copy_region}
+            config = load_config(environment, region=region, overrides=overrides)
+            longest = max(longest, len(config.stack_names["backup_copy"] + VAULT_SUFFIX))
+        for region in REGIONS:
+            load_config(environment, region=region)
+    assert longest == 47
+
+
+def test_a_stack_name_that_makes_a_name_past_its_limit_fails_synth_naming_the_setting() -> None:
+    """A name derived from a setting (here a longer environment name, as a preview environment would give)
+    fails when the Config is built, with the setting, its value, the name and AWS's limit."""
+    config = load_config("staging")
+
+    class LongerName(Config):
+        @property
+        def stack_name(self) -> str:
+            return "TapStack-pr-1234-" + "x" * 30
+
+    longer = LongerName(**{item.name: getattr(config, item.name) for item in dataclasses.fields(config)})
+    with pytest.raises(
+        ConfigError,
+        match=r"invalid setting environment='staging': allowed is a value that makes names AWS accepts, but the "
+        r"AWS Backup vault name 'TapStack-pr-1234-x{30}-x{8}' has 56 characters, at most 50 allowed",
+    ):
+        longer.validate()
 
 
 def test_any_other_valid_name_is_a_preview_with_devs_settings_keeping_nothing() -> None:
@@ -313,3 +435,73 @@ def test_dev_and_previews_trim_the_web_acls_to_the_baseline_and_drop_the_dashboa
 def test_a_web_acl_keeps_the_baseline_rule_group(groups: str) -> None:
     with pytest.raises(ConfigError, match=r"edge.waf_rule_groups=.*with AWSManagedRulesCommonRuleSet among them"):
         load_config("dev", overrides={"edge.waf_rule_groups": groups})
+
+
+def test_a_map_takes_one_entry_per_key_or_a_json_object() -> None:
+    """`-c service.environment.NAME=value` per entry, or the whole map as JSON (cdk.json or `-c key='{...}'`)."""
+    by_key = config_from_context(
+        {
+            "service.environment.SHOP_CURRENCY": "EUR",
+            "service.environment.ALLOWED_HOSTS": "shop.example.com",
+            "service.secrets.SECRET_KEY": f"{SECRET}:SECRET_KEY::",
+        }
+    )
+    by_object = config_from_context(
+        {
+            "service.environment": {"SHOP_CURRENCY": "EUR", "ALLOWED_HOSTS": "shop.example.com"},
+            "service.secrets": f'{{"SECRET_KEY": "{SECRET}:SECRET_KEY::"}}',
+        }
+    )
+    assert by_key == by_object
+    assert by_key.service.environment == {"SHOP_CURRENCY": "EUR", "ALLOWED_HOSTS": "shop.example.com"}
+    # An entry key adds to the map a JSON object gave.
+    both = config_from_context({"service.environment": {"A": "1"}, "service.environment.B": "2"})
+    assert both.service.environment == {"A": "1", "B": "2"}
+
+
+def test_a_job_from_keys_equals_the_same_job_from_a_json_object() -> None:
+    keys = {"jobs.cleanup.schedule": "cron(0 3 * * ? *)", "jobs.cleanup.command": "python manage.py clearsessions"}
+    by_key = config_from_context(keys)
+    job = {"schedule": "cron(0 3 * * ? *)", "command": "python manage.py clearsessions"}
+    assert by_key == config_from_context({"jobs.cleanup": job}) == config_from_context({"jobs": {"cleanup": job}})
+    assert by_key.jobs["cleanup"].argv == ("python", "manage.py", "clearsessions")
+    with pytest.raises(ConfigError, match=r"unknown setting 'jobs.cleanup.comand'.*jobs.cleanup.command"):
+        config_from_context({"jobs.cleanup": {"schedule": "rate(1 hour)", "comand": "x"}})
+
+
+def test_the_bundled_job_can_be_rescheduled_or_turned_off() -> None:
+    assert load_config("prod").jobs["expire-carts"].schedule == "rate(1 hour)"
+    rescheduled = config_from_context({"jobs.expire-carts.schedule": "rate(15 minutes)"})
+    assert rescheduled.jobs["expire-carts"].schedule == "rate(15 minutes)"
+    assert rescheduled.jobs["expire-carts"].command == "storefront expire-carts"
+    assert config_from_context({"jobs.expire-carts.enabled": "false"}).active_jobs == {}
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["rate(1 minute)", "rate(5 minutes)", "rate(1 day)", "cron(0 3 * * ? *)", "cron(0/15 8-18 ? * MON-FRI *)"],
+)
+def test_eventbridge_scheduler_expressions_are_accepted(expression: str) -> None:
+    config = config_from_context({"jobs.j.schedule": expression, "jobs.j.command": "true"})
+    assert config.jobs["j"].schedule == expression
+
+
+def test_a_secret_names_its_json_key_and_version_the_way_ecs_reads_them() -> None:
+    """ECS's valueFrom: `<secret ARN>:<json-key>:<version-stage>:<version-id>`, empty parts allowed.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
+    config = config_from_context(
+        {
+            "service.secrets.WHOLE": SECRET,
+            "service.secrets.FIELD": f"{SECRET}:password::",
+            "service.secrets.STAGED": f"{SECRET}:password:AWSPREVIOUS:",
+            "service.secrets.PARAMETER": "arn:aws:ssm:us-east-1:123456789012:parameter/shop/dsn",
+        }
+    )
+    references = config.service.secret_references
+    assert (references["WHOLE"].arn, references["WHOLE"].json_key) == (SECRET, None)
+    assert references["FIELD"].json_key == "password" and references["FIELD"].version_stage is None
+    assert references["STAGED"].version_stage == "AWSPREVIOUS"
+    assert (references["PARAMETER"].source, references["PARAMETER"].arn) == (
+        "ssm",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/shop/dsn",
+    )

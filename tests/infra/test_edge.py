@@ -420,7 +420,8 @@ def test_waf_web_acl_guards_the_distribution(edge: EdgeStack) -> None:
         "EvaluationWindowSec": 300,
     }
     assert rate["Action"] == {"Block": {}}
-    assert len(rules) == 1 + len(edge.settings.waf_rule_groups)
+    # The rate rule, the managed groups, and BodyOverServiceLimit (tests/infra/test_waf.py).
+    assert len(rules) == 2 + len(edge.settings.waf_rule_groups)
     assert all(r["VisibilityConfig"]["CloudWatchMetricsEnabled"] for r in rules)
     assert edge.distribution_config()["WebACLId"] == {"Fn::GetAtt": [edge.ids["web_acl"], "Arn"]}
     edge.template.has_resource_properties(
@@ -527,7 +528,7 @@ def test_stateful_resource_logical_ids_are_pinned(edge: EdgeStack) -> None:
 
 def test_no_hard_coded_physical_names(edge: EdgeStack) -> None:
     """Seed defect D17: two deployments must fit in one account. The one name set here is the WAF log
-    group's, whose aws-waf-logs- prefix AWS WAF requires; it contains the stack name (the unique id)."""
+    group's, whose aws-waf-logs- prefix AWS WAF requires; it contains the stack name and the construct's path."""
     names = {
         logical_id: resource["Properties"][name_key]
         for logical_id, resource in edge.resources.items()
@@ -536,4 +537,4 @@ def test_no_hard_coded_physical_names(edge: EdgeStack) -> None:
         and isinstance(resource.get("Properties", {}).get(name_key), str)  # a Ref names nothing
     }
     (name,) = names.values()
-    assert name.startswith("aws-waf-logs-EdgeTestEdgeWaf")
+    assert name == "aws-waf-logs-EdgeTest-Edge-Waf"
