@@ -7,6 +7,7 @@ settings themselves are tested on Config in tests/infra/test_config.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -65,19 +66,21 @@ def test_a_preview_runs_devs_service_and_keeps_waf_in_front_of_both_doors(
     preview: Synthesized, dev: Synthesized
 ) -> None:
     """Dev's settings: same task size and count; each door still has a web ACL (rate limit and baseline)."""
-    (task,) = preview.of_type("AWS::ECS::TaskDefinition").values()
-    (dev_task,) = dev.of_type("AWS::ECS::TaskDefinition").values()
-    assert (task["Properties"]["Cpu"], task["Properties"]["Memory"]) == (
-        dev_task["Properties"]["Cpu"],
-        dev_task["Properties"]["Memory"],
-    )
+    task, dev_task = (_service_task(synthesized) for synthesized in (preview, dev))
+    assert (task["Cpu"], task["Memory"]) == (dev_task["Cpu"], dev_task["Memory"])
     acls = preview.of_type("AWS::WAFv2::WebACL")
     assert {acl["Properties"]["Scope"] for acl in acls.values()} == {"CLOUDFRONT", "REGIONAL"}
     for acl in acls.values():
-        assert [rule["Name"] for rule in acl["Properties"]["Rules"]] == [
-            "RateLimitPerIp",
-            "AWSManagedRulesCommonRuleSet",
-        ]
+        names = [rule["Name"] for rule in acl["Properties"]["Rules"]]
+        # The rate limit, the baseline group, the service's own body limit (infra/waf.py); no other group.
+        assert names == ["RateLimitPerIp", "AWSManagedRulesCommonRuleSet", "BodyOverServiceLimit"]
+
+
+def _service_task(synthesized: Synthesized) -> dict[str, Any]:
+    """The properties of the task definition the ECS service runs (jobs have their own)."""
+    (service,) = synthesized.of_type("AWS::ECS::Service").values()
+    task: dict[str, Any] = synthesized.resources[service["Properties"]["TaskDefinition"]["Ref"]]["Properties"]
+    return task
 
 
 def test_a_preview_passes_the_gates(preview: Synthesized) -> None:
