@@ -187,8 +187,7 @@ class StorefrontService(Construct):
         )
         if self.exec_log_group is not None:
             stack = Stack.of(self)
-            # The stack's region is known at synth, so CDK writes the ARN's partition and region out; so is
-            # its account when the CLI runs with credentials.
+            # cdk-nag names region and account as the template does: literals where the stack knows them.
             account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
             acknowledge(
                 task_definition,

@@ -413,6 +413,30 @@ def test_preview_names_fit_every_name_aws_derives_from_them(name: str) -> None:
     assert len(f"{config.stack_name.lower()}-storefront") <= 63
 
 
+def test_dev_and_previews_trim_the_web_acls_to_the_baseline_and_drop_the_dashboard() -> None:
+    """Idle cost levers as settings (docs/operations.md): each door keeps its web ACL with the rate limit and
+    AWSManagedRulesCommonRuleSet; staging and prod keep all three managed groups and the dashboard."""
+    everything = (
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+    )
+    for name in ("dev", "pr-1"):
+        config = load_config(name)
+        assert config.edge.waf_rule_groups == config.api.waf_rule_groups == ("AWSManagedRulesCommonRuleSet",)
+        assert not config.alerts.dashboard
+    for name in ("staging", "prod"):
+        config = load_config(name)
+        assert config.edge.waf_rule_groups == config.api.waf_rule_groups == everything
+        assert config.alerts.dashboard
+
+
+@pytest.mark.parametrize("groups", ["AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesBotControlRuleSet"])
+def test_a_web_acl_keeps_the_baseline_rule_group(groups: str) -> None:
+    with pytest.raises(ConfigError, match=r"edge.waf_rule_groups=.*with AWSManagedRulesCommonRuleSet among them"):
+        load_config("dev", overrides={"edge.waf_rule_groups": groups})
+
+
 def test_a_map_takes_one_entry_per_key_or_a_json_object() -> None:
     """`-c service.environment.NAME=value` per entry, or the whole map as JSON (cdk.json or `-c key='{...}'`)."""
     by_key = config_from_context(
