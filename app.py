@@ -14,11 +14,12 @@ from pathlib import Path
 sys.dont_write_bytecode = False
 
 from aws_cdk import App  # noqa: E402
+from aws_cdk.cx_api import CloudAssembly  # noqa: E402
 from constructs import Construct  # noqa: E402
 
 from infra.backup import BackupCopyStack  # noqa: E402
 from infra.compliance import add_compliance_checks  # noqa: E402
-from infra.config import EDGE_REGION, Config, ConfigError  # noqa: E402
+from infra.config import Config, ConfigError  # noqa: E402
 from infra.context import config_from_context  # noqa: E402
 from infra.edge_guard import EdgeGuardStack  # noqa: E402
 from infra.monitoring.edge import EdgeAlarmsStack  # noqa: E402
@@ -28,23 +29,26 @@ from infra.stack import TapStack  # noqa: E402
 
 def build_stacks(scope: Construct, config: Config) -> TapStack:
     """The stacks of one environment, at the top of the app or inside a pipeline stage."""
+    # Each stack named explicitly (its id is also its name): inside a pipeline stage CDK would otherwise
+    # name a stack of another region `<stage>-<id>`, and the pipeline would create a second copy of it.
+    names = config.stack_names
     # Outside us-east-1, CloudFront's web ACL and certificate, and its alarms, live in stacks there.
-    guard = None if config.region == EDGE_REGION else EdgeGuardStack(scope, f"{config.stack_name}-edge", config=config)
+    guard = EdgeGuardStack(scope, names["edge"], stack_name=names["edge"], config=config) if "edge" in names else None
     # The vault that each backup is copied to, in a stack of the copy region (prod).
     copy = (
-        BackupCopyStack(scope, f"{config.stack_name}-backup-{config.backup.copy_region}", config=config)
-        if config.backup.cross_region_copy
+        BackupCopyStack(scope, names["backup_copy"], stack_name=names["backup_copy"], config=config)
+        if "backup_copy" in names
         else None
     )
     stack = TapStack(
         scope,
-        config.stack_name,
+        names["main"],
         config=config,
         edge_guard=guard.guard if guard else None,
         backup_copy_vault=copy.vault if copy else None,
     )
-    if guard is not None:
-        EdgeAlarmsStack(scope, f"{config.stack_name}-edge-alarms", config=config, edge=stack.edge)
+    if "edge_alarms" in names:
+        EdgeAlarmsStack(scope, names["edge_alarms"], stack_name=names["edge_alarms"], config=config, edge=stack.edge)
     return stack
 
 
@@ -73,14 +77,27 @@ def _cli_context(argv: list[str]) -> dict[str, object]:
     return context
 
 
+def summary(assembly: CloudAssembly) -> str:
+    """What a synth made, as `make synth` prints it: each stack, its account and region, its template."""
+    stacks = [(s.display_name, s.environment.region, Path(s.template_full_path)) for s in assembly.stacks_recursively]
+    directory = Path(assembly.directory)
+    width = max(len(name) for name, _, _ in stacks)
+    lines = [f"Synthesized {len(stacks)} stack(s) into {os.path.relpath(directory)}/ (cdk-nag passed):"]
+    lines += [f"  {name:<{width}}  {region:<14}  {path.relative_to(directory)}" for name, region, path in stacks]
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> None:
     # Under the CDK CLI the context arrives in CDK_CONTEXT_JSON; `make synth` runs this file directly.
-    context = None if "CDK_CONTEXT_JSON" in os.environ else _cli_context(argv)
+    under_cli = "CDK_CONTEXT_JSON" in os.environ
+    context = None if under_cli else _cli_context(argv)
     try:
         app, _ = build_app(context, outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
     except ConfigError as error:
         raise SystemExit(f"error: {error}") from None
-    app.synth()
+    assembly = app.synth()
+    if not under_cli:  # the CLI prints its own account of the synth
+        print(summary(assembly))
 
 
 if __name__ == "__main__":

@@ -301,6 +301,7 @@ class PartnerApi(Construct):
             removal_policy=removal_policy,
             # A partner's key never reaches the WAF logs.
             redacted_headers=("x-api-key", "authorization", "cookie"),
+            managed_rule_groups=settings.waf_rule_groups,
         )
         self.web_acl: wafv2.CfnWebACL = self.waf.web_acl
         # aws_wafv2 has no L2 constructs, only CloudFormation resources.

@@ -3,7 +3,7 @@ and the rule that tells the alert topic when a backup or copy job fails."""
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, Environment, Fn, RemovalPolicy, Stack, Tags
+from aws_cdk import CfnOutput, Duration, Environment, Fn, Stack, Tags
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
@@ -14,6 +14,7 @@ from constructs import Construct
 
 from infra.compliance import acknowledge
 from infra.config import BackupSettings, Config
+from infra.limits import backup_plan
 
 # Job states that mean a recovery point was not made or not copied.
 # https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html
@@ -22,10 +23,10 @@ JOB_EVENTS = ("Backup Job State Change", "Copy Job State Change")
 
 
 def _vault(scope: Construct, id: str, *, settings: BackupSettings, key: kms.IKey) -> backup.BackupVault:
-    """A vault encrypted with `key`, locked when the settings say so, kept when its stack is deleted.
-
-    Retained in every profile: CloudFormation cannot delete a vault that still holds recovery points,
-    and its recovery points expire by their own lifecycle (an empty vault costs nothing).
+    """A vault encrypted with `key`, locked when the settings say so, kept when its stack is deleted
+    (backup.removal_policy RETAIN, every profile): CloudFormation cannot delete a vault that still holds
+    recovery points, and they expire by their own lifecycle (an empty vault costs nothing). A preview's
+    vault (DESTROY) is emptied by `tapstack destroy` before its stack is deleted.
     """
     stack = Stack.of(scope)
     # arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>: the UUID's first block.
@@ -37,7 +38,7 @@ def _vault(scope: Construct, id: str, *, settings: BackupSettings, key: kms.IKey
         # creation (dev's destroy-and-deploy). The first block of the stack's UUID differs per creation.
         backup_vault_name=f"{stack.stack_name}-{creation}",
         encryption_key=key,
-        removal_policy=RemovalPolicy.RETAIN,
+        removal_policy=settings.removal_policy,
         # Governance mode (no `changeable_for`): a principal with backup:DeleteBackupVaultLockConfiguration
         # can still lift the lock, e.g. to shorten retention on purpose. Compliance mode (`changeable_for`
         # set) becomes immutable after its grace period: nobody, not AWS Support nor the account root, can
@@ -58,10 +59,11 @@ class BackupCopyStack(Stack):
     CDK cross-region reference. Key and vault are retained when the stack is deleted.
     """
 
-    def __init__(self, scope: Construct, id: str, *, config: Config) -> None:
+    def __init__(self, scope: Construct, id: str, *, stack_name: str, config: Config) -> None:
         super().__init__(
             scope,
             id,
+            stack_name=stack_name,
             env=Environment(account=config.account, region=config.backup.copy_region),
             description=f"TapStack backup copies of {config.stack_name} ({config.region})",
         )
@@ -70,7 +72,7 @@ class BackupCopyStack(Stack):
             "CopyKey",
             description=f"Encrypts the backup copies of {config.stack_name}",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=config.backup.removal_policy,
         )
         self.vault: backup.IBackupVault = _vault(self, "CopyVault", settings=config.backup, key=self.key)
         for name, value in config.tags.items():
@@ -97,7 +99,7 @@ class DatabaseBackup(Construct):
         self.vault = _vault(self, "Vault", settings=settings, key=key)
         # Named after the stack: two deployments in one account each get their own plan.
         self.plan = backup.BackupPlan(
-            self, "Plan", backup_plan_name=f"{Stack.of(self).stack_name}-database", backup_vault=self.vault
+            self, "Plan", backup_plan_name=backup_plan(Stack.of(self).stack_name), backup_vault=self.vault
         )
         schedule = events.Schedule.cron(minute="0", hour=str(settings.daily_start_hour_utc))
         daily = Duration.days(settings.daily_retention_days)

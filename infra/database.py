@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import jsii
-from aws_cdk import Aspects, Duration, IAspect, RemovalPolicy, Stack, Token
+from aws_cdk import App, Aspects, Duration, IAspect, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
+from infra import limits
 from infra.cfn import cfn_resource, drop_redundant_depends_on
 from infra.compliance import acknowledge
 from infra.config import DatabaseSettings
@@ -40,6 +41,31 @@ class _NumericPort:
             node.to_port = self.port
 
 
+def stack_relative_unique_id(construct: IConstruct) -> str:
+    """`Names.unique_id` of the construct as if its stack were at the app's root, as `make deploy` builds it.
+
+    Inside a pipeline stage the full path also holds the pipeline's and the stage's ids: a name made from
+    it differs from the one `make deploy` gave the same stack, and CloudFormation would replace the resource.
+    """
+    stack = Stack.of(construct)
+    mirror: Construct = Construct(App(), stack.node.id)
+    for scope in construct.node.scopes[construct.node.scopes.index(stack) + 1 :]:
+        mirror = Construct(mirror, scope.node.id)
+    return Names.unique_id(mirror)
+
+
+def _name_secret_from_its_stack(secret: IConstruct) -> None:
+    """CDK gives the generated secret the logical ID `Names.unique_id(secret)` + a hash of its password rules:
+    from the full construct path. Pinned to the stack-relative path, so that the pipeline's stage updates
+    the secret `make deploy` created instead of replacing it (a new password, the old secret retained)."""
+    resource = cfn_resource(secret)
+    stack = Stack.of(secret)
+    logical_id = str(stack.resolve(resource.logical_id))
+    full = Names.unique_id(secret)
+    if logical_id.startswith(full):
+        resource.override_logical_id(stack_relative_unique_id(secret) + logical_id[len(full) :])
+
+
 class Database(Construct):
     """The storefront's database, reachable only from security groups that are let in via `connections`.
 
@@ -66,11 +92,11 @@ class Database(Construct):
         # with a retention, before RDS first writes to it (RDS would create it unencrypted otherwise).
         # It contains the stack name, so every deployment still gets its own.
         # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.CloudWatch.html
-        cluster_identifier = f"{stack.stack_name.lower()}-storefront"
+        cluster_identifier = limits.cluster_identifier(stack.stack_name)
         log_group = EncryptedLogGroup(
             self,
             "PostgresLogs",
-            log_group_name=f"/aws/rds/cluster/{cluster_identifier}/postgresql",
+            log_group_name=limits.postgres_log_group(cluster_identifier),
             key=key,
             retention=settings.log_retention,
             removal_policy=secret_removal_policy,
@@ -172,6 +198,7 @@ class Database(Construct):
         # The generated secret itself (not its attachment) outlives the stack where the data does.
         secret_id = "Secret" if settings.snapshot_identifier is None else "SnapshotSecret"
         cfn_resource(cluster.node.find_child(secret_id)).apply_removal_policy(secret_removal_policy)
+        _name_secret_from_its_stack(cluster.node.find_child(secret_id))
 
         # Hosted single-user rotation (AWS SAR application) in the private subnets: it reaches the
         # database through the security group rule CDK adds, and the Secrets Manager API through NAT.

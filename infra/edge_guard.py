@@ -45,6 +45,7 @@ class EdgeGuard:
             log_retention=settings.log_retention,
             removal_policy=removal_policy,
             redacted_headers=("authorization", "cookie"),
+            managed_rule_groups=settings.waf_rule_groups,
         ).web_acl
         certificate: acm.ICertificate | None = None
         if settings.certificate_arn:
@@ -63,10 +64,11 @@ class EdgeGuard:
 class EdgeGuardStack(Stack):
     """The companion stack in us-east-1 of a regional stack elsewhere."""
 
-    def __init__(self, scope: Construct, id: str, *, config: Config) -> None:
+    def __init__(self, scope: Construct, id: str, *, stack_name: str, config: Config) -> None:
         super().__init__(
             scope,
             id,
+            stack_name=stack_name,
             env=Environment(account=config.account, region=EDGE_REGION),
             description=f"TapStack {config.environment}: CloudFront's web ACL and certificate (us-east-1)",
         )

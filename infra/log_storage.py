@@ -11,8 +11,17 @@ from constructs import Construct
 from infra.compliance import acknowledge
 
 
+def retained_except_on_create(removal_policy: RemovalPolicy) -> RemovalPolicy:
+    """For a resource with a fixed name: RETAIN becomes RetainExceptOnCreate. Retained like RETAIN when the
+    stack is updated or deleted, but deleted when the create that made it rolls back, so that a failed first
+    create does not leave a name behind that the retry would collide with ("already exists").
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html"""
+    return RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE if removal_policy == RemovalPolicy.RETAIN else removal_policy
+
+
 class EncryptedLogGroup(logs.LogGroup):
-    """A log group encrypted with our key, with a retention and a stated removal policy."""
+    """A log group encrypted with our key, with a retention and a stated removal policy (RetainExceptOnCreate
+    instead of RETAIN when it has a fixed name)."""
 
     def __init__(
         self,
@@ -30,7 +39,7 @@ class EncryptedLogGroup(logs.LogGroup):
             log_group_name=log_group_name,
             encryption_key=key,
             retention=retention,
-            removal_policy=removal_policy,
+            removal_policy=retained_except_on_create(removal_policy) if log_group_name else removal_policy,
         )
 
 

@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from aws_cdk import App, CfnElement, CfnOutput, Duration, Environment, Stack, Stage, Token, pipelines
+from aws_cdk import App, CfnElement, CfnOutput, Duration, Environment, RemovalPolicy, Stack, Stage, Token, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
@@ -26,7 +26,7 @@ from infra.compliance import acknowledge
 from infra.config import Config, PipelineSettings
 from infra.context import load_config, overrides_from
 from infra.keys import Keys
-from infra.log_storage import AccessLogBucket, EncryptedLogGroup
+from infra.log_storage import AccessLogBucket, EncryptedLogGroup, retained_except_on_create
 
 REPO = Path(__file__).resolve().parents[1]
 PIPELINE_STACK = "TapStack-pipeline"
@@ -188,6 +188,12 @@ class PipelineStack(Stack):
             ],
         )
         self.pipeline.build_pipeline()
+        for support in self.pipeline.pipeline.cross_region_support.values():
+            # CDK names each region's replication bucket (the pipeline must know it at synth) and retains it:
+            # deleted instead when its first create rolls back, so that a retry can create it again.
+            cfn_resource(support.replication_bucket).apply_removal_policy(
+                retained_except_on_create(RemovalPolicy.RETAIN)
+            )
         self._acknowledge_pipeline_findings(artifacts)
         pipeline = self.pipeline.pipeline
         # The GetAtt of the role already orders the two (cfn-lint W3005); the policy must still come first.
@@ -234,8 +240,10 @@ class PipelineStack(Stack):
                 "API_URL": stage.output("APIGatewayURL"),
                 "API_KEY_ID": stage.output("APIKey"),
             },
+            # Only /api/* reaches the service through CloudFront (everything else is the site bucket): the
+            # service's own document shows it answers there, the catalog read that the database does.
             commands=[
-                f'{curl} "${{SHOP_URL%/}}/health" | grep -q \'"status"\'',
+                f'{curl} "${{SHOP_URL%/}}/api/openapi.json" | grep -q \'"openapi"\'',
                 f'{curl} "${{SHOP_URL%/}}/api/products?limit=1" | {has_items}',
                 'API_KEY=$(aws apigateway get-api-key --api-key "$API_KEY_ID" --include-value '
                 "--query value --output text)",

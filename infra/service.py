@@ -30,6 +30,11 @@ STOREFRONT_DIR = Path(__file__).resolve().parents[1] / "storefront"
 BUNDLED_PORT = 8000
 # The unprivileged user the image runs as (storefront/Dockerfile).
 CONTAINER_USER = "10001"
+# The awslogs stream prefix: a task's lines are in <prefix>/<container>/<task id> (`tapstack logs --task`).
+LOG_STREAM_PREFIX = "storefront"
+# Where ECS Exec's agent (bind-mounted by ECS) keeps its state and logs: writable volumes, so that the root
+# filesystem stays read-only. ECS Exec needs these paths writable (aws/containers-roadmap#1359).
+EXEC_AGENT_PATHS = {"exec-agent-state": "/var/lib/amazon", "exec-agent-logs": "/var/log/amazon"}
 # Requests are short; 30 s lets in-flight ones finish while SIGTERM drains the task.
 DEREGISTRATION_DELAY = Duration.seconds(30)
 NOT_FOUND_BODY = json.dumps({"error": {"code": "not_found", "message": "No such route"}}, separators=(",", ":"))
@@ -62,7 +67,31 @@ class StorefrontService(Construct):
         super().__init__(scope, id)
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
-        cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+        # ECS Exec's sessions: encrypted end to end with our key, their output kept in an encrypted log group.
+        self.exec_log_group = (
+            EncryptedLogGroup(
+                self, "ExecLogs", key=key, retention=settings.log_retention, removal_policy=removal_policy
+            )
+            if settings.execute_command
+            else None
+        )
+        cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=vpc,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+            execute_command_configuration=(
+                ecs.ExecuteCommandConfiguration(
+                    kms_key=key,
+                    logging=ecs.ExecuteCommandLogging.OVERRIDE,
+                    log_configuration=ecs.ExecuteCommandLogConfiguration(
+                        cloud_watch_log_group=self.exec_log_group, cloud_watch_encryption_enabled=True
+                    ),
+                )
+                if self.exec_log_group is not None
+                else None
+            ),
+        )
 
         # The admin token the storefront's admin routes check; rotate by putting a new value (docs/deploy.md).
         admin_token = secretsmanager.Secret(
@@ -135,6 +164,10 @@ class StorefrontService(Construct):
             health_check=_container_health_check(settings),
         )
         _grant_secret_keys(task_definition.obtain_execution_role(), settings)
+        if settings.execute_command:
+            for volume, path in EXEC_AGENT_PATHS.items():
+                task_definition.add_volume(name=volume)
+                container.add_mount_points(ecs.MountPoint(container_path=path, source_volume=volume, read_only=False))
         # The task re-reads the credentials after a rotation; it may read exactly this secret.
         database_secret.grant_read(task_definition.task_role)
         acknowledge(
@@ -147,9 +180,20 @@ class StorefrontService(Construct):
         acknowledge(
             task_definition,
             "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken has no resource-level permissions; every other statement of the "
-            "execution role names the image repository, log group or secret.",
+            "ecr:GetAuthorizationToken (execution role) and ECS Exec's ssmmessages:Create/OpenControlChannel and "
+            "Create/OpenDataChannel and logs:DescribeLogGroups (task role) have no resource-level permissions "
+            "(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html); every other statement "
+            "names the image repository, log group, key or secret.",
         )
+        if self.exec_log_group is not None:
+            acknowledge(
+                task_definition,
+                # The stack's region is known at synth, so CDK writes the ARN's partition and region out.
+                f"AwsSolutions-IAM5[Resource::arn:aws:logs:{Stack.of(self).region}:<AWS::AccountId>:log-group:"
+                f"<{Stack.of(self).get_logical_id(self.exec_log_group.node.default_child)}>:*]",  # type: ignore[arg-type]
+                "ECS Exec writes each session's output to a log stream it names per session: the streams of "
+                "exactly this log group.",
+            )
         for rule in ("PCI.DSS.321-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
             acknowledge(
                 task_definition,
@@ -174,6 +218,7 @@ class StorefrontService(Construct):
                 else None
             ),
             health_check_grace_period=Duration.seconds(settings.health_check_grace_seconds),
+            enable_execute_command=settings.execute_command,
             vpc_subnets=private,
             assign_public_ip=False,
         )
@@ -294,6 +339,7 @@ class StorefrontService(Construct):
         self.cluster: ecs.ICluster = cluster
         self.task_definition = task_definition
         self.container = container
+        self.container_name = container.container_name
         self.subnets = private
         # Where one-off tasks (the release step, the jobs) run: the service's subnets and security group.
         self.service_subnet_ids: list[str] = vpc.select_subnets(
@@ -308,7 +354,7 @@ class StorefrontService(Construct):
         command: list[str] | None = None,
         port_mappings: list[ecs.PortMapping] | None = None,
         health_check: ecs.HealthCheck | None = None,
-        stream_prefix: str = "storefront",
+        stream_prefix: str = LOG_STREAM_PREFIX,
     ) -> ecs.ContainerDefinition:
         """The app's container in `task_definition`: its image, settings, secrets and logs, read-only with a
         scratch /tmp, as an unprivileged user. ECS grants the task definition's execution role read on
@@ -378,9 +424,7 @@ def _container_image(scope: Construct, settings: ServiceSettings) -> ecs.Contain
             platform=ecr_assets.Platform.LINUX_ARM64,
             exclude=[".venv", ".data", "**/__pycache__", "*.egg-info"],
         )
-    name, separator, reference = (
-        settings.image.partition("@") if "@" in settings.image else settings.image.rpartition(":")
-    )
+    name, tag, digest = settings.image_reference
     if settings.image_registry == "ecr":
         host, _, repository_name = name.partition("/")
         match = re.fullmatch(ECR_HOST, host)
@@ -393,8 +437,9 @@ def _container_image(scope: Construct, settings: ServiceSettings) -> ecs.Contain
             repository_arn=f"arn:{Stack.of(scope).partition}:ecr:{region}:{account}:repository/{repository_name}",
             repository_name=repository_name,
         )
-        return ecs.ContainerImage.from_ecr_repository(repository, reference)
-    if settings.image_registry == "public" and separator != "@":
+        # A digest starts with sha256:, which CDK writes as repository@digest.
+        return ecs.ContainerImage.from_ecr_repository(repository, digest or tag)
+    if settings.image_registry == "public" and digest is None:
         Annotations.of(scope).add_warning_v2(
             "tapstack:image-not-pinned",
             f"service.image={settings.image} is not pinned by digest: a re-pushed tag changes what new tasks run. "
@@ -405,7 +450,9 @@ def _container_image(scope: Construct, settings: ServiceSettings) -> ecs.Contain
         if settings.image_credentials_secret_arn
         else None
     )
-    return ecs.ContainerImage.from_registry(settings.image, credentials=credentials)
+    # With a tag and a digest, the digest alone: Docker ignores the tag then, and ECS documents an image as
+    # repository:tag or repository@digest. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_image
+    return ecs.ContainerImage.from_registry(f"{name}@{digest}" if digest else settings.image, credentials=credentials)
 
 
 def _container_health_check(settings: ServiceSettings) -> ecs.HealthCheck | None:

@@ -5,24 +5,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Names, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from infra.limits import waf_log_group
 from infra.log_storage import EncryptedLogGroup
 
 # The baseline and IP reputation groups AWS recommends for every web ACL; no extra charge beyond a rule.
+# Which run is a setting per door (edge.waf_rule_groups, api.waf_rule_groups; infra/config.py):
+# - AWSManagedRulesAmazonIpReputationList: IPs that Amazon threat intelligence reports as bots and attackers.
+# - AWSManagedRulesCommonRuleSet: OWASP-style common exploits (XSS, path traversal, oversize bodies...).
+# - AWSManagedRulesKnownBadInputsRuleSet: request patterns known to exploit vulnerabilities (Log4j...).
 # https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html
-MANAGED_RULE_GROUPS = (
-    # IPs that Amazon threat intelligence reports as bots and attackers.
-    "AWSManagedRulesAmazonIpReputationList",
-    # OWASP-style common exploits (XSS, path traversal, oversize bodies...).
-    "AWSManagedRulesCommonRuleSet",
-    # Request patterns known to exploit vulnerabilities (Log4j, Spring4Shell...).
-    "AWSManagedRulesKnownBadInputsRuleSet",
-)
+
+
+def waf_log_group_name(web_acl: Construct) -> str:
+    """aws-waf-logs-<stack name>-<path of the web ACL's construct in its stack>, e.g.
+    aws-waf-logs-TapStack-prod-Api-Waf: unique in the account and region, as the stack's name is."""
+    stack = Stack.of(web_acl)
+    scopes = web_acl.node.scopes
+    return waf_log_group(stack.stack_name, "-".join(scope.node.id for scope in scopes[scopes.index(stack) + 1 :]))
 
 
 def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
@@ -47,6 +52,7 @@ class WebAcl(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         redacted_headers: Sequence[str],
+        managed_rule_groups: Sequence[str],
     ) -> None:
         super().__init__(scope, id)
         # aws-cdk-lib has no L2 for AWS WAF v2, only CloudFormation resources.
@@ -82,19 +88,19 @@ class WebAcl(Construct):
                         override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
                         visibility_config=_visibility(name),
                     )
-                    for priority, name in enumerate(MANAGED_RULE_GROUPS, start=1)
+                    for priority, name in enumerate(managed_rule_groups, start=1)
                 ),
             ],
         )
         # WAF logs the requests it blocks or counts (PCI DSS 10.2; access logs cover the allowed ones). WAF
-        # writes only to log groups named aws-waf-logs-*: the suffix is this construct's unique id, which
-        # holds the stack name, so deployments differ. (With RETAIN a deleted stack leaves the group
-        # behind: delete it before recreating that stack.)
+        # writes only to log groups named aws-waf-logs-*: the suffix is the stack's name and this construct's
+        # path in it, so deployments differ, and a pipeline stage names it as `make deploy` does. (Retained
+        # when the stack is deleted, deleted when its first create rolls back: docs/restore.md case 3.)
         # https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
         log_group = EncryptedLogGroup(
             self,
             "Logs",
-            log_group_name=f"aws-waf-logs-{Names.unique_id(self)}",
+            log_group_name=waf_log_group_name(self),
             key=key,
             retention=log_retention,
             removal_policy=removal_policy,

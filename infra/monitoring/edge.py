@@ -78,10 +78,11 @@ class EdgeAlarmsStack(Stack):
     the distribution's id from the regional stack by CDK's cross-region references.
     """
 
-    def __init__(self, scope: Construct, id: str, *, config: Config, edge: Edge) -> None:
+    def __init__(self, scope: Construct, id: str, *, stack_name: str, config: Config, edge: Edge) -> None:
         super().__init__(
             scope,
             id,
+            stack_name=stack_name,
             env=Environment(account=config.account, region=EDGE_REGION),
             description=f"TapStack {config.environment}: CloudFront's alarms (us-east-1)",
             cross_region_references=True,

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 
 import pytest
 
-from infra.config import REGIONS, ConfigError
+from infra.config import REGIONS, Config, ConfigError, backup_copy_regions
 from infra.context import config_from_context, load_config, setting_types
+from infra.limits import VAULT_SUFFIX, name_problems
 from infra.profiles import PROFILES
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
@@ -17,7 +19,9 @@ SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shop/django-AbCdE
 
 # (profile, context overrides, the error's pattern): one row per rule of the schema.
 REJECTED = [
-    ("dev", {"environment": "qa"}, r"environment='qa'.*one of dev, staging, prod \(or 'production'\)"),
+    ("dev", {"environment": "QA_1"}, r"environment='QA_1'.*one of dev, staging, prod, or a preview name"),
+    ("dev", {"environment": "pr-1-edge"}, r"environment='pr-1-edge'.*not ending like a companion stack"),
+    ("dev", {"environment": "p" * 33}, r"at most 32 characters"),
     ("dev", {"region": "useast1"}, r"region='useast1'.*us-east-1"),
     ("dev", {"emailAddress": "ops-at-example"}, r"alerts.email_address='ops-at-example'.*e-mail address"),
     ("prod", {"network.nat_gateways": "4"}, r"network.nat_gateways=4.*1 to 3"),
@@ -65,8 +69,10 @@ REJECTED = [
         {"region": "eu-central-1", "network.availability_zones": "us-east-1a,us-east-1b"},
         r"zones of eu-central-1",
     ),
-    ("dev", {"service.image": "shop"}, r"service.image='shop'.*tag or digest"),
+    ("dev", {"service.image": "shop"}, r"service.image='shop'.*tag, a digest or both"),
     ("dev", {"service.image": "registry.acme.com/shop:1.0"}, r"service.image=.*image_credentials_secret_arn"),
+    ("dev", {"service.image": "nginx@sha256:abc"}, r"service.image='nginx@sha256:abc'.*tag, a digest or both"),
+    ("dev", {"service.image": "nginx@1.27:sha256"}, r"service.image=.*tag, a digest or both"),
     ("dev", {"service.container_port": "70000"}, r"service.container_port=70000.*1 to 65535"),
     ("dev", {"service.health_check_path": "health"}, r"service.health_check_path='health'.*URL path"),
     ("dev", {"service.paths": "/a/*,/b/*,/c/*,/d/*,/e/*"}, r"service.paths=.*1 to 4 path patterns"),
@@ -245,10 +251,37 @@ def test_a_region_takes_its_zones_and_prefix_list_from_the_region_table(region: 
         ("123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop:1.4.2", "ecr"),
         ("nginx:1.27", "public"),
         ("public.ecr.aws/acme/shop@sha256:" + "a" * 64, "public"),
+        ("123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop:1.4.2@sha256:" + "b" * 64, "ecr"),
+        ("nginx:1.27@sha256:" + "c" * 64, "public"),
     ],
 )
 def test_the_image_s_registry_decides_how_it_is_pulled(image: str, registry: str) -> None:
     assert config_from_context({"service.image": image}).service.image_registry == registry
+
+
+DIGEST = "sha256:" + "d" * 64
+
+
+@pytest.mark.parametrize(
+    ("image", "reference"),
+    [
+        ("nginx:1.27", ("nginx", "1.27", None)),
+        (f"nginx@{DIGEST}", ("nginx", None, DIGEST)),
+        (f"nginx:1.27@{DIGEST}", ("nginx", "1.27", DIGEST)),
+        (
+            f"public.ecr.aws/docker/library/python:3.11-slim@{DIGEST}",
+            ("public.ecr.aws/docker/library/python", "3.11-slim", DIGEST),
+        ),
+        (f"ghcr.io/team/shop:2@{DIGEST}", ("ghcr.io/team/shop", "2", DIGEST)),
+    ],
+)
+def test_an_image_pinned_by_tag_and_digest_is_accepted(
+    image: str, reference: tuple[str, str | None, str | None]
+) -> None:
+    """Docker's reference form name[:tag][@digest]: with both, the tag is a label and the digest decides.
+    https://docs.docker.com/reference/cli/docker/image/tag/ and ECS's `image` parameter:
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_image"""
+    assert config_from_context({"service.image": image}).service.image_reference == reference
 
 
 def test_a_private_registry_is_allowed_with_a_credentials_secret() -> None:
@@ -346,3 +379,105 @@ def test_a_secret_names_its_json_key_and_version_the_way_ecs_reads_them() -> Non
         "ssm",
         "arn:aws:ssm:us-east-1:123456789012:parameter/shop/dsn",
     )
+
+
+# --- Physical names within AWS's limits (infra/limits.py) ---
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "problem"),
+    [
+        # The issue's case: the copy stack's vault as a pipeline stage named it before stacks had their names.
+        (
+            "backup_vault",
+            "Staging-TapStack-staging-backup-ap-southeast-2" + VAULT_SUFFIX,
+            r"has 55 characters, at most 50",
+        ),
+        ("backup_plan", "TapStack-" + "p" * 40 + "-database", r"AWS Backup plan name .* at most 50"),
+        ("db_cluster", "tapstack-" + "p" * 45 + "-storefront", r"DB cluster identifier .* at most 63"),
+        ("db_cluster", "tapstack-pr--7-storefront", r"without two hyphens in a row"),
+        ("stack", "TapStack-" + "p" * 120, r"stack name .* at most 128"),
+        ("stack", "TapStack-pr_7", r"letters, digits and hyphens"),
+        ("waf_log_group", "aws-waf-logs-" + "p" * 500, r"AWS WAF log group name .* at most 512"),
+        ("log_group", "/aws/rds/cluster/" + "p" * 500, r"log group name .* at most 512"),
+        ("load_balancer", "TapStack-preview-feature-branch-alb", r"load balancer name .* at most 32"),
+        ("target_group", "-tg", r"not starting or ending with a hyphen"),
+    ],
+)
+def test_a_name_past_its_aws_limit_is_refused_with_the_limit_and_its_page(kind: str, name: str, problem: str) -> None:
+    """Each limit as its API reference states it (the page is in the message): a stack name 128, a Backup vault
+    or plan name 50, an Aurora cluster identifier 63, a log group name 512, load balancer and target group 32."""
+    (message,) = name_problems([(kind, name)])
+    assert re.search(problem, message)
+    assert "https://docs.aws.amazon.com/" in message
+
+
+def test_every_profile_region_and_copy_region_makes_names_aws_accepts() -> None:
+    """Every Config the settings allow today validates, names included: the longest copy stack vault
+    (TapStack-staging-backup-ap-southeast-2-<8 hex>) has 47 of the 50 characters AWS Backup allows.
+    https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html"""
+    longest = 0
+    for environment in ("dev", "staging", "prod"):
+        for copy_region in sorted(backup_copy_regions()):
+            # The copy stack's name depends on the profile and the copy region only.
+            region = next(region for region in REGIONS if region != copy_region)
+            overrides = {"backup.cross_region_copy": "true", "backup.copy_region": copy_region}
+            config = load_config(environment, region=region, overrides=overrides)
+            longest = max(longest, len(config.stack_names["backup_copy"] + VAULT_SUFFIX))
+        for region in REGIONS:
+            load_config(environment, region=region)
+    assert longest == 47
+
+
+def test_a_stack_name_that_makes_a_name_past_its_limit_fails_synth_naming_the_setting() -> None:
+    """A name derived from a setting (here a longer environment name, as a preview environment would give)
+    fails when the Config is built, with the setting, its value, the name and AWS's limit."""
+    config = load_config("staging")
+
+    class LongerName(Config):
+        @property
+        def stack_name(self) -> str:
+            return "TapStack-pr-1234-" + "x" * 30
+
+    longer = LongerName(**{item.name: getattr(config, item.name) for item in dataclasses.fields(config)})
+    with pytest.raises(
+        ConfigError,
+        match=r"invalid setting environment='staging': allowed is a value that makes names AWS accepts, but the "
+        r"AWS Backup vault name 'TapStack-pr-1234-x{30}-x{8}' has 56 characters, at most 50 allowed",
+    ):
+        longer.validate()
+
+
+def test_any_other_valid_name_is_a_preview_with_devs_settings_keeping_nothing() -> None:
+    """A preview: dev's settings under its own stack name, nothing retained, deletable in one go."""
+    from aws_cdk import RemovalPolicy
+
+    config = load_config("pr-123", overrides={"created_at": "2026-12-06T05:00Z"})
+    dev = load_config("dev")
+    assert config.stack_name == "TapStack-pr-123" and config.preview and not dev.preview
+    assert config.service == dev.service and config.network == dev.network and config.database == dev.database
+    assert config.removal_policy is RemovalPolicy.DESTROY
+    assert config.database.removal_policy is RemovalPolicy.DESTROY and not config.database.deletion_protection
+    assert not config.service.load_balancer_deletion_protection
+    assert config.backup.removal_policy is RemovalPolicy.DESTROY and dev.backup.removal_policy is RemovalPolicy.RETAIN
+    assert config.tags["Preview"] == "pr-123" and config.tags["CreatedAt"] == "2026-12-06T05:00Z"
+
+
+def test_a_preview_is_tagged_with_the_day_it_was_created_by_default() -> None:
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", load_config("pr-7").tags["CreatedAt"])
+
+
+def test_a_locked_vault_cannot_be_destroyed() -> None:
+    """AWS Backup Vault Lock: no recovery point of a locked vault is deleted before its minimum retention,
+    so a vault deleted with its stack cannot be locked. https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html"""
+    with pytest.raises(ConfigError, match=r"backup.removal_policy='DESTROY'.*RETAIN when backup.vault_lock is on"):
+        load_config("prod", overrides={"backup.removal_policy": "DESTROY"})
+
+
+@pytest.mark.parametrize("name", ["pr-123", "feature-x1", "p" * 32])
+def test_preview_names_fit_every_name_aws_derives_from_them(name: str) -> None:
+    """The longest names derived from a preview's (backup plan and vault: 50 characters, Aurora cluster
+    identifier: 63) fit their limits. https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupPlan.html"""
+    config = load_config(name)
+    assert len(f"{config.stack_name}-database") <= 50 and len(f"{config.stack_name}-12345678") <= 50
+    assert len(f"{config.stack_name.lower()}-storefront") <= 63

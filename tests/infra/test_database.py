@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +11,7 @@ from aws_cdk.assertions import Match
 
 from tests.synthesis import Synthesized
 
+REPO = Path(__file__).resolve().parents[2]
 CLUSTER_ID = "DatabaseCluster5B53A178"
 # The generated secret's logical ID embeds the stack name, so it differs per profile.
 SECRET_IDS = {
@@ -197,3 +200,42 @@ def test_enhanced_monitoring_runs_every_minute_in_prod_only(synth, environment: 
     instances = synth(environment).of_type("AWS::RDS::DBInstance").values()
     assert {instance["Properties"].get("MonitoringInterval") for instance in instances} == {interval}
     assert all(("MonitoringRoleArn" in instance["Properties"]) is bool(interval) for instance in instances)
+
+
+def _failed_first_create_commands() -> str:
+    """The shell block of docs/restore.md's "A failed first create", with its line continuations joined."""
+    text = (REPO / "docs" / "restore.md").read_text()
+    section = text[text.index("## A failed first create") : text.index("## 1. ")]
+    block = section[section.index("```sh") + len("```sh") : section.index("```\n", section.index("```sh") + 5)]
+    return block.replace("\\\n", " ")
+
+
+@pytest.mark.parametrize("environment", ["staging", "prod"])
+def test_a_failed_first_create_is_recovered_by_the_documented_commands(synth, environment: str) -> None:  # type: ignore[no-untyped-def]
+    """RDS refuses to delete a cluster with deletion protection, and ELB a load balancer with it: the rollback
+    of a failed first create stops there (ROLLBACK_FAILED), which only a stack delete leaves, and the
+    cluster's fixed identifier blocks the retry. docs/restore.md's commands lift exactly these protections,
+    on these resources, then delete the stack and the log group the rollback could not reach.
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_DeleteCluster.html#USER_DeletionProtection
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#deletion-protection"""
+    synthesized = synth(environment)
+    commands = _failed_first_create_commands()
+    variables = dict(re.findall(r"\b([A-Z]+)=([^\s]+)", commands.split("aws ", 1)[0]))
+    stack = variables["STACK"].replace("$ENV", environment)
+    cluster_identifier = variables["CLUSTER"].replace("$ENV", environment)
+    assert stack == f"TapStack-{environment}"
+    cluster = _cluster(synthesized)
+    assert (cluster["DBClusterIdentifier"], cluster["DeletionProtection"]) == (cluster_identifier, True)
+    assert "--db-cluster-identifier $CLUSTER --no-deletion-protection" in commands
+    ((alb_id, alb),) = synthesized.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer").items()
+    attributes = {item["Key"]: item["Value"] for item in alb["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["deletion_protection.enabled"] == "true"
+    assert f"--logical-resource-id {alb_id} " in commands
+    assert "--attributes Key=deletion_protection.enabled,Value=false" in commands
+    assert re.search(r"delete-stack .*--stack-name \$STACK\n.*wait stack-delete-complete", commands)
+    (log_group,) = (
+        resource["Properties"]["LogGroupName"]
+        for resource in synthesized.of_type("AWS::Logs::LogGroup").values()
+        if resource["Properties"].get("LogGroupName", "").startswith("/aws/rds/cluster/")
+    )
+    assert f"--log-group-name {log_group.replace(cluster_identifier, '$CLUSTER')}" in commands

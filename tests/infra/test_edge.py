@@ -531,7 +531,7 @@ def test_stateful_resource_logical_ids_are_pinned(edge: EdgeStack) -> None:
 
 def test_no_hard_coded_physical_names(edge: EdgeStack) -> None:
     """Seed defect D17: two deployments must fit in one account. The one name set here is the WAF log
-    group's, whose aws-waf-logs- prefix AWS WAF requires; it contains the stack name (the unique id)."""
+    group's, whose aws-waf-logs- prefix AWS WAF requires; it contains the stack name and the construct's path."""
     names = {
         logical_id: resource["Properties"][name_key]
         for logical_id, resource in edge.resources.items()
@@ -540,4 +540,4 @@ def test_no_hard_coded_physical_names(edge: EdgeStack) -> None:
         and isinstance(resource.get("Properties", {}).get(name_key), str)  # a Ref names nothing
     }
     (name,) = names.values()
-    assert name.startswith("aws-waf-logs-EdgeTestEdgeWaf")
+    assert name == "aws-waf-logs-EdgeTest-Edge-Waf"

@@ -33,7 +33,12 @@ def test_stateful_resources_keep_their_logical_ids(profile: Synthesized) -> None
 def test_every_stateful_resource_states_its_removal_policy(profile: Synthesized) -> None:
     """A resource that holds data says what happens to it on stack delete (DeletionPolicy)."""
     for logical_id in STATEFUL_LOGICAL_IDS:
-        assert profile.resources[logical_id]["DeletionPolicy"] in {"Retain", "Snapshot", "Delete"}
+        assert profile.resources[logical_id]["DeletionPolicy"] in {
+            "Retain",
+            "RetainExceptOnCreate",
+            "Snapshot",
+            "Delete",
+        }
 
 
 @pytest.mark.parametrize(("environment", "policy"), [("dev", "Delete"), ("staging", "Retain"), ("prod", "Retain")])

@@ -10,6 +10,8 @@ import pytest
 from pydantic import ValidationError
 from storefront.settings import Settings, get_settings
 
+from tests.emulator import AwsEmulator
+
 
 def test_short_or_default_admin_token_is_rejected() -> None:
     for weak in ("short", "changeme", "PASSWORD"):
@@ -59,32 +61,48 @@ def test_get_settings_reads_the_environment_once(monkeypatch: pytest.MonkeyPatch
         get_settings.cache_clear()
 
 
-def test_admin_token_from_the_environment_wins_over_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    from storefront import aws
+def test_admin_token_from_the_environment_wins_over_the_secret(aws: AwsEmulator) -> None:
+    """The variable is used as is: Secrets Manager is not called (the secret does not even exist)."""
     from storefront.app import resolve_admin_token
 
-    reads: list[str] = []
-    monkeypatch.setattr(aws, "read_secret_string", lambda arn: reads.append(arn) or "secret-token-from-sm-123")
-    both = Settings(STOREFRONT_ADMIN_TOKEN="env-token-abcdefghij", STOREFRONT_ADMIN_TOKEN_SECRET_ARN="arn:x")
+    missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:admin-token-AbCdEf"
+    both = Settings(STOREFRONT_ADMIN_TOKEN="env-token-abcdefghij", STOREFRONT_ADMIN_TOKEN_SECRET_ARN=missing)
     assert resolve_admin_token(both) == b"env-token-abcdefghij"
-    assert reads == []
 
 
-def test_admin_token_is_read_from_the_secret_when_not_in_the_environment(
-    monkeypatch: pytest.MonkeyPatch,
+def test_admin_token_is_read_from_its_secret_as_json_or_plain_text(
+    aws: AwsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The secret reader is a fake function standing in for Secrets Manager, not an AWS mock."""
-    from storefront import aws
+    """The token's secret in Secrets Manager (the emulator, through boto3's own client): JSON with a `token`
+    field, or the token itself; a weak one is refused naming the setting; no ARN means no admin token."""
     from storefront.app import resolve_admin_token
 
     monkeypatch.delenv("STOREFRONT_ADMIN_TOKEN", raising=False)
-    monkeypatch.setattr(aws, "read_secret_string", lambda arn: '{"token": "secret-token-from-sm-123"}')
-    assert resolve_admin_token(Settings(STOREFRONT_ADMIN_TOKEN_SECRET_ARN="arn:x")) == b"secret-token-from-sm-123"
-    monkeypatch.setattr(aws, "read_secret_string", lambda arn: "weak")
+    secrets = aws.client("secretsmanager")
+    as_json = secrets.create_secret(Name="admin-json", SecretString='{"token": "secret-token-from-sm-123"}')["ARN"]
+    plain = secrets.create_secret(Name="admin-plain", SecretString="plain-token-from-sm-456\n")["ARN"]
+    weak = secrets.create_secret(Name="admin-weak", SecretString="weak")["ARN"]
+    assert resolve_admin_token(Settings(STOREFRONT_ADMIN_TOKEN_SECRET_ARN=as_json)) == b"secret-token-from-sm-123"
+    assert resolve_admin_token(Settings(STOREFRONT_ADMIN_TOKEN_SECRET_ARN=plain)) == b"plain-token-from-sm-456"
     with pytest.raises(ValueError, match="STOREFRONT_ADMIN_TOKEN"):
-        resolve_admin_token(Settings(STOREFRONT_ADMIN_TOKEN_SECRET_ARN="arn:x"))
+        resolve_admin_token(Settings(STOREFRONT_ADMIN_TOKEN_SECRET_ARN=weak))
     monkeypatch.delenv("STOREFRONT_ADMIN_TOKEN_SECRET_ARN", raising=False)
     assert resolve_admin_token(Settings()) is None
+
+
+@pytest.mark.anyio
+async def test_database_credentials_are_read_again_from_the_rotated_secret(aws: AwsEmulator) -> None:
+    """Each read returns the secret's current version, so a rotation needs no redeploy
+    (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets.html)."""
+    from storefront.aws import database_credentials_reader
+
+    secrets = aws.client("secretsmanager")
+    arn = secrets.create_secret(Name="db", SecretString='{"username": "app", "password": "first-password"}')["ARN"]
+    read = database_credentials_reader(arn)
+    assert (await read()).password == "first-password"
+    secrets.put_secret_value(SecretId=arn, SecretString='{"username": "app", "password": "rotated-password"}')
+    rotated = await read()
+    assert (rotated.username, rotated.password) == ("app", "rotated-password")
 
 
 def test_invalid_configuration_exits_naming_the_setting_without_echoing_secrets() -> None:
