@@ -789,6 +789,13 @@ class BackupSettings(Settings):
                     )
 
 
+# Environments, regions and stack names live in tapstack_cli/src/tapstack_cli/names.py, free of aws_cdk,
+# so that the `tapstack` command line reads the same names without importing CDK; re-exported here.
+ENVIRONMENTS = names.ENVIRONMENTS
+EDGE_REGION = names.EDGE_REGION
+RegionFacts = names.RegionFacts
+REGIONS = names.REGIONS
+BACKUP_REGION_PAIRS = names.BACKUP_REGION_PAIRS
 _CRON_FIELD = r"[0-9A-Za-z*?,/#LW-]+"
 
 
@@ -842,15 +849,6 @@ class JobSettings(Settings):
     def argv(self) -> tuple[str, ...]:
         """The command as ECS runs it: split like a shell, run without one."""
         return tuple(shlex.split(self.command))
-
-
-# Environments, regions and stack names live in tapstack_cli/src/tapstack_cli/names.py, free of aws_cdk,
-# so that the `tapstack` command line reads the same names without importing CDK; re-exported here.
-ENVIRONMENTS = names.ENVIRONMENTS
-EDGE_REGION = names.EDGE_REGION
-RegionFacts = names.RegionFacts
-REGIONS = names.REGIONS
-BACKUP_REGION_PAIRS = names.BACKUP_REGION_PAIRS
 
 
 def _environment_name(name: str) -> bool:
@@ -963,22 +961,6 @@ class Config:
             raise invalid("database.readers", self.database.readers, "at most one reader per AZ besides the writer's")
         return self
 
-    def _check_secrets(self) -> None:
-        """A secret or key of another partition cannot be read by this stack's roles."""
-        partition = partition_of(self.region)
-        for name, reference in self.service.secret_references.items():
-            if reference.partition != partition:
-                raise invalid(
-                    f"service.secrets.{name}", reference.arn, f"an ARN in the stack's partition ({partition})"
-                )
-        for arn in self.service.secrets_kms_key_arns:
-            if arn.split(":")[1] != partition:
-                raise invalid("service.secrets_kms_key_arns", arn, f"an ARN in the stack's partition ({partition})")
-
-    @property
-    def active_jobs(self) -> dict[str, JobSettings]:
-        return {name: job for name, job in self.jobs.items() if job.enabled}
-
     def _check_names(self) -> None:
         """Every physical name the deployment makes from its settings is one AWS accepts: at synth, naming the
         setting that made it, rather than at deploy, half-way through a stack's create."""
@@ -1005,6 +987,22 @@ class Config:
             problems = name_problems(generated)
             if problems:
                 raise invalid(setting, value, f"a value that makes names AWS accepts, but {problems[0]}")
+
+    def _check_secrets(self) -> None:
+        """A secret or key of another partition cannot be read by this stack's roles."""
+        partition = partition_of(self.region)
+        for name, reference in self.service.secret_references.items():
+            if reference.partition != partition:
+                raise invalid(
+                    f"service.secrets.{name}", reference.arn, f"an ARN in the stack's partition ({partition})"
+                )
+        for arn in self.service.secrets_kms_key_arns:
+            if arn.split(":")[1] != partition:
+                raise invalid("service.secrets_kms_key_arns", arn, f"an ARN in the stack's partition ({partition})")
+
+    @property
+    def active_jobs(self) -> dict[str, JobSettings]:
+        return {name: job for name, job in self.jobs.items() if job.enabled}
 
     def _check_backup(self) -> None:
         backup = self.backup

@@ -36,7 +36,7 @@ from infra.config import (
 from infra.profiles import BUNDLED_JOBS, PREVIEW, PROFILES
 from tapstack_cli.names import InvalidName, allowed_environments, check_environment
 
-# The seed's camelCase keys, kept so its users' commands work.
+# camelCase keys of this app's first version, kept so that commands written for it still work.
 SEED_KEYS = {
     "emailAddress": "alerts.email_address",
     "domainName": "edge.domain_name",

@@ -127,15 +127,14 @@ PROD = replace(
     ),
 )
 
+# Any other environment name (`-c environment=pr-123`) is a preview: dev's settings under its own name and
+# stacks, and nothing kept when `tapstack destroy` removes it (dev keeps its backup vault; a preview has no
+# data worth a vault that outlives it). `environment` is replaced by the preview's name.
+PREVIEW = replace(DEV, environment="preview", backup=replace(DEV.backup, removal_policy=RemovalPolicy.DESTROY))
 # The bundled storefront's jobs, present whenever its image is (a shop's own image brings its own `jobs.*`).
 # Carts left open longer than STOREFRONT_CART_TTL_HOURS are expired every hour (docs/your-app.md).
 BUNDLED_JOBS = {
     "expire-carts": JobSettings(schedule="rate(1 hour)", command="storefront expire-carts", timeout_minutes=15),
 }
-
-# Any other environment name (`-c environment=pr-123`) is a preview: dev's settings under its own name and
-# stacks, and nothing kept when `tapstack destroy` removes it (dev keeps its backup vault; a preview has no
-# data worth a vault that outlives it). `environment` is replaced by the preview's name.
-PREVIEW = replace(DEV, environment="preview", backup=replace(DEV.backup, removal_policy=RemovalPolicy.DESTROY))
 
 PROFILES = {profile.environment: profile for profile in (DEV, STAGING, PROD)}

@@ -163,11 +163,11 @@ class StorefrontService(Construct):
             port_mappings=[ecs.PortMapping(container_port=settings.container_port)],
             health_check=_container_health_check(settings),
         )
-        _grant_secret_keys(task_definition.obtain_execution_role(), settings)
         if settings.execute_command:
             for volume, path in EXEC_AGENT_PATHS.items():
                 task_definition.add_volume(name=volume)
                 container.add_mount_points(ecs.MountPoint(container_path=path, source_volume=volume, read_only=False))
+        _grant_secret_keys(task_definition.obtain_execution_role(), settings)
         # The task re-reads the credentials after a rotation; it may read exactly this secret.
         database_secret.grant_read(task_definition.task_role)
         acknowledge(
@@ -338,8 +338,8 @@ class StorefrontService(Construct):
         scale_on_requests(scaling, "Requests", target_groups=self.target_groups)
         self.cluster: ecs.ICluster = cluster
         self.task_definition = task_definition
-        self.container = container
         self.container_name = container.container_name
+        self.container = container
         self.subnets = private
         # Where one-off tasks (the release step, the jobs) run: the service's subnets and security group.
         self.service_subnet_ids: list[str] = vpc.select_subnets(

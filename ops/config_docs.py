@@ -43,7 +43,7 @@ whole map as a JSON object (in cdk.json: `"service.environment": {{"SHOP_CURRENC
 `"jobs.cleanup": {{"schedule": "rate(1 hour)", "command": "..."}}`); an entry key adds to or replaces one
 entry of the profile's map. docs/your-app.md shows them at work.
 
-The seed's keys still work: {seed}.
+Three camelCase keys of this app's first version still work: {seed}.
 
 Regions (`region`): {regions}. Zones and CloudFront's origin-facing prefix list come from the region table
 in `infra/config.py` (AZ names map to zone ids per account in some regions: check yours with

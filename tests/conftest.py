@@ -185,9 +185,9 @@ def prod(synth: Callable[[str], Synthesized]) -> Synthesized:
     return synth("prod")
 
 
-# The issue's new user: a Frankfurt shop's own image on its own port and health path, more tasks, in its own
-# account; with its own settings, secrets (a Secrets Manager JSON key, an SSM parameter, their KMS key),
-# release step and job (issue 24, docs/your-app.md's Saleor example).
+# A Frankfurt shop's own image on its own port and health path, more tasks, in its own account; with its
+# own settings, secrets (a Secrets Manager JSON key, an SSM parameter, their KMS key), release step and job
+# (docs/your-app.md's Saleor example).
 ABROAD_ACCOUNT = "123456789012"
 ABROAD_CONTEXT = {
     "region": "eu-central-1",

@@ -311,76 +311,6 @@ def test_every_region_has_a_default_backup_copy_region_elsewhere() -> None:
     assert all(source != target for source, target in BACKUP_REGION_PAIRS.items())
 
 
-def test_a_map_takes_one_entry_per_key_or_a_json_object() -> None:
-    """`-c service.environment.NAME=value` per entry, or the whole map as JSON (cdk.json or `-c key='{...}'`)."""
-    by_key = config_from_context(
-        {
-            "service.environment.SHOP_CURRENCY": "EUR",
-            "service.environment.ALLOWED_HOSTS": "shop.example.com",
-            "service.secrets.SECRET_KEY": f"{SECRET}:SECRET_KEY::",
-        }
-    )
-    by_object = config_from_context(
-        {
-            "service.environment": {"SHOP_CURRENCY": "EUR", "ALLOWED_HOSTS": "shop.example.com"},
-            "service.secrets": f'{{"SECRET_KEY": "{SECRET}:SECRET_KEY::"}}',
-        }
-    )
-    assert by_key == by_object
-    assert by_key.service.environment == {"SHOP_CURRENCY": "EUR", "ALLOWED_HOSTS": "shop.example.com"}
-    # An entry key adds to the map a JSON object gave.
-    both = config_from_context({"service.environment": {"A": "1"}, "service.environment.B": "2"})
-    assert both.service.environment == {"A": "1", "B": "2"}
-
-
-def test_a_job_from_keys_equals_the_same_job_from_a_json_object() -> None:
-    keys = {"jobs.cleanup.schedule": "cron(0 3 * * ? *)", "jobs.cleanup.command": "python manage.py clearsessions"}
-    by_key = config_from_context(keys)
-    job = {"schedule": "cron(0 3 * * ? *)", "command": "python manage.py clearsessions"}
-    assert by_key == config_from_context({"jobs.cleanup": job}) == config_from_context({"jobs": {"cleanup": job}})
-    assert by_key.jobs["cleanup"].argv == ("python", "manage.py", "clearsessions")
-    with pytest.raises(ConfigError, match=r"unknown setting 'jobs.cleanup.comand'.*jobs.cleanup.command"):
-        config_from_context({"jobs.cleanup": {"schedule": "rate(1 hour)", "comand": "x"}})
-
-
-def test_the_bundled_job_can_be_rescheduled_or_turned_off() -> None:
-    assert load_config("prod").jobs["expire-carts"].schedule == "rate(1 hour)"
-    rescheduled = config_from_context({"jobs.expire-carts.schedule": "rate(15 minutes)"})
-    assert rescheduled.jobs["expire-carts"].schedule == "rate(15 minutes)"
-    assert rescheduled.jobs["expire-carts"].command == "storefront expire-carts"
-    assert config_from_context({"jobs.expire-carts.enabled": "false"}).active_jobs == {}
-
-
-@pytest.mark.parametrize(
-    "expression",
-    ["rate(1 minute)", "rate(5 minutes)", "rate(1 day)", "cron(0 3 * * ? *)", "cron(0/15 8-18 ? * MON-FRI *)"],
-)
-def test_eventbridge_scheduler_expressions_are_accepted(expression: str) -> None:
-    config = config_from_context({"jobs.j.schedule": expression, "jobs.j.command": "true"})
-    assert config.jobs["j"].schedule == expression
-
-
-def test_a_secret_names_its_json_key_and_version_the_way_ecs_reads_them() -> None:
-    """ECS's valueFrom: `<secret ARN>:<json-key>:<version-stage>:<version-id>`, empty parts allowed.
-    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
-    config = config_from_context(
-        {
-            "service.secrets.WHOLE": SECRET,
-            "service.secrets.FIELD": f"{SECRET}:password::",
-            "service.secrets.STAGED": f"{SECRET}:password:AWSPREVIOUS:",
-            "service.secrets.PARAMETER": "arn:aws:ssm:us-east-1:123456789012:parameter/shop/dsn",
-        }
-    )
-    references = config.service.secret_references
-    assert (references["WHOLE"].arn, references["WHOLE"].json_key) == (SECRET, None)
-    assert references["FIELD"].json_key == "password" and references["FIELD"].version_stage is None
-    assert references["STAGED"].version_stage == "AWSPREVIOUS"
-    assert (references["PARAMETER"].source, references["PARAMETER"].arn) == (
-        "ssm",
-        "arn:aws:ssm:us-east-1:123456789012:parameter/shop/dsn",
-    )
-
-
 # --- Physical names within AWS's limits (infra/limits.py) ---
 
 
@@ -481,3 +411,73 @@ def test_preview_names_fit_every_name_aws_derives_from_them(name: str) -> None:
     config = load_config(name)
     assert len(f"{config.stack_name}-database") <= 50 and len(f"{config.stack_name}-12345678") <= 50
     assert len(f"{config.stack_name.lower()}-storefront") <= 63
+
+
+def test_a_map_takes_one_entry_per_key_or_a_json_object() -> None:
+    """`-c service.environment.NAME=value` per entry, or the whole map as JSON (cdk.json or `-c key='{...}'`)."""
+    by_key = config_from_context(
+        {
+            "service.environment.SHOP_CURRENCY": "EUR",
+            "service.environment.ALLOWED_HOSTS": "shop.example.com",
+            "service.secrets.SECRET_KEY": f"{SECRET}:SECRET_KEY::",
+        }
+    )
+    by_object = config_from_context(
+        {
+            "service.environment": {"SHOP_CURRENCY": "EUR", "ALLOWED_HOSTS": "shop.example.com"},
+            "service.secrets": f'{{"SECRET_KEY": "{SECRET}:SECRET_KEY::"}}',
+        }
+    )
+    assert by_key == by_object
+    assert by_key.service.environment == {"SHOP_CURRENCY": "EUR", "ALLOWED_HOSTS": "shop.example.com"}
+    # An entry key adds to the map a JSON object gave.
+    both = config_from_context({"service.environment": {"A": "1"}, "service.environment.B": "2"})
+    assert both.service.environment == {"A": "1", "B": "2"}
+
+
+def test_a_job_from_keys_equals_the_same_job_from_a_json_object() -> None:
+    keys = {"jobs.cleanup.schedule": "cron(0 3 * * ? *)", "jobs.cleanup.command": "python manage.py clearsessions"}
+    by_key = config_from_context(keys)
+    job = {"schedule": "cron(0 3 * * ? *)", "command": "python manage.py clearsessions"}
+    assert by_key == config_from_context({"jobs.cleanup": job}) == config_from_context({"jobs": {"cleanup": job}})
+    assert by_key.jobs["cleanup"].argv == ("python", "manage.py", "clearsessions")
+    with pytest.raises(ConfigError, match=r"unknown setting 'jobs.cleanup.comand'.*jobs.cleanup.command"):
+        config_from_context({"jobs.cleanup": {"schedule": "rate(1 hour)", "comand": "x"}})
+
+
+def test_the_bundled_job_can_be_rescheduled_or_turned_off() -> None:
+    assert load_config("prod").jobs["expire-carts"].schedule == "rate(1 hour)"
+    rescheduled = config_from_context({"jobs.expire-carts.schedule": "rate(15 minutes)"})
+    assert rescheduled.jobs["expire-carts"].schedule == "rate(15 minutes)"
+    assert rescheduled.jobs["expire-carts"].command == "storefront expire-carts"
+    assert config_from_context({"jobs.expire-carts.enabled": "false"}).active_jobs == {}
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["rate(1 minute)", "rate(5 minutes)", "rate(1 day)", "cron(0 3 * * ? *)", "cron(0/15 8-18 ? * MON-FRI *)"],
+)
+def test_eventbridge_scheduler_expressions_are_accepted(expression: str) -> None:
+    config = config_from_context({"jobs.j.schedule": expression, "jobs.j.command": "true"})
+    assert config.jobs["j"].schedule == expression
+
+
+def test_a_secret_names_its_json_key_and_version_the_way_ecs_reads_them() -> None:
+    """ECS's valueFrom: `<secret ARN>:<json-key>:<version-stage>:<version-id>`, empty parts allowed.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
+    config = config_from_context(
+        {
+            "service.secrets.WHOLE": SECRET,
+            "service.secrets.FIELD": f"{SECRET}:password::",
+            "service.secrets.STAGED": f"{SECRET}:password:AWSPREVIOUS:",
+            "service.secrets.PARAMETER": "arn:aws:ssm:us-east-1:123456789012:parameter/shop/dsn",
+        }
+    )
+    references = config.service.secret_references
+    assert (references["WHOLE"].arn, references["WHOLE"].json_key) == (SECRET, None)
+    assert references["FIELD"].json_key == "password" and references["FIELD"].version_stage is None
+    assert references["STAGED"].version_stage == "AWSPREVIOUS"
+    assert (references["PARAMETER"].source, references["PARAMETER"].arn) == (
+        "ssm",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/shop/dsn",
+    )

@@ -424,7 +424,7 @@ def test_waf_web_acl_guards_the_distribution(edge: EdgeStack) -> None:
         "EvaluationWindowSec": 300,
     }
     assert rate["Action"] == {"Block": {}}
-    assert len(rules) == 4
+    assert len(rules) == 5  # and BodyOverServiceLimit (tests/infra/test_waf.py)
     assert all(r["VisibilityConfig"]["CloudWatchMetricsEnabled"] for r in rules)
     assert edge.distribution_config()["WebACLId"] == {"Fn::GetAtt": [edge.ids["web_acl"], "Arn"]}
     edge.template.has_resource_properties(

@@ -394,6 +394,86 @@ def test_load_balancer_deletion_protection_in_staging_and_prod(synth, environmen
     assert {"Key": "deletion_protection.enabled", "Value": protected} in attributes
 
 
+# ECS Exec: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
+SSM_MESSAGES = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
+
+
+def _task_role_statements(synthesized: Synthesized) -> list[dict[str, Any]]:
+    (role_id,) = (k for k in synthesized.of_type("AWS::IAM::Role") if k.startswith("ServiceTaskTaskRole"))
+    return [
+        statement
+        for policy in _properties(synthesized, "AWS::IAM::Policy")
+        if {"Ref": role_id} in policy["Roles"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_ecs_exec_is_on_for_the_service(profile: Synthesized) -> None:
+    """ECS Exec (ecs-exec.html): the service's tasks start with the managed agent (enableExecuteCommand)."""
+    assert _one(profile, "AWS::ECS::Service")["EnableExecuteCommand"] is True
+
+
+def test_ecs_exec_task_role_gets_only_the_ssmmessages_actions_it_needs(profile: Synthesized) -> None:
+    """ECS Exec's IAM rule (ecs-exec.html, "IAM permissions required for ECS Exec"): the task role needs
+    the four ssmmessages channel actions, which have no resource-level permissions; nothing else of SSM."""
+    statements = _task_role_statements(profile)
+    actions = [action for statement in statements for action in _as_list(statement["Action"])]
+    assert sorted(action for action in actions if action.startswith(("ssm", "ssmmessages"))) == SSM_MESSAGES
+    (channels,) = (s for s in statements if "ssmmessages:OpenDataChannel" in _as_list(s["Action"]))
+    assert sorted(_as_list(channels["Action"])) == sorted(["logs:DescribeLogGroups", *SSM_MESSAGES])
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def test_ecs_exec_sessions_are_encrypted_and_logged_to_an_encrypted_log_group(profile: Synthesized) -> None:
+    """ECS Exec's logging and encryption (ecs-exec.html, "Logging and Auditing using ECS Exec"): the cluster
+    encrypts each session with our key and sends its output (OVERRIDE) to a KMS-encrypted log group, which
+    the task role may write to and nothing wider."""
+    configuration = _one(profile, "AWS::ECS::Cluster")["Configuration"]["ExecuteCommandConfiguration"]
+    assert configuration["Logging"] == "OVERRIDE"
+    assert configuration["KmsKeyId"] == {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}
+    assert configuration["LogConfiguration"]["CloudWatchEncryptionEnabled"] is True
+    group = configuration["LogConfiguration"]["CloudWatchLogGroupName"]["Ref"]
+    assert profile.resources[group]["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}
+    writes = [s for s in _task_role_statements(profile) if "logs:PutLogEvents" in _as_list(s["Action"])]
+    assert len(writes) == 1 and {"Ref": group} in json.loads(json.dumps(writes[0]["Resource"]))["Fn::Join"][1]
+
+
+def test_ecs_exec_keeps_the_root_filesystem_read_only(profile: Synthesized) -> None:
+    """ECS Exec's agent needs writable state and log directories (ecs-exec.html considerations; the agent
+    fails on a read-only root, aws/containers-roadmap#1359): two task volumes, the root stays read-only."""
+    container = _container(profile)
+    assert container["ReadonlyRootFilesystem"] is True
+    mounts = {m["ContainerPath"]: m["ReadOnly"] for m in container["MountPoints"]}
+    assert mounts == {"/tmp": False, "/var/lib/amazon": False, "/var/log/amazon": False}  # noqa: S108
+
+
+def test_operator_outputs_name_what_tapstack_reads(profile: Synthesized) -> None:
+    """`tapstack` reads the cluster, service, log groups, family and target groups from these outputs."""
+    outputs = profile.template.to_json()["Outputs"]
+    (cluster,) = profile.of_type("AWS::ECS::Cluster")
+    assert outputs["ClusterName"]["Value"] == {"Ref": cluster}
+    assert outputs["ServiceName"]["Value"]["Fn::GetAtt"][1] == "Name"
+    assert outputs["LogStreamPrefix"]["Value"] == "storefront" and outputs["ContainerName"]["Value"] == "storefront"
+    container = _container(profile)
+    assert container["LogConfiguration"]["Options"]["awslogs-group"] == outputs["ServiceLogGroup"]["Value"]
+    assert container["LogConfiguration"]["Options"]["awslogs-stream-prefix"] == "storefront"
+    assert outputs["TaskDefinitionFamily"]["Value"] == _task(profile)["Family"]
+    groups = outputs["TargetGroupArns"]["Value"]
+    assert len(profile.of_type("AWS::ElasticLoadBalancingV2::TargetGroup")) == (
+        1 if "Ref" in groups else len(groups["Fn::Join"][1])
+    )
+    copy = ["TapStack-prod-backup-us-west-2@us-west-2"] if profile.environment == "prod" else []
+    assert outputs["Stacks"]["Value"].split() == [f"TapStack-{profile.environment}@us-east-1", *copy]
+
+
 # --- The shop's own settings and secrets (issue 24): the `abroad` app carries docs/your-app.md's example ---
 SHOP_SECRET_ARN = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:shop/django-AbCdEf"  # noqa: S105 - an ARN
 SHOP_PARAMETER = "arn:aws:ssm:eu-central-1:123456789012:parameter/shop/sentry-dsn"
@@ -477,83 +557,3 @@ def test_the_bundled_storefront_leaves_migrations_to_the_release_step(dev: Synth
     """Its tasks start without migrating (STOREFRONT_MIGRATE_ON_START=false); a shop's own image is not told."""
     assert {"Name": "STOREFRONT_MIGRATE_ON_START", "Value": "false"} in _container(dev)["Environment"]
     assert "STOREFRONT_MIGRATE_ON_START" not in {e["Name"] for e in _container(abroad)["Environment"]}
-
-
-# ECS Exec: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
-SSM_MESSAGES = [
-    "ssmmessages:CreateControlChannel",
-    "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel",
-    "ssmmessages:OpenDataChannel",
-]
-
-
-def _task_role_statements(synthesized: Synthesized) -> list[dict[str, Any]]:
-    (role_id,) = (k for k in synthesized.of_type("AWS::IAM::Role") if k.startswith("ServiceTaskTaskRole"))
-    return [
-        statement
-        for policy in _properties(synthesized, "AWS::IAM::Policy")
-        if {"Ref": role_id} in policy["Roles"]
-        for statement in policy["PolicyDocument"]["Statement"]
-    ]
-
-
-def test_ecs_exec_is_on_for_the_service(profile: Synthesized) -> None:
-    """ECS Exec (ecs-exec.html): the service's tasks start with the managed agent (enableExecuteCommand)."""
-    assert _one(profile, "AWS::ECS::Service")["EnableExecuteCommand"] is True
-
-
-def test_ecs_exec_task_role_gets_only_the_ssmmessages_actions_it_needs(profile: Synthesized) -> None:
-    """ECS Exec's IAM rule (ecs-exec.html, "IAM permissions required for ECS Exec"): the task role needs
-    the four ssmmessages channel actions, which have no resource-level permissions; nothing else of SSM."""
-    statements = _task_role_statements(profile)
-    actions = [action for statement in statements for action in _as_list(statement["Action"])]
-    assert sorted(action for action in actions if action.startswith(("ssm", "ssmmessages"))) == SSM_MESSAGES
-    (channels,) = (s for s in statements if "ssmmessages:OpenDataChannel" in _as_list(s["Action"]))
-    assert sorted(_as_list(channels["Action"])) == sorted(["logs:DescribeLogGroups", *SSM_MESSAGES])
-
-
-def _as_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else value
-
-
-def test_ecs_exec_sessions_are_encrypted_and_logged_to_an_encrypted_log_group(profile: Synthesized) -> None:
-    """ECS Exec's logging and encryption (ecs-exec.html, "Logging and Auditing using ECS Exec"): the cluster
-    encrypts each session with our key and sends its output (OVERRIDE) to a KMS-encrypted log group, which
-    the task role may write to and nothing wider."""
-    configuration = _one(profile, "AWS::ECS::Cluster")["Configuration"]["ExecuteCommandConfiguration"]
-    assert configuration["Logging"] == "OVERRIDE"
-    assert configuration["KmsKeyId"] == {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}
-    assert configuration["LogConfiguration"]["CloudWatchEncryptionEnabled"] is True
-    group = configuration["LogConfiguration"]["CloudWatchLogGroupName"]["Ref"]
-    assert profile.resources[group]["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}
-    writes = [s for s in _task_role_statements(profile) if "logs:PutLogEvents" in _as_list(s["Action"])]
-    assert len(writes) == 1 and {"Ref": group} in json.loads(json.dumps(writes[0]["Resource"]))["Fn::Join"][1]
-
-
-def test_ecs_exec_keeps_the_root_filesystem_read_only(profile: Synthesized) -> None:
-    """ECS Exec's agent needs writable state and log directories (ecs-exec.html considerations; the agent
-    fails on a read-only root, aws/containers-roadmap#1359): two task volumes, the root stays read-only."""
-    container = _container(profile)
-    assert container["ReadonlyRootFilesystem"] is True
-    mounts = {m["ContainerPath"]: m["ReadOnly"] for m in container["MountPoints"]}
-    assert mounts == {"/tmp": False, "/var/lib/amazon": False, "/var/log/amazon": False}  # noqa: S108
-
-
-def test_operator_outputs_name_what_tapstack_reads(profile: Synthesized) -> None:
-    """`tapstack` reads the cluster, service, log groups, family and target groups from these outputs."""
-    outputs = profile.template.to_json()["Outputs"]
-    (cluster,) = profile.of_type("AWS::ECS::Cluster")
-    assert outputs["ClusterName"]["Value"] == {"Ref": cluster}
-    assert outputs["ServiceName"]["Value"]["Fn::GetAtt"][1] == "Name"
-    assert outputs["LogStreamPrefix"]["Value"] == "storefront" and outputs["ContainerName"]["Value"] == "storefront"
-    container = _container(profile)
-    assert container["LogConfiguration"]["Options"]["awslogs-group"] == outputs["ServiceLogGroup"]["Value"]
-    assert container["LogConfiguration"]["Options"]["awslogs-stream-prefix"] == "storefront"
-    assert outputs["TaskDefinitionFamily"]["Value"] == _task(profile)["Family"]
-    groups = outputs["TargetGroupArns"]["Value"]
-    assert len(profile.of_type("AWS::ElasticLoadBalancingV2::TargetGroup")) == (
-        1 if "Ref" in groups else len(groups["Fn::Join"][1])
-    )
-    copy = ["TapStack-prod-backup-us-west-2@us-west-2"] if profile.environment == "prod" else []
-    assert outputs["Stacks"]["Value"].split() == [f"TapStack-{profile.environment}@us-east-1", *copy]

@@ -56,6 +56,15 @@ def test_dockerfile_passes_hadolint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_base_images_come_from_ecr_public_s_mirror_of_the_docker_official_images() -> None:
+    """Docker Hub limits anonymous pulls per source IP, and CodeBuild's image builds share their addresses; ECR
+    Public's `docker/library` mirror serves the same official images (same tags and digests) without that
+    limit. https://docs.aws.amazon.com/AmazonECR/latest/public/docker-pull-ecr-image.html
+    https://docs.docker.com/docker-hub/usage/"""
+    bases = [rest.split()[0] for keyword, rest in _instructions() if keyword == "FROM"]
+    assert bases == ["public.ecr.aws/docker/library/python:3.11-slim-bookworm"] * 2
+
+
 def test_every_file_the_dockerfile_copies_exists() -> None:
     copies = [rest.split() for kw, rest in _instructions() if kw == "COPY" and "--from=" not in rest]
     assert copies
