@@ -52,6 +52,12 @@ def test_the_schedule_role_starts_only_the_jobs_and_writes_only_their_dead_lette
     machine_id, _ = _one(abroad, "AWS::StepFunctions::StateMachine", "ScheduledJobscleanup")
     queue_id, _ = _one(abroad, "AWS::SQS::Queue", "ScheduledJobsDeadLetters")
     assert policy["PolicyDocument"]["Statement"] == [
+        # The queue's key, to write to the encrypted dead-letter queue.
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]},
+        },
         {"Action": "states:StartExecution", "Effect": "Allow", "Resource": {"Ref": machine_id}},
         {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": {"Fn::GetAtt": [queue_id, "Arn"]}},
     ]
