@@ -14,7 +14,7 @@ install: .venv/.synced
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-.venv/.synced: pyproject.toml uv.lock storefront/pyproject.toml | $(UV)
+.venv/.synced: pyproject.toml uv.lock storefront/pyproject.toml tapstack_cli/pyproject.toml | $(UV)
 	$(UV) sync --frozen
 	touch $@
 
@@ -22,8 +22,9 @@ $(CURDIR)/.tools/bin/uv:
 synth: install ## synthesize TapStack-$(ENVIRONMENT) (and its us-east-1 companion) into cdk.out/ (cdk-nag gate)
 	$(PY) app.py -c environment=$(ENVIRONMENT) $(if $(REGION),-c region=$(REGION)) $(CONTEXT)
 
-docs: install ## regenerate docs/configuration.md (every context key) from infra/config.py and infra/profiles.py
+docs: install ## regenerate docs/configuration.md (every context key) and docs/api.md (the service's OpenAPI document)
 	$(PY) -m ops.config_docs
+	$(PY) -m ops.api_docs
 
 test: install ## every test and gate: CDK assertions, cdk-nag, cfn-lint, ruff, mypy, storefront
 	PYTEST_ADDOPTS="-n 2 --dist loadgroup $$PYTEST_ADDOPTS" $(UV) run --frozen pytest

@@ -14,6 +14,7 @@ from pathlib import Path
 sys.dont_write_bytecode = False
 
 from aws_cdk import App  # noqa: E402
+from aws_cdk.cx_api import CloudAssembly  # noqa: E402
 from constructs import Construct  # noqa: E402
 
 from infra.backup import BackupCopyStack  # noqa: E402
@@ -76,14 +77,27 @@ def _cli_context(argv: list[str]) -> dict[str, object]:
     return context
 
 
+def summary(assembly: CloudAssembly) -> str:
+    """What a synth made, as `make synth` prints it: each stack, its account and region, its template."""
+    stacks = [(s.display_name, s.environment.region, Path(s.template_full_path)) for s in assembly.stacks_recursively]
+    directory = Path(assembly.directory)
+    width = max(len(name) for name, _, _ in stacks)
+    lines = [f"Synthesized {len(stacks)} stack(s) into {os.path.relpath(directory)}/ (cdk-nag passed):"]
+    lines += [f"  {name:<{width}}  {region:<14}  {path.relative_to(directory)}" for name, region, path in stacks]
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> None:
     # Under the CDK CLI the context arrives in CDK_CONTEXT_JSON; `make synth` runs this file directly.
-    context = None if "CDK_CONTEXT_JSON" in os.environ else _cli_context(argv)
+    under_cli = "CDK_CONTEXT_JSON" in os.environ
+    context = None if under_cli else _cli_context(argv)
     try:
         app, _ = build_app(context, outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
     except ConfigError as error:
         raise SystemExit(f"error: {error}") from None
-    app.synth()
+    assembly = app.synth()
+    if not under_cli:  # the CLI prints its own account of the synth
+        print(summary(assembly))
 
 
 if __name__ == "__main__":

@@ -301,6 +301,7 @@ class PartnerApi(Construct):
             removal_policy=removal_policy,
             # A partner's key never reaches the WAF logs.
             redacted_headers=("x-api-key", "authorization", "cookie"),
+            managed_rule_groups=settings.waf_rule_groups,
             resource_type="API_GATEWAY",
             counted_rules=PARTNER_COUNTED_RULES,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import re
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
@@ -19,6 +19,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 
 from infra.limits import VAULT_SUFFIX, name_problems, regional_stack_names, waf_log_group
+from tapstack_cli import names
 
 
 class ConfigError(ValueError):
@@ -96,6 +97,22 @@ LOG_RETENTION = Allowed(
 # A WAF rate-based rule counts requests per IP over 5 minutes; AWS accepts 10 to 2,000,000,000.
 # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-request-limiting.html
 WAF_RATE_LIMIT = between(10, 2_000_000_000, "requests per 5 minutes per IP")
+# The AWS managed rule groups a web ACL may run (each is billed as one rule, 1 USD a month); at least the
+# baseline (CommonRuleSet) stays in front of every door.
+# https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html
+WAF_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+)
+WAF_GROUPS = Allowed(
+    f"1 to 3 of {', '.join(WAF_RULE_GROUPS)}, with AWSManagedRulesCommonRuleSet among them",
+    lambda groups: (
+        1 <= len(groups) <= len(set(groups)) <= 3
+        and set(groups) <= set(WAF_RULE_GROUPS)
+        and "AWSManagedRulesCommonRuleSet" in groups
+    ),
+)
 
 
 def type_name(hint: Any) -> str:
@@ -296,6 +313,10 @@ class ServiceSettings(Settings):
     # A shell command that exits 0 when the container is healthy (none: the load balancer's check decides).
     # The bundled storefront has its own; a foreign image may have no Python to run it with.
     container_health_command: str | None = setting(default=None)
+    # ECS Exec into running tasks (`tapstack exec`): session output logged to an encrypted log group, the
+    # session encrypted with the stack's key, every session in CloudTrail (ExecuteCommand).
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
+    execute_command: bool = setting(default=True)
     # ROLLING replaces tasks in place; BLUE_GREEN starts a full second set on the alternate target group,
     # shifts all traffic at once and keeps the old set for the bake time, so a rollback is instant.
     deployment_strategy: ecs.DeploymentStrategy = setting(
@@ -370,6 +391,8 @@ class ApiSettings(Settings):
     monthly_quota: int = setting(positive("requests per month"), default=1_000_000)
     # Requests one client IP may make in any 5-minute window before WAF blocks it.
     waf_rate_limit: int = setting(WAF_RATE_LIMIT, default=2000)
+    # The AWS managed rule groups of the API's web ACL, beside the rate limit (1 USD a month each).
+    waf_rule_groups: tuple[str, ...] = setting(WAF_GROUPS, default=WAF_RULE_GROUPS)
     access_log_retention_days: int = setting(LOG_RETENTION, default=30)
     tracing: bool = setting(default=True)
 
@@ -394,6 +417,8 @@ class EdgeSettings(Settings):
     price_class: cloudfront.PriceClass = setting(default=cloudfront.PriceClass.PRICE_CLASS_100)
     # Requests from one IP address in any 5-minute window before the WAF blocks it.
     waf_rate_limit: int = setting(WAF_RATE_LIMIT, default=2000)
+    # The AWS managed rule groups of CloudFront's web ACL, beside the rate limit (1 USD a month each).
+    waf_rule_groups: tuple[str, ...] = setting(WAF_GROUPS, default=WAF_RULE_GROUPS)
     # Days a replaced or deleted page version stays in the versioned site bucket.
     noncurrent_version_days: int = setting(between(1, 3650, "days"))
     # Days CloudFront and S3 access logs stay in the log bucket; also the edge's log groups' retention.
@@ -461,6 +486,8 @@ class AlertSettings(Settings):
     api_p99_ms: int = setting(positive("milliseconds"), default=2500)
     cloudfront_5xx_percent: float = setting(percentage(), default=5)
     waf_blocked_requests: int = setting(positive("requests per 5 minutes"), default=1000)
+    # The CloudWatch dashboard of golden signals per tier (3 USD a month; the alarms do not need it).
+    dashboard: bool = setting(default=True)
 
 
 # A CodeConnections connection (or its former name, CodeStar Connections) to GitHub, GitLab or Bitbucket.
@@ -559,8 +586,16 @@ class BackupSettings(Settings):
     # point, or shorten its retention, before `vault_lock_min_retention_days`.
     vault_lock: bool = setting(default=False)
     vault_lock_min_retention_days: int = setting(between(1, 36500, "days"), default=7)
+    # The vaults and the copy region's key when their stack is deleted. RETAIN keeps the recovery points
+    # (their lifecycle expires them); DESTROY (previews) deletes them: `tapstack destroy` empties the vault.
+    removal_policy: RemovalPolicy = setting(
+        one_of(RemovalPolicy.RETAIN, RemovalPolicy.DESTROY), default=RemovalPolicy.RETAIN
+    )
 
     def check(self) -> None:
+        if self.vault_lock and self.removal_policy is RemovalPolicy.DESTROY:
+            # A locked vault refuses to delete a recovery point before its minimum retention.
+            raise invalid("backup.removal_policy", "DESTROY", "RETAIN when backup.vault_lock is on")
         if self.vault_lock:
             kept = {"backup.daily_retention_days": self.daily_retention_days}
             if self.continuous:
@@ -575,66 +610,20 @@ class BackupSettings(Settings):
                     )
 
 
-ENVIRONMENTS = ("dev", "staging", "prod")
-# A web ACL of scope CLOUDFRONT, and the ACM certificate of a distribution, can only be created in
-# us-east-1. https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html
-EDGE_REGION = "us-east-1"
+# Environments, regions and stack names live in tapstack_cli/src/tapstack_cli/names.py, free of aws_cdk,
+# so that the `tapstack` command line reads the same names without importing CDK; re-exported here.
+ENVIRONMENTS = names.ENVIRONMENTS
+EDGE_REGION = names.EDGE_REGION
+RegionFacts = names.RegionFacts
+REGIONS = names.REGIONS
+BACKUP_REGION_PAIRS = names.BACKUP_REGION_PAIRS
 
 
-@dataclass(frozen=True)
-class RegionFacts:
-    """What synth cannot look up about a region without an account."""
-
-    # com.amazonaws.global.cloudfront.origin-facing: its id differs per region.
-    origin_facing_prefix_list_id: str
-    # Three zones that CloudFront VPC origins, VPC link v2 and Fargate ARM64 all support.
-    availability_zones: tuple[str, ...]
-
-
-# The regions where every service the stack uses exists, enabled by default in every account:
-# - CloudFront VPC origins (all but ap-southeast-6; per-AZ exceptions use1-az3, apne1-az3, cac1-az3):
-#   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html
-# - REST private integrations to an ALB use VPC links v2, the narrowest list (no ap-northeast-3, most opt-in
-#   regions; ca-central-1 and eu-west-3 only in two AZs, so they are left out):
-#   https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-vpc-links-v2.html
-# - Aurora PostgreSQL Serverless v2 with 17.4 and higher, every commercial region:
-#   https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.Aurora_Fea_Regions_DB-eng.Feature.ServerlessV2.html
-# - Fargate ARM64: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-arm64.html
-# - AWS WAF regional endpoints: https://docs.aws.amazon.com/general/latest/gr/waf.html
-# The prefix list ids: AWS documents the list's name only; its id per region is what
-# `aws ec2 describe-managed-prefix-lists` returns for com.amazonaws.global.cloudfront.origin-facing (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/LocationsOfEdgeServers.html).
-# AZ names map to zone ids per account in us-east-1, us-west-2, eu-west-1, ap-southeast-1/2 and
-# ap-northeast-1; docs/configuration.md says how to check (network.availability_zones overrides).
-# https://docs.aws.amazon.com/global-infrastructure/latest/regions/az-ids.html
-REGIONS: Mapping[str, RegionFacts] = {
-    "us-east-1": RegionFacts("pl-3b927c52", ("us-east-1a", "us-east-1b", "us-east-1c")),
-    "us-east-2": RegionFacts("pl-b6a144df", ("us-east-2a", "us-east-2b", "us-east-2c")),
-    "us-west-2": RegionFacts("pl-82a045eb", ("us-west-2a", "us-west-2b", "us-west-2c")),
-    "eu-west-1": RegionFacts("pl-4fa04526", ("eu-west-1a", "eu-west-1b", "eu-west-1c")),
-    "eu-west-2": RegionFacts("pl-93a247fa", ("eu-west-2a", "eu-west-2b", "eu-west-2c")),
-    "eu-central-1": RegionFacts("pl-a3a144ca", ("eu-central-1a", "eu-central-1b", "eu-central-1c")),
-    "eu-north-1": RegionFacts("pl-fab65393", ("eu-north-1a", "eu-north-1b", "eu-north-1c")),
-    "ap-southeast-1": RegionFacts("pl-31a34658", ("ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c")),
-    "ap-southeast-2": RegionFacts("pl-b8a742d1", ("ap-southeast-2a", "ap-southeast-2b", "ap-southeast-2c")),
-    # apne1-az3 has none of the three services; accounts made since 2019 see 1a, 1c and 1d only.
-    "ap-northeast-1": RegionFacts("pl-58a04531", ("ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d")),
-}
-
-
-# Where the backup copy of each region's database goes by default: a region of the same geography, far
-# enough not to share its failures. A copy region needs no RegionFacts (it holds only a key and a vault).
-BACKUP_REGION_PAIRS: Mapping[str, str] = {
-    "us-east-1": "us-west-2",
-    "us-east-2": "us-west-2",
-    "us-west-2": "us-east-1",
-    "eu-central-1": "eu-west-1",
-    "eu-west-1": "eu-central-1",
-    "eu-west-2": "eu-west-1",
-    "eu-north-1": "eu-central-1",
-    "ap-southeast-1": "ap-southeast-2",
-    "ap-southeast-2": "ap-southeast-1",
-    "ap-northeast-1": "ap-northeast-3",
-}
+def _environment_name(name: str) -> bool:
+    try:
+        return names.check_environment(name) == name
+    except names.InvalidName:
+        return False
 
 
 def backup_copy_regions() -> set[str]:
@@ -646,7 +635,14 @@ def backup_copy_regions() -> set[str]:
 class Config:
     """Everything one deployment of TapStack needs, validated when it is built."""
 
-    environment: str = setting(one_of(*ENVIRONMENTS))
+    # A profile's name, or any other valid name for a preview (dev's settings, nothing kept; names.py).
+    environment: str = setting(
+        Allowed(
+            f"one of {', '.join(ENVIRONMENTS)}, or a preview name (lower-case letters, digits and single hyphens, "
+            f"at most {names.longest_preview_name()} characters, like pr-123)",
+            _environment_name,
+        )
+    )
     # What happens to keys, buckets, secrets and log groups when the stack is deleted.
     removal_policy: RemovalPolicy = setting(one_of(RemovalPolicy.RETAIN, RemovalPolicy.DESTROY))
     network: NetworkSettings
@@ -661,32 +657,48 @@ class Config:
         Allowed(f"one of {', '.join(REGIONS)}", lambda region: region in REGIONS), default=EDGE_REGION
     )
     account: str | None = setting(matching(r"\d{12}", "a 12-digit AWS account id"), default=None)
+    # When a preview was created (its CreatedAt tag): the CI job passes the pull request's creation time.
+    created_at: str | None = setting(
+        matching(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?Z)?", "a UTC date or time like 2026-12-06T05:00Z"),
+        default=None,
+    )
 
     @property
     def stack_name(self) -> str:
-        return f"TapStack-{self.environment}"
+        return names.stack_name(self.environment)
+
+    @property
+    def preview(self) -> bool:
+        """A throw-away environment (any name but a profile's): dev's settings, its own stacks, nothing kept."""
+        return names.is_preview(self.environment)
 
     @property
     def stack_names(self) -> dict[str, str]:
         """Every stack of this deployment by role. Each stack is given its name (`stack_name`), so a pipeline
         stage deploys the very stacks `make deploy` does: CDK would otherwise prefix the stage's name to
         every stack outside the stage's own environment (the copy region's, us-east-1's companions)."""
-        names = {"main": self.stack_name}
+        stacks = {"main": self.stack_name}
         if self.region != EDGE_REGION:
-            names["edge"] = f"{self.stack_name}-edge"
-            names["edge_alarms"] = f"{self.stack_name}-edge-alarms"
+            stacks["edge"] = names.edge_stack_name(self.environment)
+            stacks["edge_alarms"] = names.edge_alarms_stack_name(self.environment)
         if self.backup.cross_region_copy:
-            names["backup_copy"] = f"{self.stack_name}-backup-{self.backup.copy_region}"
-        return names
+            stacks["backup_copy"] = names.backup_stack_name(self.environment, self.backup.copy_region)
+        return stacks
 
     @property
     def tags(self) -> dict[str, str]:
-        return {
+        tags = {
             "Environment": self.environment,
             "Project": "ECommerce",
             "ManagedBy": "CDK",
             "CostCenter": "Engineering",
         }
+        # A preview says what it is and since when, so that a forgotten one is found and removed.
+        if self.preview:
+            tags["Preview"] = self.environment
+        if self.created_at is not None:
+            tags["CreatedAt"] = self.created_at
+        return tags
 
     @property
     def sections(self) -> tuple[Settings, ...]:

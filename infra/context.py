@@ -13,10 +13,12 @@ import re
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
+from datetime import UTC, datetime
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from infra.config import BACKUP_REGION_PAIRS, REGIONS, Config, ConfigError, Settings, invalid, type_name
-from infra.profiles import ALIASES, PROFILES
+from infra.profiles import PREVIEW, PROFILES
+from tapstack_cli.names import InvalidName, allowed_environments, check_environment
 
 # The seed's camelCase keys, kept so its users' commands work.
 SEED_KEYS = {
@@ -25,7 +27,7 @@ SEED_KEYS = {
     "certificateArn": "edge.certificate_arn",
 }
 # Keys without a section: the profile, the region, and the Config's own fields.
-TOP_LEVEL_KEYS = ("environment", "region", "removal_policy")
+TOP_LEVEL_KEYS = ("environment", "region", "removal_policy", "created_at")
 # What a key must look like to be taken as ours; CDK's own keys carry ':', '/' or '@'.
 SETTING_KEY = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 
@@ -130,13 +132,18 @@ def load_config(
     overrides: Mapping[str, object] | None = None,
 ) -> Config:
     """The profile of `environment` in `region`, with `<section>.<field>` overrides, validated."""
-    environment = ALIASES.get(environment, environment)
-    if environment not in PROFILES:
-        raise invalid("environment", environment, f"one of {', '.join(PROFILES)} (or 'production')")
+    try:
+        environment = check_environment(environment)
+    except InvalidName as error:
+        raise invalid("environment", environment, allowed_environments()) from error
     if region not in REGIONS:
         raise invalid("region", region, f"one of {', '.join(REGIONS)} (infra/config.py REGIONS says why)")
     facts = REGIONS[region]
-    config = PROFILES[environment]
+    # Any name but a profile's is a preview: its own stacks with the preview profile's settings, tagged with
+    # when it was created (today, unless the CI job gives the pull request's time as `created_at`).
+    config = PROFILES.get(environment) or replace(
+        PREVIEW, environment=environment, created_at=datetime.now(UTC).strftime("%Y-%m-%d")
+    )
     config = replace(
         config,
         region=region,

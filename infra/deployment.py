@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -205,16 +205,24 @@ class DeploymentAlarms(Construct):
             f"Release rollback: target p99 response time above {settings.deployment_p99_seconds} s",
         )
         self.alarms = (self.error_rate, self.latency)
-        # CDK notes that alarms named by Ref may form a cycle with the service; these read only target-group
-        # and load-balancer metrics, which do not depend on the service.
+        # By their literal names (CDK's documented way), not `alarm.alarm_name`: that is a Ref to the alarm,
+        # for which CDK prints a possible dependency cycle with the service on every synth. There is none
+        # (the alarms read only target-group metrics); the explicit dependency keeps them created first.
         service.enable_deployment_alarms(
-            [alarm.alarm_name for alarm in self.alarms], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
+            [self._name(alarm.node.id) for alarm in self.alarms], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
         )
+        for alarm in self.alarms:
+            service.node.add_dependency(alarm)
+
+    def _name(self, id: str) -> str:
+        return f"{Stack.of(self).stack_name}-release-{id}"
 
     def _alarm(self, id: str, metric: cloudwatch.IMetric, threshold: float, description: str) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
             id,
+            # Named from the stack's name, so that the service can list it by a literal name (below).
+            alarm_name=self._name(id),
             metric=metric,
             threshold=threshold,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

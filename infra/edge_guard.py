@@ -45,6 +45,7 @@ class EdgeGuard:
             log_retention=settings.log_retention,
             removal_policy=removal_policy,
             redacted_headers=("authorization", "cookie"),
+            managed_rule_groups=settings.waf_rule_groups,
             resource_type="CLOUDFRONT",
             counted_rules=BROWSER_COUNTED_RULES,
         ).web_acl

@@ -264,7 +264,7 @@ class PipelineStack(Stack):
         if stage.stack.account not in (None, settings.home_account) and not Token.is_unresolved(stage.stack.account):
             return []
         synth = self.pipeline.synth
-        assert isinstance(synth, pipelines.ShellStep)
+        assert isinstance(synth, pipelines.ShellStep) and synth.primary_output is not None
         (source,) = (location.file_set for location in synth.inputs if location.directory == ".")
         account = "<AWS::AccountId>" if Token.is_unresolved(self.account) else self.account
         stacks = [s for s in stage.node.children if isinstance(s, Stack)]
@@ -311,8 +311,10 @@ class PipelineStack(Stack):
                 "API_URL": stage.output("APIGatewayURL"),
                 "API_KEY_ID": stage.output("APIKey"),
             },
+            # Only /api/* reaches the service through CloudFront (everything else is the site bucket): the
+            # service's own document shows it answers there, the catalog read that the database does.
             commands=[
-                f'{curl} "${{SHOP_URL%/}}/health" | grep -q \'"status"\'',
+                f'{curl} "${{SHOP_URL%/}}/api/openapi.json" | grep -q \'"openapi"\'',
                 f'{curl} "${{SHOP_URL%/}}/api/products?limit=1" | {has_items}',
                 'API_KEY=$(aws apigateway get-api-key --api-key "$API_KEY_ID" --include-value '
                 "--query value --output text)",

@@ -13,6 +13,7 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -27,6 +28,11 @@ STOREFRONT_DIR = Path(__file__).resolve().parents[1] / "storefront"
 BUNDLED_PORT = 8000
 # The unprivileged user the image runs as (storefront/Dockerfile).
 CONTAINER_USER = "10001"
+# The awslogs stream prefix: a task's lines are in <prefix>/<container>/<task id> (`tapstack logs --task`).
+LOG_STREAM_PREFIX = "storefront"
+# Where ECS Exec's agent (bind-mounted by ECS) keeps its state and logs: writable volumes, so that the root
+# filesystem stays read-only. ECS Exec needs these paths writable (aws/containers-roadmap#1359).
+EXEC_AGENT_PATHS = {"exec-agent-state": "/var/lib/amazon", "exec-agent-logs": "/var/log/amazon"}
 # Requests are short; 30 s lets in-flight ones finish while SIGTERM drains the task.
 DEREGISTRATION_DELAY = Duration.seconds(30)
 NOT_FOUND_BODY = json.dumps({"error": {"code": "not_found", "message": "No such route"}}, separators=(",", ":"))
@@ -59,7 +65,31 @@ class StorefrontService(Construct):
         super().__init__(scope, id)
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
-        cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+        # ECS Exec's sessions: encrypted end to end with our key, their output kept in an encrypted log group.
+        self.exec_log_group = (
+            EncryptedLogGroup(
+                self, "ExecLogs", key=key, retention=settings.log_retention, removal_policy=removal_policy
+            )
+            if settings.execute_command
+            else None
+        )
+        cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=vpc,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+            execute_command_configuration=(
+                ecs.ExecuteCommandConfiguration(
+                    kms_key=key,
+                    logging=ecs.ExecuteCommandLogging.OVERRIDE,
+                    log_configuration=ecs.ExecuteCommandLogConfiguration(
+                        cloud_watch_log_group=self.exec_log_group, cloud_watch_encryption_enabled=True
+                    ),
+                )
+                if self.exec_log_group is not None
+                else None
+            ),
+        )
 
         # The admin token the storefront's admin routes check; rotate by putting a new value (docs/deploy.md).
         admin_token = secretsmanager.Secret(
@@ -105,7 +135,7 @@ class StorefrontService(Construct):
                 if settings.image is None and settings.container_port != BUNDLED_PORT
                 else None
             ),
-            logging=ecs.LogDrivers.aws_logs(stream_prefix="storefront", log_group=log_group),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=LOG_STREAM_PREFIX, log_group=log_group),
             port_mappings=[ecs.PortMapping(container_port=settings.container_port)],
             readonly_root_filesystem=True,
             user=CONTAINER_USER,
@@ -129,6 +159,10 @@ class StorefrontService(Construct):
         # A read-only root filesystem still needs a scratch directory.
         task_definition.add_volume(name="tmp")
         container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))  # noqa: S108
+        if settings.execute_command:
+            for volume, path in EXEC_AGENT_PATHS.items():
+                task_definition.add_volume(name=volume)
+                container.add_mount_points(ecs.MountPoint(container_path=path, source_volume=volume, read_only=False))
         # The task re-reads the credentials after a rotation; it may read exactly this secret.
         database_secret.grant_read(task_definition.task_role)
         acknowledge(
@@ -140,9 +174,20 @@ class StorefrontService(Construct):
         acknowledge(
             task_definition,
             "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken has no resource-level permissions; every other statement of the "
-            "execution role names the image repository, log group or secret.",
+            "ecr:GetAuthorizationToken (execution role) and ECS Exec's ssmmessages:Create/OpenControlChannel and "
+            "Create/OpenDataChannel and logs:DescribeLogGroups (task role) have no resource-level permissions "
+            "(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html); every other statement "
+            "names the image repository, log group, key or secret.",
         )
+        if self.exec_log_group is not None:
+            acknowledge(
+                task_definition,
+                # The stack's region is known at synth, so CDK writes the ARN's partition and region out.
+                f"AwsSolutions-IAM5[Resource::arn:aws:logs:{Stack.of(self).region}:<AWS::AccountId>:log-group:"
+                f"<{Stack.of(self).get_logical_id(self.exec_log_group.node.default_child)}>:*]",  # type: ignore[arg-type]
+                "ECS Exec writes each session's output to a log stream it names per session: the streams of "
+                "exactly this log group.",
+            )
         for rule in ("PCI.DSS.321-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
             acknowledge(
                 task_definition,
@@ -167,6 +212,7 @@ class StorefrontService(Construct):
                 else None
             ),
             health_check_grace_period=Duration.seconds(settings.health_check_grace_seconds),
+            enable_execute_command=settings.execute_command,
             vpc_subnets=private,
             assign_public_ip=False,
         )
@@ -285,6 +331,9 @@ class StorefrontService(Construct):
         )
         scale_on_requests(scaling, "Requests", target_groups=self.target_groups)
         self.cluster: ecs.ICluster = cluster
+        self.task_definition = task_definition
+        self.log_group: logs.ILogGroup = log_group
+        self.container_name = container.container_name
 
 
 def _container_image(scope: Construct, settings: ServiceSettings) -> ecs.ContainerImage:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Environment, Stack, Tags
+from aws_cdk import CfnOutput, Environment, Fn, Stack, Tags
 from aws_cdk import aws_backup as backup
 from constructs import Construct
 
@@ -18,13 +18,26 @@ from infra.edge_guard import EdgeGuard
 from infra.keys import Keys
 from infra.monitoring import Monitoring
 from infra.network import Network
-from infra.service import StorefrontService
+from infra.service import LOG_STREAM_PREFIX, StorefrontService
+from tapstack_cli import names
 
 STOREFRONT_WEB = Path(__file__).resolve().parents[1] / "storefront" / "web"
 
 
 class TapStack(Stack):
     """One deployment of the e-commerce platform, shaped by one validated Config."""
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The configured zones (`network.availability_zones`, the REGIONS table by default), never a lookup.
+
+        Once the account is known (the CDK CLI with credentials sets it), Stack's own answer is a context
+        lookup of the account's zones, which `ec2.Vpc` reads to check the configured ones: synth would then
+        need AWS calls and the bootstrap's lookup role, and write cdk.context.json. CDK's documented way to
+        choose zones otherwise is to override this property.
+        https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk/Stack.html#aws_cdk.Stack.availability_zones
+        """
+        return self._zones
 
     def __init__(
         self,
@@ -46,6 +59,7 @@ class TapStack(Stack):
             # stack in another region, arrive by CDK's cross-region references.
             cross_region_references=edge_guard is not None or backup_copy_vault is not None,
         )
+        self._zones = list(config.network.availability_zones)
         for name, value in config.tags.items():
             Tags.of(self).add(name, value)
 
@@ -129,7 +143,38 @@ class TapStack(Stack):
         CfnOutput(self, "DatabaseEndpoint", value=self.database.endpoint.hostname)
         CfnOutput(self, "DatabaseSecretArn", value=self.database.secret.secret_arn)
         CfnOutput(self, "AlertTopicArn", value=self.monitoring.topic.topic_arn)
-        CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)
+        # The seed's output, kept where the dashboard is off (alerts.dashboard) so that scripts still find it.
+        dashboard = self.monitoring.dashboard
+        CfnOutput(
+            self, "DashboardName", value=dashboard.dashboard_name if dashboard else "none (alerts.dashboard is off)"
+        )
         CfnOutput(self, "BackupVaultName", value=self.backup.vault.backup_vault_name)
+        self._add_operator_outputs(config)
         # Last: every construct, and with them CDK's custom resource providers, exists by now.
         drop_provider_role_depends_on(self)
+
+    def _add_operator_outputs(self, config: Config) -> None:
+        """What the `tapstack` command line reads (docs/operations.md, Day 2): never asked of the operator."""
+        service = self.service
+        operator = {
+            "ClusterName": service.cluster.cluster_name,
+            "ServiceName": service.service.service_name,
+            "ServiceLogGroup": service.log_group.log_group_name,
+            "LogStreamPrefix": LOG_STREAM_PREFIX,
+            "ContainerName": service.container_name,
+            "TaskDefinitionFamily": service.task_definition.family,
+            "TargetGroupArns": Fn.join(",", [group.target_group_arn for group in service.target_groups]),
+            # Every stack of the profile with its region, in the order `tapstack destroy` deletes them.
+            "Stacks": " ".join(
+                str(ref)
+                for ref in names.profile_stacks(
+                    config.environment,
+                    config.region,
+                    config.backup.copy_region if config.backup.cross_region_copy else None,
+                )
+            ),
+        }
+        if service.exec_log_group is not None:
+            operator["ExecLogGroup"] = service.exec_log_group.log_group_name
+        for key, value in operator.items():
+            CfnOutput(self, key, value=value)

@@ -15,15 +15,11 @@ from infra.limits import waf_log_group
 from infra.log_storage import EncryptedLogGroup
 
 # The baseline and IP reputation groups AWS recommends for every web ACL; no extra charge beyond a rule.
+# Which run is a setting per door (edge.waf_rule_groups, api.waf_rule_groups; infra/config.py):
+# - AWSManagedRulesAmazonIpReputationList: IPs that Amazon threat intelligence reports as bots and attackers.
+# - AWSManagedRulesCommonRuleSet: OWASP-style common exploits (XSS, path traversal, oversize bodies...).
+# - AWSManagedRulesKnownBadInputsRuleSet: request patterns known to exploit vulnerabilities (Log4j...).
 # https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html
-MANAGED_RULE_GROUPS = (
-    # IPs that Amazon threat intelligence reports as bots and attackers.
-    "AWSManagedRulesAmazonIpReputationList",
-    # OWASP-style common exploits (XSS, path traversal, oversize bodies...).
-    "AWSManagedRulesCommonRuleSet",
-    # Request patterns known to exploit vulnerabilities (Log4j, Spring4Shell...).
-    "AWSManagedRulesKnownBadInputsRuleSet",
-)
 
 
 # The storefront's own request body limit (storefront/src/storefront/settings.py `max_body_bytes`, 413 above
@@ -73,6 +69,7 @@ class WebAcl(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         redacted_headers: Sequence[str],
+        managed_rule_groups: Sequence[str],
         resource_type: str,
         counted_rules: Sequence[str],
         max_body_bytes: int = SERVICE_MAX_BODY_BYTES,
@@ -132,7 +129,7 @@ class WebAcl(Construct):
                         override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
                         visibility_config=_visibility(name),
                     )
-                    for priority, name in enumerate(MANAGED_RULE_GROUPS, start=1)
+                    for priority, name in enumerate(managed_rule_groups, start=1)
                 ),
                 # The service's own body limit, in place of the rule set's 8 KB: larger bodies are refused
                 # here (403) instead of reaching the service (413). Past the inspection limit WAF sees only
@@ -140,7 +137,7 @@ class WebAcl(Construct):
                 # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-size-constraint-match.html
                 wafv2.CfnWebACL.RuleProperty(
                     name="BodyOverServiceLimit",
-                    priority=len(MANAGED_RULE_GROUPS) + 1,
+                    priority=len(managed_rule_groups) + 1,
                     statement=wafv2.CfnWebACL.StatementProperty(
                         size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
                             field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(

@@ -1,4 +1,4 @@
-# Operations verbs (issue 9): what the stack costs, what it looks like, is it secure, ship it.
+# Operations verbs: what the stack costs, what it looks like, is it secure, ship it.
 # Included by the root Makefile (`include mk/*.mk`); uses its UV, PY, ENVIRONMENT and install/synth.
 CDK := node_modules/.bin/cdk
 CHECKOV := .tools/checkov/bin/checkov
@@ -8,7 +8,7 @@ CDK_ARGS := $(strip --no-notices -c environment=$(ENVIRONMENT) $(if $(REGION),-c
 	$(if $(EMAIL),-c emailAddress=$(EMAIL)) $(CONTEXT))
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: cost cost-all diagram checkov checkov-env cdk-cli deploy diff gates-regions restore-drill listener-rule-guard
+.PHONY: cost cost-all diagram checkov checkov-env cdk-cli deploy diff destroy gates-regions restore-drill listener-rule-guard
 
 # REGION=eu-central-1 synthesizes and prices that region (its us-east-1 companions at us-east-1's prices);
 # TEMPLATE=path prices a template you already have (in REGION, default us-east-1) instead.
@@ -47,8 +47,17 @@ $(CDK): package.json package-lock.json
 deploy: test $(CDK) listener-rule-guard ## every gate, then cdk deploy of TapStack-$(ENVIRONMENT) and its companion stacks (EMAIL=... subscribes alerts)
 	$(CDK) deploy --all $(CDK_ARGS) --outputs-file cdk.out/outputs-$(ENVIRONMENT).json
 
+# `cdk diff` has no --all (only deploy and destroy do): it takes stack names or patterns. These two select
+# every stack of the profile: the regional one and its companions (-edge, -edge-alarms, -backup-<region>).
+PROFILE_STACKS = 'TapStack-$(ENVIRONMENT)' 'TapStack-$(ENVIRONMENT)-*'
+# `tapstack destroy` (tapstack_cli/): every stack of the profile in order (the us-east-1 alarms, the regional
+# stack, then the us-east-1 edge and the backup copy region's), after listing what is kept and how to remove
+# it, and asking for the environment's name. YES=1 does not ask (CI removing a preview).
+destroy: install ## delete every stack of TapStack-$(ENVIRONMENT) in order; prints what is kept and how to remove it
+	.venv/bin/tapstack destroy $(strip --env $(ENVIRONMENT) $(if $(REGION),--region $(REGION)) $(if $(YES),--yes))
+
 diff: install $(CDK) listener-rule-guard ## what a deploy of TapStack-$(ENVIRONMENT) would change in the account
-	$(CDK) diff --all $(CDK_ARGS)
+	$(CDK) diff $(CDK_ARGS) $(PROFILE_STACKS)
 
 # ECS owns a blue/green service's production listener rule weights: refuse a deploy that would write the
 # template's back over live ones that differ (ops/listener_rule_guard.py; ALLOW_LISTENER_RULE_UPDATE=1 overrides).

@@ -185,7 +185,8 @@ def prod(synth: Callable[[str], Synthesized]) -> Synthesized:
     return synth("prod")
 
 
-# The issue's new user: a Frankfurt shop's own image on its own port and health path, more tasks.
+# A Frankfurt shop's own image on its own port and health path, more tasks, in its own account.
+ABROAD_ACCOUNT = "123456789012"
 ABROAD_CONTEXT = {
     "region": "eu-central-1",
     "service.image": "123456789012.dkr.ecr.eu-central-1.amazonaws.com/shop:1.4.2",
@@ -197,11 +198,12 @@ ABROAD_CONTEXT = {
 
 @pytest.fixture(scope="session")
 def abroad(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """prod in eu-central-1 with the shop's own ECR image, through the pinned CDK CLI as a user runs it:
-    the regional stack and its us-east-1 companions."""
+    """prod in eu-central-1 with the shop's own ECR image, through the pinned CDK CLI as a user runs it
+    with credentials (the account known, 123456789012, the image's): the regional stack, its us-east-1
+    companions and its backup copy stack."""
     from tests.synthesis import synthesize_with_cli
 
-    return synthesize_with_cli("prod", tmp_path_factory.mktemp("cdk-abroad"), ABROAD_CONTEXT)
+    return synthesize_with_cli("prod", tmp_path_factory.mktemp("cdk-abroad"), ABROAD_CONTEXT, account=ABROAD_ACCOUNT)
 
 
 @pytest.fixture(scope="session")

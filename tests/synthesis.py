@@ -41,6 +41,8 @@ class Synthesized:
     report: dict[str, Any]
     # Every stack of the app by name, the main one included.
     template_paths: dict[str, Path]
+    # What the synth printed (stdout, then stderr), where a CLI ran it.
+    output: str = ""
 
     @property
     def others(self) -> dict[str, Template]:
@@ -101,18 +103,26 @@ def synthesize(environment: str, outdir: Path, context: dict[str, str] | None = 
     return Synthesized(environment, template, template_path, report, stack_templates(outdir))
 
 
-def synthesize_with_cli(environment: str, outdir: Path, context: dict[str, str]) -> Synthesized:
-    """Synthesize as a user does: the pinned CDK CLI (`make cdk-cli`), context as `-c key=value`."""
+def synthesize_with_cli(
+    environment: str, outdir: Path, context: dict[str, str], account: str | None = None
+) -> Synthesized:
+    """Synthesize as a user does: the pinned CDK CLI (`make cdk-cli`), context as `-c key=value`; with
+    `account`, as the CLI runs the app when it has credentials (CDK_DEFAULT_ACCOUNT is that account's),
+    but without any: a context lookup would fail the synth."""
     repo = CDK_JSON.parent
     subprocess.run(["make", "--no-print-directory", "cdk-cli"], cwd=repo, check=True, capture_output=True)
     arguments = [
         part for key, value in {"environment": environment, **context}.items() for part in ("-c", f"{key}={value}")
     ]
+    # As a user's shell has it: nothing of the test session's own silencing of jsii's Node banner.
+    shell = {k: v for k, v in os.environ.items() if k != "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"}
     result = subprocess.run(
-        [str(repo / "node_modules" / ".bin" / "cdk"), "synth", "--no-notices", "-q", "-o", str(outdir), *arguments],
+        [str(repo / "node_modules" / ".bin" / "cdk"), "synth", "--no-notices", "-o", str(outdir), *arguments],
         cwd=repo,
         # No telemetry, and no wait for an instance metadata service that is not there.
-        env=os.environ | {"CDK_DISABLE_CLI_TELEMETRY": "true", "AWS_EC2_METADATA_DISABLED": "true"},
+        env=shell
+        | {"CDK_DISABLE_CLI_TELEMETRY": "true", "AWS_EC2_METADATA_DISABLED": "true"}
+        | ({"CDK_DEFAULT_ACCOUNT": account} if account else {}),
         capture_output=True,
         text=True,
         check=False,
@@ -123,7 +133,14 @@ def synthesize_with_cli(environment: str, outdir: Path, context: dict[str, str])
     main = template_paths[f"TapStack-{environment}"]
     report_path = outdir / "validation-report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {"pluginReports": []}
-    return Synthesized(environment, Template.from_json(json.loads(main.read_text())), main, report, template_paths)
+    return Synthesized(
+        environment,
+        Template.from_json(json.loads(main.read_text())),
+        main,
+        report,
+        template_paths,
+        output=result.stdout + result.stderr,
+    )
 
 
 def nag_findings(report: dict[str, Any], severity: str) -> list[str]:

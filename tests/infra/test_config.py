@@ -18,7 +18,9 @@ CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234
 
 # (profile, context overrides, the error's pattern): one row per rule of the schema.
 REJECTED = [
-    ("dev", {"environment": "qa"}, r"environment='qa'.*one of dev, staging, prod \(or 'production'\)"),
+    ("dev", {"environment": "QA_1"}, r"environment='QA_1'.*one of dev, staging, prod, or a preview name"),
+    ("dev", {"environment": "pr-1-edge"}, r"environment='pr-1-edge'.*not ending like a companion stack"),
+    ("dev", {"environment": "p" * 33}, r"at most 32 characters"),
     ("dev", {"region": "useast1"}, r"region='useast1'.*us-east-1"),
     ("dev", {"emailAddress": "ops-at-example"}, r"alerts.email_address='ops-at-example'.*e-mail address"),
     ("prod", {"network.nat_gateways": "4"}, r"network.nat_gateways=4.*1 to 3"),
@@ -349,3 +351,38 @@ def test_a_stack_name_that_makes_a_name_past_its_limit_fails_synth_naming_the_se
         r"AWS Backup vault name 'TapStack-pr-1234-x{30}-x{8}' has 56 characters, at most 50 allowed",
     ):
         longer.validate()
+
+
+def test_any_other_valid_name_is_a_preview_with_devs_settings_keeping_nothing() -> None:
+    """A preview: dev's settings under its own stack name, nothing retained, deletable in one go."""
+    from aws_cdk import RemovalPolicy
+
+    config = load_config("pr-123", overrides={"created_at": "2026-12-06T05:00Z"})
+    dev = load_config("dev")
+    assert config.stack_name == "TapStack-pr-123" and config.preview and not dev.preview
+    assert config.service == dev.service and config.network == dev.network and config.database == dev.database
+    assert config.removal_policy is RemovalPolicy.DESTROY
+    assert config.database.removal_policy is RemovalPolicy.DESTROY and not config.database.deletion_protection
+    assert not config.service.load_balancer_deletion_protection
+    assert config.backup.removal_policy is RemovalPolicy.DESTROY and dev.backup.removal_policy is RemovalPolicy.RETAIN
+    assert config.tags["Preview"] == "pr-123" and config.tags["CreatedAt"] == "2026-12-06T05:00Z"
+
+
+def test_a_preview_is_tagged_with_the_day_it_was_created_by_default() -> None:
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", load_config("pr-7").tags["CreatedAt"])
+
+
+def test_a_locked_vault_cannot_be_destroyed() -> None:
+    """AWS Backup Vault Lock: no recovery point of a locked vault is deleted before its minimum retention,
+    so a vault deleted with its stack cannot be locked. https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html"""
+    with pytest.raises(ConfigError, match=r"backup.removal_policy='DESTROY'.*RETAIN when backup.vault_lock is on"):
+        load_config("prod", overrides={"backup.removal_policy": "DESTROY"})
+
+
+@pytest.mark.parametrize("name", ["pr-123", "feature-x1", "p" * 32])
+def test_preview_names_fit_every_name_aws_derives_from_them(name: str) -> None:
+    """The longest names derived from a preview's (backup plan and vault: 50 characters, Aurora cluster
+    identifier: 63) fit their limits. https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupPlan.html"""
+    config = load_config(name)
+    assert len(f"{config.stack_name}-database") <= 50 and len(f"{config.stack_name}-12345678") <= 50
+    assert len(f"{config.stack_name.lower()}-storefront") <= 63

@@ -116,7 +116,8 @@ def test_no_secret_value_in_any_environment_variable(profile: Synthesized) -> No
 
 
 def test_task_role_reads_exactly_the_database_secret(profile: Synthesized) -> None:
-    """Least privilege: the task role's grant names the secret, no wildcard resource."""
+    """Least privilege: the task role's grant names the secret; the only wildcard resource is ECS Exec's
+    actions that have no resource-level permissions (ecs-exec.html)."""
     task_role = _one(profile, "AWS::ECS::TaskDefinition")["TaskRoleArn"]["Fn::GetAtt"][0]
     policies = [
         p["Properties"]["PolicyDocument"]["Statement"]
@@ -126,7 +127,8 @@ def test_task_role_reads_exactly_the_database_secret(profile: Synthesized) -> No
     statements = [s for statements in policies for s in statements]
     secret_reads = [s for s in statements if "secretsmanager:GetSecretValue" in s["Action"]]
     assert secret_reads
-    assert all(s["Resource"] != "*" for s in statements)
+    unscoped = {"logs:DescribeLogGroups", *SSM_MESSAGES}
+    assert all(s["Resource"] != "*" or set(_as_list(s["Action"])) <= unscoped for s in statements)
 
 
 def test_container_logs_go_to_an_encrypted_log_group(profile: Synthesized) -> None:
@@ -325,7 +327,27 @@ def test_blue_green_opens_no_new_way_in(profile: Synthesized) -> None:
 def _deployment_alarms(synthesized: Synthesized) -> list[dict[str, Any]]:
     alarms = _one(synthesized, "AWS::ECS::Service")["DeploymentConfiguration"]["Alarms"]
     assert (alarms["Enable"], alarms["Rollback"]) == (True, True)
-    return [synthesized.resources[name["Ref"]]["Properties"] for name in alarms["AlarmNames"]]
+    by_name = {
+        resource["Properties"].get("AlarmName"): resource["Properties"]
+        for resource in synthesized.of_type("AWS::CloudWatch::Alarm").values()
+    }
+    return [by_name[name] for name in alarms["AlarmNames"]]
+
+
+def test_deployment_alarms_are_named_literally_and_created_before_the_service(profile: Synthesized) -> None:
+    """ECS DeploymentAlarms lists alarms by name. A CloudFormation-generated name would be a Ref to the
+    alarm, which CDK reports at every synth as a possible circular dependency with the service: named from
+    the stack, the names are plain strings, and DependsOn still creates both alarms before the service.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html"""
+    names = _one(profile, "AWS::ECS::Service")["DeploymentConfiguration"]["Alarms"]["AlarmNames"]
+    assert names == [
+        f"TapStack-{profile.environment}-release-Target5xxRate",
+        f"TapStack-{profile.environment}-release-TargetP99Latency",
+    ]
+    assert len(_deployment_alarms(profile)) == 2
+    service = next(k for k, v in profile.resources.items() if v["Type"] == "AWS::ECS::Service")
+    alarms = set(profile.of_type("AWS::CloudWatch::Alarm"))
+    assert len(alarms.intersection(profile.resources[service]["DependsOn"])) == 2
 
 
 def test_deployment_alarms_roll_back_on_target_5xx_rate_and_p99_latency(profile: Synthesized) -> None:
@@ -366,3 +388,83 @@ def test_load_balancer_deletion_protection_in_staging_and_prod(synth, environmen
     protected; dev's can, so `cdk destroy` removes a disposable stack."""
     attributes = _one(synth(environment), "AWS::ElasticLoadBalancingV2::LoadBalancer")["LoadBalancerAttributes"]
     assert {"Key": "deletion_protection.enabled", "Value": protected} in attributes
+
+
+# ECS Exec: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
+SSM_MESSAGES = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
+
+
+def _task_role_statements(synthesized: Synthesized) -> list[dict[str, Any]]:
+    (role_id,) = (k for k in synthesized.of_type("AWS::IAM::Role") if k.startswith("ServiceTaskTaskRole"))
+    return [
+        statement
+        for policy in _properties(synthesized, "AWS::IAM::Policy")
+        if {"Ref": role_id} in policy["Roles"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_ecs_exec_is_on_for_the_service(profile: Synthesized) -> None:
+    """ECS Exec (ecs-exec.html): the service's tasks start with the managed agent (enableExecuteCommand)."""
+    assert _one(profile, "AWS::ECS::Service")["EnableExecuteCommand"] is True
+
+
+def test_ecs_exec_task_role_gets_only_the_ssmmessages_actions_it_needs(profile: Synthesized) -> None:
+    """ECS Exec's IAM rule (ecs-exec.html, "IAM permissions required for ECS Exec"): the task role needs
+    the four ssmmessages channel actions, which have no resource-level permissions; nothing else of SSM."""
+    statements = _task_role_statements(profile)
+    actions = [action for statement in statements for action in _as_list(statement["Action"])]
+    assert sorted(action for action in actions if action.startswith(("ssm", "ssmmessages"))) == SSM_MESSAGES
+    (channels,) = (s for s in statements if "ssmmessages:OpenDataChannel" in _as_list(s["Action"]))
+    assert sorted(_as_list(channels["Action"])) == sorted(["logs:DescribeLogGroups", *SSM_MESSAGES])
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def test_ecs_exec_sessions_are_encrypted_and_logged_to_an_encrypted_log_group(profile: Synthesized) -> None:
+    """ECS Exec's logging and encryption (ecs-exec.html, "Logging and Auditing using ECS Exec"): the cluster
+    encrypts each session with our key and sends its output (OVERRIDE) to a KMS-encrypted log group, which
+    the task role may write to and nothing wider."""
+    configuration = _one(profile, "AWS::ECS::Cluster")["Configuration"]["ExecuteCommandConfiguration"]
+    assert configuration["Logging"] == "OVERRIDE"
+    assert configuration["KmsKeyId"] == {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}
+    assert configuration["LogConfiguration"]["CloudWatchEncryptionEnabled"] is True
+    group = configuration["LogConfiguration"]["CloudWatchLogGroupName"]["Ref"]
+    assert profile.resources[group]["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}
+    writes = [s for s in _task_role_statements(profile) if "logs:PutLogEvents" in _as_list(s["Action"])]
+    assert len(writes) == 1 and {"Ref": group} in json.loads(json.dumps(writes[0]["Resource"]))["Fn::Join"][1]
+
+
+def test_ecs_exec_keeps_the_root_filesystem_read_only(profile: Synthesized) -> None:
+    """ECS Exec's agent needs writable state and log directories (ecs-exec.html considerations; the agent
+    fails on a read-only root, aws/containers-roadmap#1359): two task volumes, the root stays read-only."""
+    container = _container(profile)
+    assert container["ReadonlyRootFilesystem"] is True
+    mounts = {m["ContainerPath"]: m["ReadOnly"] for m in container["MountPoints"]}
+    assert mounts == {"/tmp": False, "/var/lib/amazon": False, "/var/log/amazon": False}  # noqa: S108
+
+
+def test_operator_outputs_name_what_tapstack_reads(profile: Synthesized) -> None:
+    """`tapstack` reads the cluster, service, log groups, family and target groups from these outputs."""
+    outputs = profile.template.to_json()["Outputs"]
+    (cluster,) = profile.of_type("AWS::ECS::Cluster")
+    assert outputs["ClusterName"]["Value"] == {"Ref": cluster}
+    assert outputs["ServiceName"]["Value"]["Fn::GetAtt"][1] == "Name"
+    assert outputs["LogStreamPrefix"]["Value"] == "storefront" and outputs["ContainerName"]["Value"] == "storefront"
+    container = _container(profile)
+    assert container["LogConfiguration"]["Options"]["awslogs-group"] == outputs["ServiceLogGroup"]["Value"]
+    assert container["LogConfiguration"]["Options"]["awslogs-stream-prefix"] == "storefront"
+    assert outputs["TaskDefinitionFamily"]["Value"] == _one(profile, "AWS::ECS::TaskDefinition")["Family"]
+    groups = outputs["TargetGroupArns"]["Value"]
+    assert len(profile.of_type("AWS::ElasticLoadBalancingV2::TargetGroup")) == (
+        1 if "Ref" in groups else len(groups["Fn::Join"][1])
+    )
+    copy = ["TapStack-prod-backup-us-west-2@us-west-2"] if profile.environment == "prod" else []
+    assert outputs["Stacks"]["Value"].split() == [f"TapStack-{profile.environment}@us-east-1", *copy]

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
+from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
+
+from tests.synthesis import Synthesized
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,6 +53,100 @@ def test_deploy_passes_region_and_context_keys_to_the_cli() -> None:
     (deploy,) = [line for line in lines if " deploy " in line]
     assert "-c region=eu-central-1" in deploy
     assert "-c service.max_tasks=20" in deploy
+
+
+# The pinned CLI's own declaration of its commands and options (its argument parser is generated from it).
+CLI_REGISTRY = REPO / "node_modules" / "aws-cdk" / "lib" / "cli" / "cli-type-registry.json"
+CDK = "node_modules/.bin/cdk"
+
+
+def _cli_grammar() -> tuple[dict[str, str], dict[str, set[str]]]:
+    """The pinned CLI's commands (aliases to names) and each command's accepted options, its global ones
+    included: `--name`, `-alias`, and `--no-name` for every boolean (yargs negates any boolean option)."""
+    subprocess.run(["make", "--no-print-directory", "cdk-cli"], cwd=REPO, check=True, capture_output=True)
+    registry = json.loads(CLI_REGISTRY.read_text())
+
+    def spellings(options: dict[str, dict[str, object]]) -> set[str]:
+        names = {"--help", "-h"}
+        for name, option in options.items():
+            names.add(f"--{name}")
+            if option.get("type") == "boolean":
+                names.add(f"--no-{name}")
+            aliases = option.get("alias") or []
+            for alias in [aliases] if isinstance(aliases, str) else aliases:  # type: ignore[union-attr]
+                names.add(f"-{alias}" if len(alias) == 1 else f"--{alias}")
+        return names
+
+    commands: dict[str, str] = {}
+    accepted: dict[str, set[str]] = {}
+    for name, command in registry["commands"].items():
+        for spelling in (name, *(command.get("aliases") or [])):
+            commands[spelling] = name
+        accepted[name] = spellings(registry["globalOptions"]) | spellings(command.get("options", {}))
+    return commands, accepted
+
+
+def cli_problems(line: str, grammar: tuple[dict[str, str], dict[str, set[str]]]) -> list[str]:
+    """What the pinned CLI would reject in one command line that runs it: an unknown command or option."""
+    commands, accepted = grammar
+    words = shlex.split(line, comments=True)
+    start = words.index(CDK) + 1
+    command = commands.get(words[start])
+    if command is None:
+        return [f"{line}: the CLI has no command {words[start]!r}"]
+    return [
+        f"{line}: `cdk {command}` accepts no option {word.split('=')[0]!r}"
+        for word in words[start + 1 :]
+        if word.startswith("-") and word.split("=")[0] not in accepted[command]
+    ]
+
+
+def _cdk_targets() -> list[str]:
+    """Every make target whose recipe runs the CDK CLI, from the Makefile and mk/*.mk."""
+    targets: list[str] = []
+    for makefile in [REPO / "Makefile", *sorted((REPO / "mk").glob("*.mk"))]:
+        target = None
+        for line in makefile.read_text().splitlines():
+            if match := re.match(r"^([a-z][\w-]*):(?!=)", line):
+                target = match.group(1)
+            elif line.startswith("\t") and "$(CDK) " in line and target and target not in targets:
+                targets.append(target)
+    return targets
+
+
+def test_make_targets_run_the_cli_only_with_options_it_accepts() -> None:
+    """`cdk diff` takes stack names or patterns and has no `--all` (only deploy and destroy do); the CLI
+    stops with "Unknown option(s)" before it compares anything. Every make target that runs the pinned CLI
+    is dry-run for a profile abroad and its command checked against the options that CLI declares.
+    https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-diff.html"""
+    grammar = _cli_grammar()
+    targets = _cdk_targets()
+    assert {"deploy", "diff"} <= set(targets), targets
+    problems = []
+    for target in targets:
+        lines = _dry_run(target, "ENVIRONMENT=prod", "REGION=eu-central-1", "EMAIL=ops@example.com")
+        (line,) = [line for line in lines if line.startswith(f"{CDK} ")]
+        problems += cli_problems(line, grammar)
+    assert problems == []
+
+
+def test_diff_names_every_stack_of_the_profile_and_no_other(prod: Synthesized) -> None:
+    """`cdk diff` compares the stacks it is given (and, unless --exclusively, their dependencies): the
+    patterns of `make diff` select exactly the profile's stacks, its companions included, never another
+    profile's or the pipeline. https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-diff.html"""
+    (line,) = [line for line in _dry_run("diff", "ENVIRONMENT=prod") if line.startswith(f"{CDK} diff")]
+    patterns = [word for word in shlex.split(line)[2:] if not word.startswith("-") and "=" not in word]
+    others = [f"TapStack-{e}{suffix}" for e in ("dev", "staging") for suffix in ("", "-edge")] + ["TapStack-pipeline"]
+    selected = {name for name in [*prod.template_paths, *others] if any(fnmatch(name, p) for p in patterns)}
+    assert selected == set(prod.template_paths)
+
+
+def test_destroy_runs_tapstack_destroy_for_the_profile_and_region() -> None:
+    """`make destroy` is `tapstack destroy` (tapstack_cli/destroy.py): one implementation of the order and
+    of the list of what is kept."""
+    lines = _dry_run("destroy", "ENVIRONMENT=pr-123", "REGION=eu-central-1")
+    assert lines[-1] == ".venv/bin/tapstack destroy --env pr-123 --region eu-central-1"
+    assert _dry_run("destroy", "ENVIRONMENT=pr-123", "YES=1")[-1] == ".venv/bin/tapstack destroy --env pr-123 --yes"
 
 
 def test_deploy_and_diff_run_the_listener_rule_guard_on_the_synthesized_app_first() -> None:
