@@ -34,7 +34,7 @@ lint: install
 
 bench: bench-synth bench-storefront ## benchmarks (not tests); results go to bench/RESULTS.md
 
-bench-synth: install ## synth time of each profile side by side with the seed's TypeScript synth
+bench-synth: install ## synth time of each profile beside a TypeScript baseline app (not shipped here: ../shared/seed/ts-baseline)
 	$(PY) bench/synth_bench.py --rounds 3
 
 format: install

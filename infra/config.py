@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+import shlex
 import types
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
@@ -64,9 +65,9 @@ def matching(pattern: str, description: str) -> Allowed:
     return Allowed(description, lambda value: re.fullmatch(pattern, value) is not None)
 
 
-def setting(allowed: Allowed | None = None, default: Any = MISSING) -> Any:
+def setting(allowed: Allowed | None = None, default: Any = MISSING, default_factory: Any = MISSING) -> Any:
     """A dataclass field that carries what it allows (read by `Settings.validate` and the docs)."""
-    return field(default=default, metadata={"allowed": allowed})
+    return field(default=default, default_factory=default_factory, metadata={"allowed": allowed})
 
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -122,6 +123,8 @@ def type_name(hint: Any) -> str:
         return f"{type_name(inner)} or none"
     if get_origin(hint) is tuple:
         return f"list of {type_name(get_args(hint)[0])}"
+    if get_origin(hint) is dict:
+        return f"map of name to {type_name(get_args(hint)[1])}"
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return f"one of {', '.join(member.name for member in hint)}"
     return {int: "integer", float: "number", bool: "true or false", str: "text"}[hint]
@@ -132,6 +135,11 @@ def has_type(value: object, hint: Any) -> bool:
         return any(has_type(value, arg) for arg in get_args(hint))
     if get_origin(hint) is tuple:
         return isinstance(value, tuple) and all(has_type(item, get_args(hint)[0]) for item in value)
+    if get_origin(hint) is dict:
+        key_type, value_type = get_args(hint)
+        return isinstance(value, dict) and all(
+            has_type(name, key_type) and has_type(item, value_type) for name, item in value.items()
+        )
     if hint is type(None):
         return value is None
     if hint is float:
@@ -146,15 +154,21 @@ class Settings:
 
     section: ClassVar[str]
 
-    def validate(self) -> None:
+    def validate(self, prefix: str | None = None) -> None:
+        """Check every field; `prefix` names the section in errors when it is a map entry (`jobs.<name>`)."""
         hints = get_type_hints(type(self))
         for item in fields(self):  # type: ignore[arg-type]
             value = getattr(self, item.name)
-            key = f"{self.section}.{item.name}"
+            key = f"{prefix or self.section}.{item.name}"
             if not has_type(value, hints[item.name]):
                 raise invalid(key, value, type_name(hints[item.name]))
             allowed: Allowed | None = item.metadata["allowed"]
-            if allowed is not None and value is not None and not allowed.test(value):
+            if allowed is not None and isinstance(value, dict):
+                # A map is judged entry by entry, so that the error names the entry: `service.secrets.X`.
+                for name, entry in value.items():
+                    if not allowed.test({name: entry}):
+                        raise invalid(f"{key}.{name}", entry, allowed.description)
+            elif allowed is not None and value is not None and not allowed.test(value):
                 raise invalid(key, value, allowed.description)
         self.check()
 
@@ -264,6 +278,133 @@ ECR_HOST = r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com"
 PUBLIC_REGISTRIES = ("docker.io", "public.ecr.aws", "ghcr.io", "quay.io", "registry.k8s.io", "mcr.microsoft.com")
 
 
+# The variables the platform sets in the service's container (infra/service.py): a shop's own
+# `service.environment` or `service.secrets` may not replace them.
+PLATFORM_VARIABLES = frozenset(
+    {
+        "DB_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_SECRET_ARN",
+        "DB_USERNAME",
+        "DB_PASSWORD",
+        "STOREFRONT_ADMIN_TOKEN",
+        "STOREFRONT_MIGRATE_ON_START",
+    }
+)
+# What ECS and Fargate set in every container: the task role's credentials, the metadata endpoint, the region.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-metadata-endpoint-v4-fargate.html
+ECS_VARIABLES = frozenset(
+    {
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "ECS_CONTAINER_METADATA_URI",
+        "ECS_CONTAINER_METADATA_URI_V4",
+        "ECS_AGENT_URI",
+    }
+)
+RESERVED_VARIABLES = PLATFORM_VARIABLES | ECS_VARIABLES
+# An environment variable name as ECS and a POSIX shell take it.
+VARIABLE_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
+_REGION = r"[a-z]{2}(-[a-z]+)+-\d"
+# The `valueFrom` ECS takes for a secret: a Secrets Manager secret ARN, optionally followed by
+# `:json-key:version-stage:version-id` (empty parts allowed), or an SSM Parameter Store parameter ARN.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-ssm-paramstore.html
+SECRETS_MANAGER_VALUE_FROM = re.compile(
+    rf"(?P<arn>arn:(?P<partition>aws[a-z-]*):secretsmanager:(?P<region>{_REGION}):\d{{12}}:secret:"
+    # The complete ARN, with the 6 characters Secrets Manager appends to the name: the role is granted it exactly.
+    r"(?P<name>[A-Za-z0-9/_+=.@-]{1,505}-[A-Za-z0-9]{6}))"
+    r"(:(?P<json_key>[^:]*)(:(?P<version_stage>[^:]*)(:(?P<version_id>[^:]*))?)?)?"
+)
+SSM_VALUE_FROM = re.compile(
+    rf"(?P<arn>arn:(?P<partition>aws[a-z-]*):ssm:(?P<region>{_REGION}):\d{{12}}:parameter/(?P<name>[A-Za-z0-9/_.-]{{1,1011}}))"
+)
+KMS_KEY_ARN = (
+    rf"arn:aws[a-z-]*:kms:{_REGION}:\d{{12}}:key/[0-9a-f-]{{36}}"
+    rf"|arn:aws[a-z-]*:kms:{_REGION}:\d{{12}}:key/mrk-[0-9a-f]{{32}}"
+)
+
+
+@dataclass(frozen=True)
+class SecretReference:
+    """One `service.secrets` value, parsed: where ECS reads it and which part of it."""
+
+    arn: str
+    source: str  # "secretsmanager" or "ssm"
+    partition: str
+    region: str
+    json_key: str | None = None
+    version_stage: str | None = None
+    version_id: str | None = None
+
+
+def secret_reference(value: str) -> SecretReference | None:
+    """The reference a `service.secrets` value makes, or None when it is neither form ECS takes."""
+    match = SECRETS_MANAGER_VALUE_FROM.fullmatch(value)
+    if match is not None:
+        return SecretReference(
+            arn=match["arn"],
+            source="secretsmanager",
+            partition=match["partition"],
+            region=match["region"],
+            json_key=match["json_key"] or None,
+            version_stage=match["version_stage"] or None,
+            version_id=match["version_id"] or None,
+        )
+    match = SSM_VALUE_FROM.fullmatch(value)
+    if match is not None:
+        return SecretReference(arn=match["arn"], source="ssm", partition=match["partition"], region=match["region"])
+    return None
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to (every region of REGIONS is in `aws`)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+_VARIABLES = Allowed(
+    f"environment variable names ({VARIABLE_NAME}) to text, none of the platform's: "
+    + ", ".join(sorted(PLATFORM_VARIABLES)),
+    lambda variables: all(re.fullmatch(VARIABLE_NAME, name) for name in variables),
+)
+_SECRETS = Allowed(
+    "environment variable names to a complete Secrets Manager secret ARN (with its 6-character suffix), "
+    "optionally followed by :json-key:version-stage:version-id "
+    "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>:<key>::), "
+    "or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)",
+    lambda secrets: all(
+        re.fullmatch(VARIABLE_NAME, name) and secret_reference(value) is not None for name, value in secrets.items()
+    ),
+)
+
+
+def _splits(command: str) -> bool:
+    try:
+        return len(shlex.split(command)) > 0 and len(command) <= 1000
+    except ValueError:  # an unbalanced quote
+        return False
+
+
+# A command as ECS runs it: split into words like a shell does, but run without one (the image may have
+# none); write `sh -c "a && b"` for pipes, `&&` or variables.
+COMMAND = Allowed("a command line of at most 1000 characters, quotes balanced (run without a shell)", _splits)
+# The command the bundled storefront's release step runs: its schema migrations.
+BUNDLED_RELEASE_COMMAND = "storefront migrate"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings(Settings):
     section: ClassVar[str] = "service"
@@ -330,6 +471,24 @@ class ServiceSettings(Settings):
     deployment_p99_seconds: float = setting(positive("seconds"), default=1.5)
     # Requests per minute below which the 5xx rate is not judged (one failed request of two is not a trend).
     deployment_min_requests: int = setting(positive("requests per minute"), default=10)
+    # The app's own settings, as plain environment variables of its container (and of its release and jobs).
+    environment: dict[str, str] = setting(_VARIABLES, default_factory=dict)
+    # The app's secrets, injected by ECS at task start; the execution role may read exactly these.
+    secrets: dict[str, str] = setting(_SECRETS, default_factory=dict)
+    # Customer-managed KMS keys the secrets above are encrypted with (none needed for the AWS managed key):
+    # the execution role may decrypt with exactly these, and only through Secrets Manager or SSM.
+    secrets_kms_key_arns: tuple[str, ...] = setting(
+        Allowed(
+            "KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>)",
+            lambda arns: all(re.fullmatch(KMS_KEY_ARN, arn) for arn in arns),
+        ),
+        default=(),
+    )
+    # Runs once per deployment, as a one-off task of the new task definition, before any new task gets
+    # traffic (docs/your-app.md). None: the bundled storefront's `storefront migrate`; nothing for your image.
+    release_command: str | None = setting(COMMAND, default=None)
+    # The release step fails (and the deployment stops) when its task runs longer than this.
+    release_timeout_minutes: int = setting(between(1, 50, "minutes"), default=15)
 
     def check(self) -> None:
         if self.image is not None and self.image_registry == "private" and self.image_credentials_secret_arn is None:
@@ -349,6 +508,26 @@ class ServiceSettings(Settings):
                 self.scale_in_cooldown_seconds,
                 f"longer than service.scale_out_cooldown_seconds ({self.scale_out_cooldown_seconds})",
             )
+        for section, variables in (("environment", self.environment), ("secrets", self.secrets)):
+            for name in sorted(set(variables) & RESERVED_VARIABLES):
+                raise invalid(
+                    f"service.{section}.{name}",
+                    variables[name],
+                    f"a name the platform does not set itself (it sets {', '.join(sorted(RESERVED_VARIABLES))})",
+                )
+        for name in sorted(set(self.environment) & set(self.secrets)):
+            raise invalid(f"service.environment.{name}", self.environment[name], "a name not also in service.secrets")
+
+    @property
+    def release(self) -> tuple[str, ...]:
+        """The release step's command as ECS runs it (split like a shell, no shell), or () for none."""
+        command = self.release_command or (BUNDLED_RELEASE_COMMAND if self.image is None else None)
+        return tuple(shlex.split(command)) if command else ()
+
+    @property
+    def secret_references(self) -> dict[str, SecretReference]:
+        references = {name: secret_reference(value) for name, value in self.secrets.items()}
+        return {name: reference for name, reference in references.items() if reference is not None}
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -617,6 +796,59 @@ EDGE_REGION = names.EDGE_REGION
 RegionFacts = names.RegionFacts
 REGIONS = names.REGIONS
 BACKUP_REGION_PAIRS = names.BACKUP_REGION_PAIRS
+_CRON_FIELD = r"[0-9A-Za-z*?,/#LW-]+"
+
+
+def _schedule_expression(expression: str) -> bool:
+    """An EventBridge Scheduler rate() or cron() expression: rate(<n> minute[s]|hour[s]|day[s]), or cron()
+    of six fields (minutes hours day-of-month month day-of-week year) with `?` in exactly one day field.
+    https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html"""
+    rate = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+    if rate is not None:
+        return int(rate.group(1)) > 0
+    cron = re.fullmatch(r"cron\(([^()]*)\)", expression)
+    if cron is None:
+        return False
+    parts = cron.group(1).split()
+    return (
+        len(parts) == 6
+        and all(re.fullmatch(_CRON_FIELD, part) for part in parts)
+        and (parts[2] == "?") != (parts[4] == "?")
+    )
+
+
+SCHEDULE = Allowed(
+    "an EventBridge Scheduler expression: rate(<n> minutes, hours or days) or cron(<minutes> <hours> "
+    "<day-of-month> <month> <day-of-week> <year>) with ? in one of the day fields",
+    _schedule_expression,
+)
+# A job's name, as it appears in `jobs.<name>.<field>` and in its resources' names.
+JOB_NAME = r"[a-z][a-z0-9_-]{0,31}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobSettings(Settings):
+    """A scheduled job: the service's image, network, settings and secrets, running `command` on `schedule`."""
+
+    section: ClassVar[str] = "jobs.<name>"
+
+    schedule: str = setting(SCHEDULE)
+    command: str = setting(COMMAND)
+    # The run is stopped and counted as failed after this long.
+    timeout_minutes: int = setting(between(1, 1440, "minutes"), default=30)
+    # Runs again this many times after a failed run (a non-zero exit or the timeout), a minute apart and longer.
+    retries: int = setting(between(0, 5, "retries"), default=1)
+    # The time zone the schedule's cron() is read in (an IANA name).
+    time_zone: str = setting(
+        matching(r"[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}", "an IANA time zone like Europe/Berlin"), default="UTC"
+    )
+    # Off: no schedule is created (how to turn off a bundled job).
+    enabled: bool = setting(default=True)
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        """The command as ECS runs it: split like a shell, run without one."""
+        return tuple(shlex.split(self.command))
 
 
 def _environment_name(name: str) -> bool:
@@ -653,6 +885,8 @@ class Config:
     alerts: AlertSettings = AlertSettings()
     pipeline: PipelineSettings = PipelineSettings()
     backup: BackupSettings = BackupSettings(daily_retention_days=7)
+    # Scheduled jobs by name (`jobs.<name>.<field>`); the bundled storefront brings its own (infra/profiles.py).
+    jobs: dict[str, JobSettings] = setting(default_factory=dict)
     region: str = setting(
         Allowed(f"one of {', '.join(REGIONS)}", lambda region: region in REGIONS), default=EDGE_REGION
     )
@@ -716,6 +950,11 @@ class Config:
             raise invalid("network.availability_zones", self.network.availability_zones, f"zones of {self.region}")
         for section in self.sections:
             section.validate()
+        for name, job in self.jobs.items():
+            if not re.fullmatch(JOB_NAME, name):
+                raise invalid(f"jobs.{name}", name, f"a job name: {JOB_NAME} (lowercase, digits, - and _)")
+            job.validate(f"jobs.{name}")
+        self._check_secrets()
         self._check_backup()
         self._check_names()
         if self.database.readers > len(self.network.availability_zones) - 1:
@@ -748,6 +987,22 @@ class Config:
             problems = name_problems(generated)
             if problems:
                 raise invalid(setting, value, f"a value that makes names AWS accepts, but {problems[0]}")
+
+    def _check_secrets(self) -> None:
+        """A secret or key of another partition cannot be read by this stack's roles."""
+        partition = partition_of(self.region)
+        for name, reference in self.service.secret_references.items():
+            if reference.partition != partition:
+                raise invalid(
+                    f"service.secrets.{name}", reference.arn, f"an ARN in the stack's partition ({partition})"
+                )
+        for arn in self.service.secrets_kms_key_arns:
+            if arn.split(":")[1] != partition:
+                raise invalid("service.secrets_kms_key_arns", arn, f"an ARN in the stack's partition ({partition})")
+
+    @property
+    def active_jobs(self) -> dict[str, JobSettings]:
+        return {name: job for name, job in self.jobs.items() if job.enabled}
 
     def _check_backup(self) -> None:
         backup = self.backup

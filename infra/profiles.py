@@ -20,6 +20,7 @@ from infra.config import (
     Config,
     DatabaseSettings,
     EdgeSettings,
+    JobSettings,
     NetworkSettings,
     ServiceSettings,
 )
@@ -130,5 +131,10 @@ PROD = replace(
 # stacks, and nothing kept when `tapstack destroy` removes it (dev keeps its backup vault; a preview has no
 # data worth a vault that outlives it). `environment` is replaced by the preview's name.
 PREVIEW = replace(DEV, environment="preview", backup=replace(DEV.backup, removal_policy=RemovalPolicy.DESTROY))
+# The bundled storefront's jobs, present whenever its image is (a shop's own image brings its own `jobs.*`).
+# Carts left open longer than STOREFRONT_CART_TTL_HOURS are expired every hour (docs/your-app.md).
+BUNDLED_JOBS = {
+    "expire-carts": JobSettings(schedule="rate(1 hour)", command="storefront expire-carts", timeout_minutes=15),
+}
 
 PROFILES = {profile.environment: profile for profile in (DEV, STAGING, PROD)}

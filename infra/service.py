@@ -12,14 +12,16 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.compliance import acknowledge
-from infra.config import ECR_HOST, ServiceSettings
+from infra.config import ECR_HOST, ServiceSettings, partition_of
 from infra.deployment import DeploymentAlarms, route_releases, scale_on_requests
 from infra.log_storage import AccessLogBucket, EncryptedLogGroup
 
@@ -126,50 +128,54 @@ class StorefrontService(Construct):
         log_group = EncryptedLogGroup(
             self, "Logs", key=key, retention=settings.log_retention, removal_policy=removal_policy
         )
-        container = task_definition.add_container(
+        self.image = _container_image(self, settings)
+        self.log_group: logs.ILogGroup = log_group
+        # What every task of the app gets, the service's, the release step's and the jobs' alike.
+        self.environment: dict[str, str] = {
+            # Where the database is and which secret holds its credentials; never a value.
+            "DB_HOST": database_endpoint.hostname,
+            "DB_PORT": str(database_endpoint.port),
+            "DB_NAME": database_name,
+            "DB_SECRET_ARN": database_secret.secret_arn,
+            # boto3 in the task reads the secret in the stack's region.
+            "AWS_REGION": Stack.of(self).region,
+            # The release step migrates the bundled storefront before traffic; its tasks need not at start-up.
+            **({"STOREFRONT_MIGRATE_ON_START": "false"} if settings.image is None and settings.release else {}),
+            # The shop's own settings (infra/config.py keeps them off the names above).
+            **settings.environment,
+        }
+        self.secrets: dict[str, ecs.Secret] = {
+            # Injected per field at task start; the service re-reads DB_SECRET_ARN after a rotation.
+            "DB_USERNAME": ecs.Secret.from_secrets_manager(database_secret, "username"),
+            "DB_PASSWORD": ecs.Secret.from_secrets_manager(database_secret, "password"),
+            "STOREFRONT_ADMIN_TOKEN": ecs.Secret.from_secrets_manager(admin_token, "token"),
+            **_app_secrets(self, settings),
+        }
+        container = self.add_app_container(
+            task_definition,
             "storefront",
-            image=_container_image(self, settings),
             # The bundled image listens on 8000 unless told otherwise; a shop's own image knows its port.
             command=(
                 ["storefront", "serve", "--host", "0.0.0.0", "--port", str(settings.container_port)]  # noqa: S104
                 if settings.image is None and settings.container_port != BUNDLED_PORT
                 else None
             ),
-            logging=ecs.LogDrivers.aws_logs(stream_prefix=LOG_STREAM_PREFIX, log_group=log_group),
             port_mappings=[ecs.PortMapping(container_port=settings.container_port)],
-            readonly_root_filesystem=True,
-            user=CONTAINER_USER,
-            environment={
-                # Where the database is and which secret holds its credentials; never a value.
-                "DB_HOST": database_endpoint.hostname,
-                "DB_PORT": str(database_endpoint.port),
-                "DB_NAME": database_name,
-                "DB_SECRET_ARN": database_secret.secret_arn,
-                # boto3 in the task reads the secret in the stack's region.
-                "AWS_REGION": Stack.of(self).region,
-            },
-            secrets={
-                # Injected per field at task start; the service re-reads DB_SECRET_ARN after a rotation.
-                "DB_USERNAME": ecs.Secret.from_secrets_manager(database_secret, "username"),
-                "DB_PASSWORD": ecs.Secret.from_secrets_manager(database_secret, "password"),
-                "STOREFRONT_ADMIN_TOKEN": ecs.Secret.from_secrets_manager(admin_token, "token"),
-            },
             health_check=_container_health_check(settings),
         )
-        # A read-only root filesystem still needs a scratch directory.
-        task_definition.add_volume(name="tmp")
-        container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))  # noqa: S108
         if settings.execute_command:
             for volume, path in EXEC_AGENT_PATHS.items():
                 task_definition.add_volume(name=volume)
                 container.add_mount_points(ecs.MountPoint(container_path=path, source_volume=volume, read_only=False))
+        _grant_secret_keys(task_definition.obtain_execution_role(), settings)
         # The task re-reads the credentials after a rotation; it may read exactly this secret.
         database_secret.grant_read(task_definition.task_role)
         acknowledge(
             task_definition,
             "AwsSolutions-ECS2",
-            "The environment holds only where the database is and the ARN of its secret; the password and "
-            "the admin token are ECS secrets (tests/infra/test_service.py checks no value leaks).",
+            "The environment holds where the database is, the ARN of its secret and the shop's own "
+            "service.environment (settings, by docs/your-app.md; secrets go in service.secrets); the password, "
+            "the admin token and the shop's secrets are ECS secrets (tests/infra/test_service.py checks).",
         )
         acknowledge(
             task_definition,
@@ -332,8 +338,82 @@ class StorefrontService(Construct):
         scale_on_requests(scaling, "Requests", target_groups=self.target_groups)
         self.cluster: ecs.ICluster = cluster
         self.task_definition = task_definition
-        self.log_group: logs.ILogGroup = log_group
         self.container_name = container.container_name
+        self.container = container
+        self.subnets = private
+        # Where one-off tasks (the release step, the jobs) run: the service's subnets and security group.
+        self.service_subnet_ids: list[str] = vpc.select_subnets(
+            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+        ).subnet_ids
+
+    def add_app_container(
+        self,
+        task_definition: ecs.FargateTaskDefinition,
+        id: str,
+        *,
+        command: list[str] | None = None,
+        port_mappings: list[ecs.PortMapping] | None = None,
+        health_check: ecs.HealthCheck | None = None,
+        stream_prefix: str = LOG_STREAM_PREFIX,
+    ) -> ecs.ContainerDefinition:
+        """The app's container in `task_definition`: its image, settings, secrets and logs, read-only with a
+        scratch /tmp, as an unprivileged user. ECS grants the task definition's execution role read on
+        each secret (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html)."""
+        container = task_definition.add_container(
+            id,
+            image=self.image,
+            command=command,
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=stream_prefix, log_group=self.log_group),
+            port_mappings=port_mappings,
+            readonly_root_filesystem=True,
+            user=CONTAINER_USER,
+            environment=self.environment,
+            secrets=self.secrets,
+            health_check=health_check,
+        )
+        # A read-only root filesystem still needs a scratch directory.
+        task_definition.add_volume(name="tmp")
+        container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))  # noqa: S108
+        return container
+
+
+def _app_secrets(scope: Construct, settings: ServiceSettings) -> dict[str, ecs.Secret]:
+    """`service.secrets` as ECS secrets: a Secrets Manager secret (whole, one JSON key, one version) or an SSM
+    parameter, each imported by its exact ARN so that the execution role is granted exactly it."""
+    secrets: dict[str, ecs.Secret] = {}
+    for name, reference in settings.secret_references.items():
+        if reference.source == "ssm":
+            parameter = ssm.StringParameter.from_string_parameter_arn(scope, f"Parameter{name}", reference.arn)
+            secrets[name] = ecs.Secret.from_ssm_parameter(parameter)
+            continue
+        secret = secretsmanager.Secret.from_secret_complete_arn(scope, f"Secret{name}", reference.arn)
+        if reference.version_stage or reference.version_id:
+            secrets[name] = ecs.Secret.from_secrets_manager_version(
+                secret,
+                ecs.SecretVersionInfo(version_stage=reference.version_stage, version_id=reference.version_id),
+                reference.json_key,
+            )
+        else:
+            secrets[name] = ecs.Secret.from_secrets_manager(secret, reference.json_key)
+    return secrets
+
+
+def _grant_secret_keys(role: iam.IRole, settings: ServiceSettings) -> None:
+    """kms:Decrypt on exactly the keys `service.secrets_kms_key_arns` names, and only when Secrets Manager or
+    SSM asks on the execution role's behalf while ECS injects the secrets.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html#secrets-iam"""
+    for arn in settings.secrets_kms_key_arns:
+        region = arn.split(":")[3]
+        suffix = "amazonaws.com.cn" if partition_of(region) == "aws-cn" else "amazonaws.com"
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": [f"secretsmanager.{region}.{suffix}", f"ssm.{region}.{suffix}"]}
+                },
+            )
+        )
 
 
 def _container_image(scope: Construct, settings: ServiceSettings) -> ecs.ContainerImage:

@@ -11,13 +11,16 @@ from constructs import Construct
 from infra.api import PartnerApi
 from infra.backup import DatabaseBackup
 from infra.cfn import drop_provider_role_depends_on
+from infra.compliance import acknowledge
 from infra.config import Config
 from infra.database import Database
 from infra.edge import Edge
 from infra.edge_guard import EdgeGuard
+from infra.jobs import ScheduledJobs
 from infra.keys import Keys
 from infra.monitoring import Monitoring
 from infra.network import Network
+from infra.release import Release
 from infra.service import LOG_STREAM_PREFIX, StorefrontService
 from tapstack_cli import names
 
@@ -60,6 +63,13 @@ class TapStack(Stack):
             cross_region_references=edge_guard is not None or backup_copy_vault is not None,
         )
         self._zones = list(config.network.availability_zones)
+        # What CDK acknowledges itself when its own lookup supplies the zones (Stack._silenceLiteralAzWarning).
+        acknowledge(
+            self,
+            "CloudFormation-Validate::W3010",
+            "The subnets' zones are this stack's availability_zones: per region, those where every service of "
+            "the stack exists (infra/config.py REGIONS), or network.availability_zones.",
+        )
         for name, value in config.tags.items():
             Tags.of(self).add(name, value)
 
@@ -122,6 +132,36 @@ class TapStack(Stack):
             edge=self.edge,
             api=self.partner_api,
         )
+
+        if config.service.release:
+            self.release = Release(
+                self,
+                "ReleaseStep",
+                settings=config.service,
+                service=self.service,
+                topic=self.monitoring.topic,
+                key=keys.key,
+                log_retention=config.service.log_retention,
+                removal_policy=config.removal_policy,
+                # The first release, on stack creation, needs the database and the routes out (image pull).
+                ready=[
+                    self.database,
+                    *(subnet.internet_connectivity_established for subnet in self.network.vpc.private_subnets),
+                ],
+            )
+
+        if config.active_jobs:
+            self.jobs = ScheduledJobs(
+                self,
+                "ScheduledJobs",
+                jobs=config.active_jobs,
+                settings=config.service,
+                service=self.service,
+                topic=self.monitoring.topic,
+                key=keys.key,
+                log_retention=config.service.log_retention,
+                removal_policy=config.removal_policy,
+            )
 
         self.backup = DatabaseBackup(
             self,

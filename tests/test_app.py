@@ -131,6 +131,7 @@ def test_a_cli_synth_prints_what_was_synthesized_and_nothing_a_user_cannot_act_o
     output = abroad.output
     assert not NODE_BANNER.search(output), output
     assert not CIRCULAR_INFO.search(output), output
+    assert not re.search(r"^(INFO|WARNING|ERROR) ", output, re.MULTILINE), output
     assert f"Successfully synthesized to {abroad.template_path.parent}" in output
     assert all(name in output for name in abroad.template_paths), output
 
@@ -140,6 +141,9 @@ def test_make_synth_names_every_stack_its_region_and_template(abroad: Synthesize
     each with its region and template, from the cloud assembly (here the CLI's, read back)."""
     text = summary(CloudAssembly(str(abroad.template_path.parent)))
     lines = text.splitlines()
+    readme = (REPO / "README.md").read_text()
+    assert "\n".join(lines[1:]) in readme, "README.md shows `make synth`'s output: update its example"
+
     assert lines[0].startswith("Synthesized 4 stack(s) into ") and lines[0].endswith("(cdk-nag passed):")
     rows = {line.split()[0]: line.split()[1:] for line in lines[1:]}
     assert rows == {

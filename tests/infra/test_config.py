@@ -15,6 +15,7 @@ from infra.limits import VAULT_SUFFIX, name_problems
 from infra.profiles import PROFILES
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shop/django-AbCdEf"  # noqa: S105 - an ARN
 
 # (profile, context overrides, the error's pattern): one row per rule of the schema.
 REJECTED = [
@@ -91,6 +92,25 @@ REJECTED = [
     ("dev", {"database.performance_insights": "yes"}, r"database.performance_insights='yes': allowed is true or false"),
     ("dev", {"database.max_capacity": "lots"}, r"database.max_capacity='lots': allowed is number"),
     ("dev", {"edge.price_class": "cheap"}, r"edge.price_class='cheap': allowed is one of PRICE_CLASS_100"),
+    # The app's own settings, secrets, release step and jobs (issue 24).
+    ("dev", {"service.environment.DB_HOST": "db"}, r"service.environment.DB_HOST='db'.*platform does not set"),
+    ("dev", {"service.environment.AWS_REGION": "x"}, r"service.environment.AWS_REGION='x'.*platform does not set"),
+    ("dev", {"service.environment.1BAD": "x"}, r"service.environment.1BAD='x'.*environment variable names"),
+    ("dev", {"service.environment": "[1]"}, r"service.environment='\[1\]'.*JSON object"),
+    ("dev", {"service.secrets.KEY": f"{SECRET}:k::", "service.environment.KEY": "v"}, r"KEY='v'.*not also in"),
+    ("dev", {"service.secrets.KEY": SECRET.rsplit("-", 1)[0]}, r"service.secrets.KEY=.*complete Secrets Manager"),
+    ("dev", {"service.secrets.KEY": "my-secret"}, r"service.secrets.KEY='my-secret'.*SSM parameter ARN"),
+    ("dev", {"service.secrets.KEY": "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/k"}, r"partition \(aws\)"),
+    ("dev", {"service.secrets_kms_key_arns": "alias/shop"}, r"service.secrets_kms_key_arns=.*KMS key ARNs"),
+    ("dev", {"service.release_command": 'sh -c "migrate'}, r"service.release_command=.*quotes balanced"),
+    ("dev", {"service.release_timeout_minutes": "90"}, r"service.release_timeout_minutes=90.*1 to 50"),
+    ("dev", {"jobs.cleanup.schedule": "every hour", "jobs.cleanup.command": "x"}, r"jobs.cleanup.schedule=.*rate\("),
+    ("dev", {"jobs.cleanup.schedule": "rate(0 hours)", "jobs.cleanup.command": "x"}, r"jobs.cleanup.schedule="),
+    ("dev", {"jobs.cleanup.schedule": "cron(0 3 * * * *)", "jobs.cleanup.command": "x"}, r"\? in one of the day"),
+    ("dev", {"jobs.cleanup.schedule": "rate(1 hour)"}, r"jobs.cleanup.command=None.*a new job needs"),
+    ("dev", {"jobs.Clean.schedule": "rate(1 hour)", "jobs.Clean.command": "x"}, r"jobs.Clean='Clean'.*job name"),
+    ("dev", {"jobs.expire-carts.timeout_minutes": "0"}, r"jobs.expire-carts.timeout_minutes=0.*1 to 1440"),
+    ("dev", {"jobs.expire-carts.retries": "many"}, r"jobs.expire-carts.retries='many': allowed is integer"),
 ]
 
 
@@ -109,6 +129,11 @@ def test_a_wrong_value_names_the_setting_the_value_and_what_is_allowed(
         ("databse.max_capacity", "database.max_capacity"),
         ("enviroment", "environment"),
         ("alerts.email", "alerts.email_address"),
+        # Keys of three or more parts are settings too, never ignored.
+        ("service.image.uri", "service.image"),
+        ("network.cidr.block", "network.cidr"),
+        ("jobs.cleanup.comand", "jobs.cleanup.command"),
+        ("jobs.cleanup.schedule.cron", "jobs.cleanup.schedule"),
     ],
 )
 def test_a_key_that_names_no_setting_fails_with_the_closest_keys(key: str, closest: str) -> None:
@@ -386,3 +411,73 @@ def test_preview_names_fit_every_name_aws_derives_from_them(name: str) -> None:
     config = load_config(name)
     assert len(f"{config.stack_name}-database") <= 50 and len(f"{config.stack_name}-12345678") <= 50
     assert len(f"{config.stack_name.lower()}-storefront") <= 63
+
+
+def test_a_map_takes_one_entry_per_key_or_a_json_object() -> None:
+    """`-c service.environment.NAME=value` per entry, or the whole map as JSON (cdk.json or `-c key='{...}'`)."""
+    by_key = config_from_context(
+        {
+            "service.environment.SHOP_CURRENCY": "EUR",
+            "service.environment.ALLOWED_HOSTS": "shop.example.com",
+            "service.secrets.SECRET_KEY": f"{SECRET}:SECRET_KEY::",
+        }
+    )
+    by_object = config_from_context(
+        {
+            "service.environment": {"SHOP_CURRENCY": "EUR", "ALLOWED_HOSTS": "shop.example.com"},
+            "service.secrets": f'{{"SECRET_KEY": "{SECRET}:SECRET_KEY::"}}',
+        }
+    )
+    assert by_key == by_object
+    assert by_key.service.environment == {"SHOP_CURRENCY": "EUR", "ALLOWED_HOSTS": "shop.example.com"}
+    # An entry key adds to the map a JSON object gave.
+    both = config_from_context({"service.environment": {"A": "1"}, "service.environment.B": "2"})
+    assert both.service.environment == {"A": "1", "B": "2"}
+
+
+def test_a_job_from_keys_equals_the_same_job_from_a_json_object() -> None:
+    keys = {"jobs.cleanup.schedule": "cron(0 3 * * ? *)", "jobs.cleanup.command": "python manage.py clearsessions"}
+    by_key = config_from_context(keys)
+    job = {"schedule": "cron(0 3 * * ? *)", "command": "python manage.py clearsessions"}
+    assert by_key == config_from_context({"jobs.cleanup": job}) == config_from_context({"jobs": {"cleanup": job}})
+    assert by_key.jobs["cleanup"].argv == ("python", "manage.py", "clearsessions")
+    with pytest.raises(ConfigError, match=r"unknown setting 'jobs.cleanup.comand'.*jobs.cleanup.command"):
+        config_from_context({"jobs.cleanup": {"schedule": "rate(1 hour)", "comand": "x"}})
+
+
+def test_the_bundled_job_can_be_rescheduled_or_turned_off() -> None:
+    assert load_config("prod").jobs["expire-carts"].schedule == "rate(1 hour)"
+    rescheduled = config_from_context({"jobs.expire-carts.schedule": "rate(15 minutes)"})
+    assert rescheduled.jobs["expire-carts"].schedule == "rate(15 minutes)"
+    assert rescheduled.jobs["expire-carts"].command == "storefront expire-carts"
+    assert config_from_context({"jobs.expire-carts.enabled": "false"}).active_jobs == {}
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["rate(1 minute)", "rate(5 minutes)", "rate(1 day)", "cron(0 3 * * ? *)", "cron(0/15 8-18 ? * MON-FRI *)"],
+)
+def test_eventbridge_scheduler_expressions_are_accepted(expression: str) -> None:
+    config = config_from_context({"jobs.j.schedule": expression, "jobs.j.command": "true"})
+    assert config.jobs["j"].schedule == expression
+
+
+def test_a_secret_names_its_json_key_and_version_the_way_ecs_reads_them() -> None:
+    """ECS's valueFrom: `<secret ARN>:<json-key>:<version-stage>:<version-id>`, empty parts allowed.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
+    config = config_from_context(
+        {
+            "service.secrets.WHOLE": SECRET,
+            "service.secrets.FIELD": f"{SECRET}:password::",
+            "service.secrets.STAGED": f"{SECRET}:password:AWSPREVIOUS:",
+            "service.secrets.PARAMETER": "arn:aws:ssm:us-east-1:123456789012:parameter/shop/dsn",
+        }
+    )
+    references = config.service.secret_references
+    assert (references["WHOLE"].arn, references["WHOLE"].json_key) == (SECRET, None)
+    assert references["FIELD"].json_key == "password" and references["FIELD"].version_stage is None
+    assert references["STAGED"].version_stage == "AWSPREVIOUS"
+    assert (references["PARAMETER"].source, references["PARAMETER"].arn) == (
+        "ssm",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/shop/dsn",
+    )

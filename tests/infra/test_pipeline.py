@@ -198,8 +198,13 @@ def test_the_image_is_built_once_and_both_stages_run_the_same_one(pipeline: Synt
 
     def image(stage: str) -> str:
         resources = _stage_template(pipeline, stage)["Resources"].values()
-        (task,) = (r for r in resources if r["Type"] == "AWS::ECS::TaskDefinition")
-        return json.dumps(task["Properties"]["ContainerDefinitions"][0]["Image"])
+        # The service's and the scheduled jobs' task definitions: one image for all.
+        (one,) = {
+            json.dumps(r["Properties"]["ContainerDefinitions"][0]["Image"])
+            for r in resources
+            if r["Type"] == "AWS::ECS::TaskDefinition"
+        }
+        return one
 
     assert image("Staging") == image("Prod")
     (spec,) = pipeline.template_path.parent.glob("buildspec-*-DockerAsset.yaml")

@@ -21,8 +21,18 @@ def _properties(synthesized: Synthesized, resource_type: str) -> list[dict[str, 
     return [resource["Properties"] for resource in synthesized.of_type(resource_type).values()]
 
 
+def _task(synthesized: Synthesized) -> dict[str, Any]:
+    """The service's task definition (the scheduled jobs have their own)."""
+    (task,) = (
+        resource["Properties"]
+        for logical_id, resource in synthesized.of_type("AWS::ECS::TaskDefinition").items()
+        if logical_id.startswith("ServiceTask")
+    )
+    return task  # type: ignore[no-any-return]
+
+
 def _container(synthesized: Synthesized) -> dict[str, Any]:
-    (container,) = _one(synthesized, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    (container,) = _task(synthesized)["ContainerDefinitions"]
     return container  # type: ignore[no-any-return]
 
 
@@ -80,7 +90,7 @@ def test_failed_deployments_roll_back(profile: Synthesized) -> None:
 
 def test_tasks_run_on_graviton(profile: Synthesized) -> None:
     """Fargate ARM64 runtime platform (the image is built for linux/arm64)."""
-    assert _one(profile, "AWS::ECS::TaskDefinition")["RuntimePlatform"] == {
+    assert _task(profile)["RuntimePlatform"] == {
         "CpuArchitecture": "ARM64",
         "OperatingSystemFamily": "LINUX",
     }
@@ -118,7 +128,7 @@ def test_no_secret_value_in_any_environment_variable(profile: Synthesized) -> No
 def test_task_role_reads_exactly_the_database_secret(profile: Synthesized) -> None:
     """Least privilege: the task role's grant names the secret; the only wildcard resource is ECS Exec's
     actions that have no resource-level permissions (ecs-exec.html)."""
-    task_role = _one(profile, "AWS::ECS::TaskDefinition")["TaskRoleArn"]["Fn::GetAtt"][0]
+    task_role = _task(profile)["TaskRoleArn"]["Fn::GetAtt"][0]
     policies = [
         p["Properties"]["PolicyDocument"]["Statement"]
         for p in profile.of_type("AWS::IAM::Policy").values()
@@ -222,12 +232,6 @@ def test_scaling_tracks_cpu_memory_and_requests_scaling_in_slower_than_out(profi
 def test_container_insights_uses_the_current_setting(profile: Synthesized) -> None:
     """Seed D19: containerInsights (boolean) is deprecated; ClusterSettings containerInsights=enabled."""
     assert _one(profile, "AWS::ECS::Cluster")["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
-
-
-def _container(synthesized: Synthesized) -> dict[str, Any]:
-    (task,) = synthesized.of_type("AWS::ECS::TaskDefinition").values()
-    (container,) = task["Properties"]["ContainerDefinitions"]
-    return container
 
 
 def test_a_shops_own_image_is_what_the_task_runs(abroad: Synthesized) -> None:
@@ -461,10 +465,95 @@ def test_operator_outputs_name_what_tapstack_reads(profile: Synthesized) -> None
     container = _container(profile)
     assert container["LogConfiguration"]["Options"]["awslogs-group"] == outputs["ServiceLogGroup"]["Value"]
     assert container["LogConfiguration"]["Options"]["awslogs-stream-prefix"] == "storefront"
-    assert outputs["TaskDefinitionFamily"]["Value"] == _one(profile, "AWS::ECS::TaskDefinition")["Family"]
+    assert outputs["TaskDefinitionFamily"]["Value"] == _task(profile)["Family"]
     groups = outputs["TargetGroupArns"]["Value"]
     assert len(profile.of_type("AWS::ElasticLoadBalancingV2::TargetGroup")) == (
         1 if "Ref" in groups else len(groups["Fn::Join"][1])
     )
     copy = ["TapStack-prod-backup-us-west-2@us-west-2"] if profile.environment == "prod" else []
     assert outputs["Stacks"]["Value"].split() == [f"TapStack-{profile.environment}@us-east-1", *copy]
+
+
+# --- The shop's own settings and secrets (issue 24): the `abroad` app carries docs/your-app.md's example ---
+SHOP_SECRET_ARN = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:shop/django-AbCdEf"  # noqa: S105 - an ARN
+SHOP_PARAMETER = "arn:aws:ssm:eu-central-1:123456789012:parameter/shop/sentry-dsn"
+SHOP_KEY = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_a_shops_settings_are_plain_environment_variables_of_its_container(abroad: Synthesized) -> None:
+    """`service.environment` reaches the task definition's Environment, beside (never over) the platform's."""
+    environment = {e["Name"]: e["Value"] for e in _container(abroad)["Environment"]}
+    assert {name: environment[name] for name in ("SHOP_CURRENCY", "ALLOWED_HOSTS")} == {
+        "SHOP_CURRENCY": "EUR",
+        "ALLOWED_HOSTS": "shop.example.com",
+    }
+    assert environment["DB_SECRET_ARN"] == {"Ref": "DatabaseClusterSecretAttachmentDC8466C0"}
+
+
+def test_a_shops_secrets_are_injected_by_ecs_with_the_exact_value_from(abroad: Synthesized) -> None:
+    """ECS rule: a secret is a container `Secrets` entry whose ValueFrom is the secret's ARN (with
+    `:json-key:version-stage:version-id`) or the SSM parameter's ARN, resolved by ECS at task start.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
+    secrets = {s["Name"]: s["ValueFrom"] for s in _container(abroad)["Secrets"]}
+    assert secrets["SECRET_KEY"] == f"{SHOP_SECRET_ARN}:SECRET_KEY::"
+    assert secrets["SENTRY_DSN"] == SHOP_PARAMETER
+    environment = {e["Name"] for e in _container(abroad)["Environment"]}
+    assert not {"SECRET_KEY", "SENTRY_DSN"} & environment
+
+
+def _execution_role_statements(synthesized: Synthesized) -> list[dict[str, Any]]:
+    role = _task(synthesized)["ExecutionRoleArn"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in synthesized.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    actions = statement["Action"]
+    return {actions} if isinstance(actions, str) else set(actions)
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    resources = statement["Resource"]
+    return resources if isinstance(resources, list) else [resources]
+
+
+def test_the_execution_role_reads_exactly_the_configured_secrets_and_decrypts_only_with_their_key(
+    abroad: Synthesized,
+) -> None:
+    """ECS rule "Required IAM permissions for Amazon ECS secrets": the task execution role needs
+    secretsmanager:GetSecretValue / ssm:GetParameters on the referenced secrets and parameters, and
+    kms:Decrypt on a customer-managed key; here on exactly those ARNs, the key only via the two services.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html#secrets-iam"""
+    statements = _execution_role_statements(abroad)
+    secret_reads = [s for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
+    assert len(secret_reads) == 1
+    assert _resources(secret_reads[0]) == [
+        SHOP_SECRET_ARN,
+        {"Ref": "DatabaseClusterSecretAttachmentDC8466C0"},
+        {"Ref": "ServiceAdminToken7B985D70"},
+    ]
+    (parameter_read,) = [s for s in statements if any(a.startswith("ssm:") for a in _actions(s))]
+    assert parameter_read["Resource"] == SHOP_PARAMETER
+    (decrypt,) = [s for s in statements if "kms:Decrypt" in _actions(s)]
+    assert decrypt == {
+        "Action": "kms:Decrypt",
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": ["secretsmanager.eu-central-1.amazonaws.com", "ssm.eu-central-1.amazonaws.com"]
+            }
+        },
+        "Effect": "Allow",
+        "Resource": SHOP_KEY,
+    }
+    # Nothing wider: the one "*" is ecr:GetAuthorizationToken, which takes no resource.
+    assert [_actions(s) for s in statements if "*" in _resources(s)] == [{"ecr:GetAuthorizationToken"}]
+
+
+def test_the_bundled_storefront_leaves_migrations_to_the_release_step(dev: Synthesized, abroad: Synthesized) -> None:
+    """Its tasks start without migrating (STOREFRONT_MIGRATE_ON_START=false); a shop's own image is not told."""
+    assert {"Name": "STOREFRONT_MIGRATE_ON_START", "Value": "false"} in _container(dev)["Environment"]
+    assert "STOREFRONT_MIGRATE_ON_START" not in {e["Name"] for e in _container(abroad)["Environment"]}

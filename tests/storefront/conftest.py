@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -176,3 +177,11 @@ async def place(client: httpx.AsyncClient, cart_id: str, key: str | None = None)
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Where the browser test left its screenshots (tests/storefront/test_browser.py)."""
+    browser_test = sys.modules.get("tests.storefront.test_browser")
+    taken = getattr(browser_test, "TAKEN", None)
+    if taken:
+        terminalreporter.write_line(f"storefront page screenshots ({len(taken)}): {taken[0].parent}")

@@ -19,26 +19,52 @@ def _escape_like(text: str) -> str:
 
 
 # -- products ----------------------------------------------------------------------------------------
-# The searched text exactly as migration 0002 indexes it: the planner uses the trigram index only for the
-# same expression. The per-column ILIKE stays as the exact test (the joined text can also match across a
-# column boundary), so answers are those of the plain predicate. A term under three characters (or one with
-# no letters or digits) has no trigram to look up: it costs a table scan when it matches few products.
+# Search in two steps, one statement, the same answers as the plain per-column ILIKE in id order:
+#  w: the next SEARCH_WINDOW_PER_ROW * limit products after the cursor, walked in id order (the primary key),
+#     each tested against the term: a term in more than about a tenth of the catalog finds its page here
+#     and never reaches the index, whatever the planner thinks of it. The test is the joined text (one
+#     ILIKE, 2.4 times cheaper per row than three), then the per-column test for the rows it lets through;
+#  b: only when w found fewer than `limit` matches and did not reach the end of the catalog: the matches
+#     after w's last id, planned for the term: the trigram index for a rare term, the id walk for a
+#     frequent one.
+# b's per-column exact test is wrapped in COALESCE (a no-op: nothing in it is ever NULL) so that the planner
+# counts it as 0.5 instead of multiplying the joined-text selectivity by the per-column one as if they were
+# independent: that squared the estimate, put a term in 2% of the catalog at a few rows, and the planner
+# then took every match from the index and sorted it (13-22 ms for `stoneware mug` at 200,000 products, the
+# cost growing with the catalog). Migration 0004 gives the estimate 1,000 sample texts instead of 100.
+# In b, `id + 0 >` keeps w's end out of the index conditions: unknown at planning, it was estimated to keep
+# a third of the table and the planner intersected the trigram matches with a bitmap of the primary key over
+# that range (33 ms of 53).
+# The searched text is exactly the expression migration 0002 indexes: the planner uses the trigram index only
+# for the same expression. The per-column ILIKE stays as the exact test (the joined text can also match
+# across a column boundary). A term under three characters (or with no letters or digits) has no trigram
+# to look up: when it matches few products, step b scans the rest of the table.
+SEARCH_WINDOW_PER_ROW = 10
 SEARCH_PRODUCTS_SQL = (
-    "SELECT id, sku, name, description, price_cents, currency, stock FROM products"
-    " WHERE id > $1 AND (name || ' ' || sku || ' ' || description) ILIKE $3"
-    " AND (name ILIKE $3 OR sku ILIKE $3 OR description ILIKE $3)"
-    " ORDER BY id LIMIT $2"
+    "WITH w AS MATERIALIZED ("
+    "  SELECT id, (name || ' ' || sku || ' ' || description) ILIKE $3"
+    "    AND (name ILIKE $3 OR sku ILIKE $3 OR description ILIKE $3) AS hit"
+    "  FROM products WHERE id > $1 ORDER BY id LIMIT $4"
+    "), a AS MATERIALIZED (SELECT id FROM w WHERE hit ORDER BY id LIMIT $2"
+    "), b AS MATERIALIZED ("
+    "  SELECT id, sku, name, description, price_cents, currency, stock FROM products"
+    "  WHERE (SELECT count(*) FROM a) < $2 AND (SELECT count(*) FROM w) = $4"
+    "    AND id > $1 AND id + 0 > (SELECT max(id) FROM w)"
+    "    AND (name || ' ' || sku || ' ' || description) ILIKE $3"
+    "    AND COALESCE(name ILIKE $3 OR sku ILIKE $3 OR description ILIKE $3, false)"
+    "  ORDER BY id LIMIT $2"
+    ") SELECT p.id, p.sku, p.name, p.description, p.price_cents, p.currency, p.stock FROM a JOIN products p USING (id)"
+    " UNION ALL SELECT * FROM b ORDER BY id LIMIT $2"
 )
 
 
 async def _search_products(conn: Connection, after_id: int, limit: int, pattern: str) -> list[asyncpg.Record]:
-    # Every search planned for its own term: a rare term wants the trigram index, a frequent one the id
-    # walk that stops after `limit` matches. A cached generic plan (PostgreSQL's choice after five runs of
-    # a prepared statement) fixes one of the two for every term: measured, the id walk read all 200,000
-    # rows for a rare term (85 ms instead of 0.5 ms) once a few mid-frequency searches had run.
+    # Every search planned for its own term (step b: the trigram index for a rare term). A cached generic plan
+    # (PostgreSQL's choice after five runs of a prepared statement) fixes one plan for every term: measured,
+    # the id walk read all 200,000 rows for a rare term (85 ms instead of 0.5 ms).
     async with conn.transaction():
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        return await conn.fetch(SEARCH_PRODUCTS_SQL, after_id, limit, pattern)
+        return await conn.fetch(SEARCH_PRODUCTS_SQL, after_id, limit, pattern, SEARCH_WINDOW_PER_ROW * limit)
 
 
 async def list_products(db: Executor, *, after_id: int, limit: int, q: str | None) -> list[Row]:
@@ -144,6 +170,32 @@ async def upsert_cart_item(db: Executor, cart_id: uuid.UUID, product_id: int, qu
 
 async def delete_cart_item(db: Executor, cart_id: uuid.UUID, product_id: int) -> None:
     await db.execute("DELETE FROM cart_items WHERE cart_id = $1 AND product_id = $2", cart_id, product_id)
+
+
+async def touch_cart(db: Executor, cart_id: uuid.UUID) -> None:
+    """Record activity on a cart (its expiry counts from here)."""
+    await db.execute("UPDATE carts SET updated_at = now() WHERE id = $1", cart_id)
+
+
+# Open carts untouched for longer than the TTL, a batch at a time, oldest first. SKIP LOCKED: a cart being
+# changed or checked out right now is left alone (its transaction holds the row lock), and two runs at once
+# take different carts instead of waiting on each other; the outer conditions are checked again on the row
+# as it is when locked. Deleting a cart deletes its lines (ON DELETE CASCADE); a cart that has an order is
+# never open, and the NOT EXISTS keeps even a broken one from failing the batch on the orders foreign key.
+EXPIRE_CARTS_SQL = (
+    "DELETE FROM carts WHERE id IN ("
+    " SELECT c.id FROM carts c"
+    " WHERE c.status = 'open' AND c.updated_at < now() - make_interval(hours => $1)"
+    " AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.cart_id = c.id)"
+    " ORDER BY c.updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+    " AND status = 'open' AND updated_at < now() - make_interval(hours => $1)"
+)
+
+
+async def expire_carts(db: Executor, *, ttl_hours: int, batch: int) -> int:
+    """Delete up to `batch` abandoned open carts; returns how many."""
+    status: str = await db.execute(EXPIRE_CARTS_SQL, ttl_hours, batch)
+    return int(status.split()[-1])
 
 
 # -- orders ------------------------------------------------------------------------------------------
