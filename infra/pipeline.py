@@ -264,7 +264,7 @@ class PipelineStack(Stack):
         if stage.stack.account not in (None, settings.home_account) and not Token.is_unresolved(stage.stack.account):
             return []
         synth = self.pipeline.synth
-        assert isinstance(synth, pipelines.ShellStep)
+        assert isinstance(synth, pipelines.ShellStep) and synth.primary_output is not None
         (source,) = (location.file_set for location in synth.inputs if location.directory == ".")
         account = "<AWS::AccountId>" if Token.is_unresolved(self.account) else self.account
         stacks = [s for s in stage.node.children if isinstance(s, Stack)]
