@@ -14,7 +14,7 @@ install: .venv/.synced
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-.venv/.synced: pyproject.toml uv.lock storefront/pyproject.toml | $(UV)
+.venv/.synced: pyproject.toml uv.lock storefront/pyproject.toml tapstack_cli/pyproject.toml | $(UV)
 	$(UV) sync --frozen
 	touch $@
 
@@ -34,7 +34,7 @@ lint: install
 
 bench: bench-synth bench-storefront ## benchmarks (not tests); results go to bench/RESULTS.md
 
-bench-synth: install ## synth time of each profile side by side with the seed's TypeScript synth
+bench-synth: install ## synth time of each profile beside a TypeScript baseline app (not shipped here: ../shared/seed/ts-baseline)
 	$(PY) bench/synth_bench.py --rounds 3
 
 format: install

@@ -18,7 +18,7 @@ from infra.cfn import cfn_resource
 from infra.compliance import acknowledge
 from infra.config import ApiSettings
 from infra.log_storage import EncryptedLogGroup
-from infra.waf import WebAcl
+from infra.waf import PARTNER_COUNTED_RULES, WebAcl
 
 # The stage is part of every partner URL: https://{api}.execute-api.{region}.amazonaws.com/v1/api/...
 STAGE_NAME = "v1"
@@ -301,6 +301,9 @@ class PartnerApi(Construct):
             removal_policy=removal_policy,
             # A partner's key never reaches the WAF logs.
             redacted_headers=("x-api-key", "authorization", "cookie"),
+            managed_rule_groups=settings.waf_rule_groups,
+            resource_type="API_GATEWAY",
+            counted_rules=PARTNER_COUNTED_RULES,
         )
         self.web_acl: wafv2.CfnWebACL = self.waf.web_acl
         # aws_wafv2 has no L2 constructs, only CloudFormation resources.

@@ -3,7 +3,7 @@ and the rule that tells the alert topic when a backup or copy job fails."""
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, Environment, Fn, RemovalPolicy, Stack, Tags
+from aws_cdk import CfnOutput, Duration, Environment, Fn, Stack, Tags
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
@@ -23,10 +23,10 @@ JOB_EVENTS = ("Backup Job State Change", "Copy Job State Change")
 
 
 def _vault(scope: Construct, id: str, *, settings: BackupSettings, key: kms.IKey) -> backup.BackupVault:
-    """A vault encrypted with `key`, locked when the settings say so, kept when its stack is deleted.
-
-    Retained in every profile: CloudFormation cannot delete a vault that still holds recovery points,
-    and its recovery points expire by their own lifecycle (an empty vault costs nothing).
+    """A vault encrypted with `key`, locked when the settings say so, kept when its stack is deleted
+    (backup.removal_policy RETAIN, every profile): CloudFormation cannot delete a vault that still holds
+    recovery points, and they expire by their own lifecycle (an empty vault costs nothing). A preview's
+    vault (DESTROY) is emptied by `tapstack destroy` before its stack is deleted.
     """
     stack = Stack.of(scope)
     # arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>: the UUID's first block.
@@ -38,7 +38,7 @@ def _vault(scope: Construct, id: str, *, settings: BackupSettings, key: kms.IKey
         # creation (dev's destroy-and-deploy). The first block of the stack's UUID differs per creation.
         backup_vault_name=f"{stack.stack_name}-{creation}",
         encryption_key=key,
-        removal_policy=RemovalPolicy.RETAIN,
+        removal_policy=settings.removal_policy,
         # Governance mode (no `changeable_for`): a principal with backup:DeleteBackupVaultLockConfiguration
         # can still lift the lock, e.g. to shorten retention on purpose. Compliance mode (`changeable_for`
         # set) becomes immutable after its grace period: nobody, not AWS Support nor the account root, can
@@ -72,7 +72,7 @@ class BackupCopyStack(Stack):
             "CopyKey",
             description=f"Encrypts the backup copies of {config.stack_name}",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=config.backup.removal_policy,
         )
         self.vault: backup.IBackupVault = _vault(self, "CopyVault", settings=config.backup, key=self.key)
         for name, value in config.tags.items():

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import enum
 import re
+import shlex
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
@@ -19,6 +20,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 
 from infra.limits import VAULT_SUFFIX, name_problems, regional_stack_names, waf_log_group
+from tapstack_cli import names
 
 
 class ConfigError(ValueError):
@@ -63,9 +65,9 @@ def matching(pattern: str, description: str) -> Allowed:
     return Allowed(description, lambda value: re.fullmatch(pattern, value) is not None)
 
 
-def setting(allowed: Allowed | None = None, default: Any = MISSING) -> Any:
+def setting(allowed: Allowed | None = None, default: Any = MISSING, default_factory: Any = MISSING) -> Any:
     """A dataclass field that carries what it allows (read by `Settings.validate` and the docs)."""
-    return field(default=default, metadata={"allowed": allowed})
+    return field(default=default, default_factory=default_factory, metadata={"allowed": allowed})
 
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -96,6 +98,22 @@ LOG_RETENTION = Allowed(
 # A WAF rate-based rule counts requests per IP over 5 minutes; AWS accepts 10 to 2,000,000,000.
 # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-request-limiting.html
 WAF_RATE_LIMIT = between(10, 2_000_000_000, "requests per 5 minutes per IP")
+# The AWS managed rule groups a web ACL may run (each is billed as one rule, 1 USD a month); at least the
+# baseline (CommonRuleSet) stays in front of every door.
+# https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html
+WAF_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+)
+WAF_GROUPS = Allowed(
+    f"1 to 3 of {', '.join(WAF_RULE_GROUPS)}, with AWSManagedRulesCommonRuleSet among them",
+    lambda groups: (
+        1 <= len(groups) <= len(set(groups)) <= 3
+        and set(groups) <= set(WAF_RULE_GROUPS)
+        and "AWSManagedRulesCommonRuleSet" in groups
+    ),
+)
 
 
 def type_name(hint: Any) -> str:
@@ -105,6 +123,8 @@ def type_name(hint: Any) -> str:
         return f"{type_name(inner)} or none"
     if get_origin(hint) is tuple:
         return f"list of {type_name(get_args(hint)[0])}"
+    if get_origin(hint) is dict:
+        return f"map of name to {type_name(get_args(hint)[1])}"
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return f"one of {', '.join(member.name for member in hint)}"
     return {int: "integer", float: "number", bool: "true or false", str: "text"}[hint]
@@ -115,6 +135,11 @@ def has_type(value: object, hint: Any) -> bool:
         return any(has_type(value, arg) for arg in get_args(hint))
     if get_origin(hint) is tuple:
         return isinstance(value, tuple) and all(has_type(item, get_args(hint)[0]) for item in value)
+    if get_origin(hint) is dict:
+        key_type, value_type = get_args(hint)
+        return isinstance(value, dict) and all(
+            has_type(name, key_type) and has_type(item, value_type) for name, item in value.items()
+        )
     if hint is type(None):
         return value is None
     if hint is float:
@@ -129,15 +154,21 @@ class Settings:
 
     section: ClassVar[str]
 
-    def validate(self) -> None:
+    def validate(self, prefix: str | None = None) -> None:
+        """Check every field; `prefix` names the section in errors when it is a map entry (`jobs.<name>`)."""
         hints = get_type_hints(type(self))
         for item in fields(self):  # type: ignore[arg-type]
             value = getattr(self, item.name)
-            key = f"{self.section}.{item.name}"
+            key = f"{prefix or self.section}.{item.name}"
             if not has_type(value, hints[item.name]):
                 raise invalid(key, value, type_name(hints[item.name]))
             allowed: Allowed | None = item.metadata["allowed"]
-            if allowed is not None and value is not None and not allowed.test(value):
+            if allowed is not None and isinstance(value, dict):
+                # A map is judged entry by entry, so that the error names the entry: `service.secrets.X`.
+                for name, entry in value.items():
+                    if not allowed.test({name: entry}):
+                        raise invalid(f"{key}.{name}", entry, allowed.description)
+            elif allowed is not None and value is not None and not allowed.test(value):
                 raise invalid(key, value, allowed.description)
         self.check()
 
@@ -247,6 +278,133 @@ ECR_HOST = r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com"
 PUBLIC_REGISTRIES = ("docker.io", "public.ecr.aws", "ghcr.io", "quay.io", "registry.k8s.io", "mcr.microsoft.com")
 
 
+# The variables the platform sets in the service's container (infra/service.py): a shop's own
+# `service.environment` or `service.secrets` may not replace them.
+PLATFORM_VARIABLES = frozenset(
+    {
+        "DB_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_SECRET_ARN",
+        "DB_USERNAME",
+        "DB_PASSWORD",
+        "STOREFRONT_ADMIN_TOKEN",
+        "STOREFRONT_MIGRATE_ON_START",
+    }
+)
+# What ECS and Fargate set in every container: the task role's credentials, the metadata endpoint, the region.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-metadata-endpoint-v4-fargate.html
+ECS_VARIABLES = frozenset(
+    {
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "ECS_CONTAINER_METADATA_URI",
+        "ECS_CONTAINER_METADATA_URI_V4",
+        "ECS_AGENT_URI",
+    }
+)
+RESERVED_VARIABLES = PLATFORM_VARIABLES | ECS_VARIABLES
+# An environment variable name as ECS and a POSIX shell take it.
+VARIABLE_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
+_REGION = r"[a-z]{2}(-[a-z]+)+-\d"
+# The `valueFrom` ECS takes for a secret: a Secrets Manager secret ARN, optionally followed by
+# `:json-key:version-stage:version-id` (empty parts allowed), or an SSM Parameter Store parameter ARN.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-ssm-paramstore.html
+SECRETS_MANAGER_VALUE_FROM = re.compile(
+    rf"(?P<arn>arn:(?P<partition>aws[a-z-]*):secretsmanager:(?P<region>{_REGION}):\d{{12}}:secret:"
+    # The complete ARN, with the 6 characters Secrets Manager appends to the name: the role is granted it exactly.
+    r"(?P<name>[A-Za-z0-9/_+=.@-]{1,505}-[A-Za-z0-9]{6}))"
+    r"(:(?P<json_key>[^:]*)(:(?P<version_stage>[^:]*)(:(?P<version_id>[^:]*))?)?)?"
+)
+SSM_VALUE_FROM = re.compile(
+    rf"(?P<arn>arn:(?P<partition>aws[a-z-]*):ssm:(?P<region>{_REGION}):\d{{12}}:parameter/(?P<name>[A-Za-z0-9/_.-]{{1,1011}}))"
+)
+KMS_KEY_ARN = (
+    rf"arn:aws[a-z-]*:kms:{_REGION}:\d{{12}}:key/[0-9a-f-]{{36}}"
+    rf"|arn:aws[a-z-]*:kms:{_REGION}:\d{{12}}:key/mrk-[0-9a-f]{{32}}"
+)
+
+
+@dataclass(frozen=True)
+class SecretReference:
+    """One `service.secrets` value, parsed: where ECS reads it and which part of it."""
+
+    arn: str
+    source: str  # "secretsmanager" or "ssm"
+    partition: str
+    region: str
+    json_key: str | None = None
+    version_stage: str | None = None
+    version_id: str | None = None
+
+
+def secret_reference(value: str) -> SecretReference | None:
+    """The reference a `service.secrets` value makes, or None when it is neither form ECS takes."""
+    match = SECRETS_MANAGER_VALUE_FROM.fullmatch(value)
+    if match is not None:
+        return SecretReference(
+            arn=match["arn"],
+            source="secretsmanager",
+            partition=match["partition"],
+            region=match["region"],
+            json_key=match["json_key"] or None,
+            version_stage=match["version_stage"] or None,
+            version_id=match["version_id"] or None,
+        )
+    match = SSM_VALUE_FROM.fullmatch(value)
+    if match is not None:
+        return SecretReference(arn=match["arn"], source="ssm", partition=match["partition"], region=match["region"])
+    return None
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to (every region of REGIONS is in `aws`)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+_VARIABLES = Allowed(
+    f"environment variable names ({VARIABLE_NAME}) to text, none of the platform's: "
+    + ", ".join(sorted(PLATFORM_VARIABLES)),
+    lambda variables: all(re.fullmatch(VARIABLE_NAME, name) for name in variables),
+)
+_SECRETS = Allowed(
+    "environment variable names to a complete Secrets Manager secret ARN (with its 6-character suffix), "
+    "optionally followed by :json-key:version-stage:version-id "
+    "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>:<key>::), "
+    "or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)",
+    lambda secrets: all(
+        re.fullmatch(VARIABLE_NAME, name) and secret_reference(value) is not None for name, value in secrets.items()
+    ),
+)
+
+
+def _splits(command: str) -> bool:
+    try:
+        return len(shlex.split(command)) > 0 and len(command) <= 1000
+    except ValueError:  # an unbalanced quote
+        return False
+
+
+# A command as ECS runs it: split into words like a shell does, but run without one (the image may have
+# none); write `sh -c "a && b"` for pipes, `&&` or variables.
+COMMAND = Allowed("a command line of at most 1000 characters, quotes balanced (run without a shell)", _splits)
+# The command the bundled storefront's release step runs: its schema migrations.
+BUNDLED_RELEASE_COMMAND = "storefront migrate"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings(Settings):
     section: ClassVar[str] = "service"
@@ -296,6 +454,10 @@ class ServiceSettings(Settings):
     # A shell command that exits 0 when the container is healthy (none: the load balancer's check decides).
     # The bundled storefront has its own; a foreign image may have no Python to run it with.
     container_health_command: str | None = setting(default=None)
+    # ECS Exec into running tasks (`tapstack exec`): session output logged to an encrypted log group, the
+    # session encrypted with the stack's key, every session in CloudTrail (ExecuteCommand).
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
+    execute_command: bool = setting(default=True)
     # ROLLING replaces tasks in place; BLUE_GREEN starts a full second set on the alternate target group,
     # shifts all traffic at once and keeps the old set for the bake time, so a rollback is instant.
     deployment_strategy: ecs.DeploymentStrategy = setting(
@@ -309,6 +471,24 @@ class ServiceSettings(Settings):
     deployment_p99_seconds: float = setting(positive("seconds"), default=1.5)
     # Requests per minute below which the 5xx rate is not judged (one failed request of two is not a trend).
     deployment_min_requests: int = setting(positive("requests per minute"), default=10)
+    # The app's own settings, as plain environment variables of its container (and of its release and jobs).
+    environment: dict[str, str] = setting(_VARIABLES, default_factory=dict)
+    # The app's secrets, injected by ECS at task start; the execution role may read exactly these.
+    secrets: dict[str, str] = setting(_SECRETS, default_factory=dict)
+    # Customer-managed KMS keys the secrets above are encrypted with (none needed for the AWS managed key):
+    # the execution role may decrypt with exactly these, and only through Secrets Manager or SSM.
+    secrets_kms_key_arns: tuple[str, ...] = setting(
+        Allowed(
+            "KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>)",
+            lambda arns: all(re.fullmatch(KMS_KEY_ARN, arn) for arn in arns),
+        ),
+        default=(),
+    )
+    # Runs once per deployment, as a one-off task of the new task definition, before any new task gets
+    # traffic (docs/your-app.md). None: the bundled storefront's `storefront migrate`; nothing for your image.
+    release_command: str | None = setting(COMMAND, default=None)
+    # The release step fails (and the deployment stops) when its task runs longer than this.
+    release_timeout_minutes: int = setting(between(1, 50, "minutes"), default=15)
 
     def check(self) -> None:
         if self.image is not None and self.image_registry == "private" and self.image_credentials_secret_arn is None:
@@ -328,6 +508,26 @@ class ServiceSettings(Settings):
                 self.scale_in_cooldown_seconds,
                 f"longer than service.scale_out_cooldown_seconds ({self.scale_out_cooldown_seconds})",
             )
+        for section, variables in (("environment", self.environment), ("secrets", self.secrets)):
+            for name in sorted(set(variables) & RESERVED_VARIABLES):
+                raise invalid(
+                    f"service.{section}.{name}",
+                    variables[name],
+                    f"a name the platform does not set itself (it sets {', '.join(sorted(RESERVED_VARIABLES))})",
+                )
+        for name in sorted(set(self.environment) & set(self.secrets)):
+            raise invalid(f"service.environment.{name}", self.environment[name], "a name not also in service.secrets")
+
+    @property
+    def release(self) -> tuple[str, ...]:
+        """The release step's command as ECS runs it (split like a shell, no shell), or () for none."""
+        command = self.release_command or (BUNDLED_RELEASE_COMMAND if self.image is None else None)
+        return tuple(shlex.split(command)) if command else ()
+
+    @property
+    def secret_references(self) -> dict[str, SecretReference]:
+        references = {name: secret_reference(value) for name, value in self.secrets.items()}
+        return {name: reference for name, reference in references.items() if reference is not None}
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -370,6 +570,8 @@ class ApiSettings(Settings):
     monthly_quota: int = setting(positive("requests per month"), default=1_000_000)
     # Requests one client IP may make in any 5-minute window before WAF blocks it.
     waf_rate_limit: int = setting(WAF_RATE_LIMIT, default=2000)
+    # The AWS managed rule groups of the API's web ACL, beside the rate limit (1 USD a month each).
+    waf_rule_groups: tuple[str, ...] = setting(WAF_GROUPS, default=WAF_RULE_GROUPS)
     access_log_retention_days: int = setting(LOG_RETENTION, default=30)
     tracing: bool = setting(default=True)
 
@@ -394,6 +596,8 @@ class EdgeSettings(Settings):
     price_class: cloudfront.PriceClass = setting(default=cloudfront.PriceClass.PRICE_CLASS_100)
     # Requests from one IP address in any 5-minute window before the WAF blocks it.
     waf_rate_limit: int = setting(WAF_RATE_LIMIT, default=2000)
+    # The AWS managed rule groups of CloudFront's web ACL, beside the rate limit (1 USD a month each).
+    waf_rule_groups: tuple[str, ...] = setting(WAF_GROUPS, default=WAF_RULE_GROUPS)
     # Days a replaced or deleted page version stays in the versioned site bucket.
     noncurrent_version_days: int = setting(between(1, 3650, "days"))
     # Days CloudFront and S3 access logs stay in the log bucket; also the edge's log groups' retention.
@@ -461,6 +665,8 @@ class AlertSettings(Settings):
     api_p99_ms: int = setting(positive("milliseconds"), default=2500)
     cloudfront_5xx_percent: float = setting(percentage(), default=5)
     waf_blocked_requests: int = setting(positive("requests per 5 minutes"), default=1000)
+    # The CloudWatch dashboard of golden signals per tier (3 USD a month; the alarms do not need it).
+    dashboard: bool = setting(default=True)
 
 
 # A CodeConnections connection (or its former name, CodeStar Connections) to GitHub, GitLab or Bitbucket.
@@ -559,8 +765,16 @@ class BackupSettings(Settings):
     # point, or shorten its retention, before `vault_lock_min_retention_days`.
     vault_lock: bool = setting(default=False)
     vault_lock_min_retention_days: int = setting(between(1, 36500, "days"), default=7)
+    # The vaults and the copy region's key when their stack is deleted. RETAIN keeps the recovery points
+    # (their lifecycle expires them); DESTROY (previews) deletes them: `tapstack destroy` empties the vault.
+    removal_policy: RemovalPolicy = setting(
+        one_of(RemovalPolicy.RETAIN, RemovalPolicy.DESTROY), default=RemovalPolicy.RETAIN
+    )
 
     def check(self) -> None:
+        if self.vault_lock and self.removal_policy is RemovalPolicy.DESTROY:
+            # A locked vault refuses to delete a recovery point before its minimum retention.
+            raise invalid("backup.removal_policy", "DESTROY", "RETAIN when backup.vault_lock is on")
         if self.vault_lock:
             kept = {"backup.daily_retention_days": self.daily_retention_days}
             if self.continuous:
@@ -575,66 +789,73 @@ class BackupSettings(Settings):
                     )
 
 
-ENVIRONMENTS = ("dev", "staging", "prod")
-# A web ACL of scope CLOUDFRONT, and the ACM certificate of a distribution, can only be created in
-# us-east-1. https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html
-EDGE_REGION = "us-east-1"
+# Environments, regions and stack names live in tapstack_cli/src/tapstack_cli/names.py, free of aws_cdk,
+# so that the `tapstack` command line reads the same names without importing CDK; re-exported here.
+ENVIRONMENTS = names.ENVIRONMENTS
+EDGE_REGION = names.EDGE_REGION
+RegionFacts = names.RegionFacts
+REGIONS = names.REGIONS
+BACKUP_REGION_PAIRS = names.BACKUP_REGION_PAIRS
+_CRON_FIELD = r"[0-9A-Za-z*?,/#LW-]+"
 
 
-@dataclass(frozen=True)
-class RegionFacts:
-    """What synth cannot look up about a region without an account."""
-
-    # com.amazonaws.global.cloudfront.origin-facing: its id differs per region.
-    origin_facing_prefix_list_id: str
-    # Three zones that CloudFront VPC origins, VPC link v2 and Fargate ARM64 all support.
-    availability_zones: tuple[str, ...]
-
-
-# The regions where every service the stack uses exists, enabled by default in every account:
-# - CloudFront VPC origins (all but ap-southeast-6; per-AZ exceptions use1-az3, apne1-az3, cac1-az3):
-#   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html
-# - REST private integrations to an ALB use VPC links v2, the narrowest list (no ap-northeast-3, most opt-in
-#   regions; ca-central-1 and eu-west-3 only in two AZs, so they are left out):
-#   https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-vpc-links-v2.html
-# - Aurora PostgreSQL Serverless v2 with 17.4 and higher, every commercial region:
-#   https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.Aurora_Fea_Regions_DB-eng.Feature.ServerlessV2.html
-# - Fargate ARM64: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-arm64.html
-# - AWS WAF regional endpoints: https://docs.aws.amazon.com/general/latest/gr/waf.html
-# The prefix list ids: AWS documents the list's name only; its id per region is what
-# `aws ec2 describe-managed-prefix-lists` returns for com.amazonaws.global.cloudfront.origin-facing (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/LocationsOfEdgeServers.html).
-# AZ names map to zone ids per account in us-east-1, us-west-2, eu-west-1, ap-southeast-1/2 and
-# ap-northeast-1; docs/configuration.md says how to check (network.availability_zones overrides).
-# https://docs.aws.amazon.com/global-infrastructure/latest/regions/az-ids.html
-REGIONS: Mapping[str, RegionFacts] = {
-    "us-east-1": RegionFacts("pl-3b927c52", ("us-east-1a", "us-east-1b", "us-east-1c")),
-    "us-east-2": RegionFacts("pl-b6a144df", ("us-east-2a", "us-east-2b", "us-east-2c")),
-    "us-west-2": RegionFacts("pl-82a045eb", ("us-west-2a", "us-west-2b", "us-west-2c")),
-    "eu-west-1": RegionFacts("pl-4fa04526", ("eu-west-1a", "eu-west-1b", "eu-west-1c")),
-    "eu-west-2": RegionFacts("pl-93a247fa", ("eu-west-2a", "eu-west-2b", "eu-west-2c")),
-    "eu-central-1": RegionFacts("pl-a3a144ca", ("eu-central-1a", "eu-central-1b", "eu-central-1c")),
-    "eu-north-1": RegionFacts("pl-fab65393", ("eu-north-1a", "eu-north-1b", "eu-north-1c")),
-    "ap-southeast-1": RegionFacts("pl-31a34658", ("ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c")),
-    "ap-southeast-2": RegionFacts("pl-b8a742d1", ("ap-southeast-2a", "ap-southeast-2b", "ap-southeast-2c")),
-    # apne1-az3 has none of the three services; accounts made since 2019 see 1a, 1c and 1d only.
-    "ap-northeast-1": RegionFacts("pl-58a04531", ("ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d")),
-}
+def _schedule_expression(expression: str) -> bool:
+    """An EventBridge Scheduler rate() or cron() expression: rate(<n> minute[s]|hour[s]|day[s]), or cron()
+    of six fields (minutes hours day-of-month month day-of-week year) with `?` in exactly one day field.
+    https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html"""
+    rate = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+    if rate is not None:
+        return int(rate.group(1)) > 0
+    cron = re.fullmatch(r"cron\(([^()]*)\)", expression)
+    if cron is None:
+        return False
+    parts = cron.group(1).split()
+    return (
+        len(parts) == 6
+        and all(re.fullmatch(_CRON_FIELD, part) for part in parts)
+        and (parts[2] == "?") != (parts[4] == "?")
+    )
 
 
-# Where the backup copy of each region's database goes by default: a region of the same geography, far
-# enough not to share its failures. A copy region needs no RegionFacts (it holds only a key and a vault).
-BACKUP_REGION_PAIRS: Mapping[str, str] = {
-    "us-east-1": "us-west-2",
-    "us-east-2": "us-west-2",
-    "us-west-2": "us-east-1",
-    "eu-central-1": "eu-west-1",
-    "eu-west-1": "eu-central-1",
-    "eu-west-2": "eu-west-1",
-    "eu-north-1": "eu-central-1",
-    "ap-southeast-1": "ap-southeast-2",
-    "ap-southeast-2": "ap-southeast-1",
-    "ap-northeast-1": "ap-northeast-3",
-}
+SCHEDULE = Allowed(
+    "an EventBridge Scheduler expression: rate(<n> minutes, hours or days) or cron(<minutes> <hours> "
+    "<day-of-month> <month> <day-of-week> <year>) with ? in one of the day fields",
+    _schedule_expression,
+)
+# A job's name, as it appears in `jobs.<name>.<field>` and in its resources' names.
+JOB_NAME = r"[a-z][a-z0-9_-]{0,31}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobSettings(Settings):
+    """A scheduled job: the service's image, network, settings and secrets, running `command` on `schedule`."""
+
+    section: ClassVar[str] = "jobs.<name>"
+
+    schedule: str = setting(SCHEDULE)
+    command: str = setting(COMMAND)
+    # The run is stopped and counted as failed after this long.
+    timeout_minutes: int = setting(between(1, 1440, "minutes"), default=30)
+    # Runs again this many times after a failed run (a non-zero exit or the timeout), a minute apart and longer.
+    retries: int = setting(between(0, 5, "retries"), default=1)
+    # The time zone the schedule's cron() is read in (an IANA name).
+    time_zone: str = setting(
+        matching(r"[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}", "an IANA time zone like Europe/Berlin"), default="UTC"
+    )
+    # Off: no schedule is created (how to turn off a bundled job).
+    enabled: bool = setting(default=True)
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        """The command as ECS runs it: split like a shell, run without one."""
+        return tuple(shlex.split(self.command))
+
+
+def _environment_name(name: str) -> bool:
+    try:
+        return names.check_environment(name) == name
+    except names.InvalidName:
+        return False
 
 
 def backup_copy_regions() -> set[str]:
@@ -646,7 +867,14 @@ def backup_copy_regions() -> set[str]:
 class Config:
     """Everything one deployment of TapStack needs, validated when it is built."""
 
-    environment: str = setting(one_of(*ENVIRONMENTS))
+    # A profile's name, or any other valid name for a preview (dev's settings, nothing kept; names.py).
+    environment: str = setting(
+        Allowed(
+            f"one of {', '.join(ENVIRONMENTS)}, or a preview name (lower-case letters, digits and single hyphens, "
+            f"at most {names.longest_preview_name()} characters, like pr-123)",
+            _environment_name,
+        )
+    )
     # What happens to keys, buckets, secrets and log groups when the stack is deleted.
     removal_policy: RemovalPolicy = setting(one_of(RemovalPolicy.RETAIN, RemovalPolicy.DESTROY))
     network: NetworkSettings
@@ -657,36 +885,54 @@ class Config:
     alerts: AlertSettings = AlertSettings()
     pipeline: PipelineSettings = PipelineSettings()
     backup: BackupSettings = BackupSettings(daily_retention_days=7)
+    # Scheduled jobs by name (`jobs.<name>.<field>`); the bundled storefront brings its own (infra/profiles.py).
+    jobs: dict[str, JobSettings] = setting(default_factory=dict)
     region: str = setting(
         Allowed(f"one of {', '.join(REGIONS)}", lambda region: region in REGIONS), default=EDGE_REGION
     )
     account: str | None = setting(matching(r"\d{12}", "a 12-digit AWS account id"), default=None)
+    # When a preview was created (its CreatedAt tag): the CI job passes the pull request's creation time.
+    created_at: str | None = setting(
+        matching(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?Z)?", "a UTC date or time like 2026-12-06T05:00Z"),
+        default=None,
+    )
 
     @property
     def stack_name(self) -> str:
-        return f"TapStack-{self.environment}"
+        return names.stack_name(self.environment)
+
+    @property
+    def preview(self) -> bool:
+        """A throw-away environment (any name but a profile's): dev's settings, its own stacks, nothing kept."""
+        return names.is_preview(self.environment)
 
     @property
     def stack_names(self) -> dict[str, str]:
         """Every stack of this deployment by role. Each stack is given its name (`stack_name`), so a pipeline
         stage deploys the very stacks `make deploy` does: CDK would otherwise prefix the stage's name to
         every stack outside the stage's own environment (the copy region's, us-east-1's companions)."""
-        names = {"main": self.stack_name}
+        stacks = {"main": self.stack_name}
         if self.region != EDGE_REGION:
-            names["edge"] = f"{self.stack_name}-edge"
-            names["edge_alarms"] = f"{self.stack_name}-edge-alarms"
+            stacks["edge"] = names.edge_stack_name(self.environment)
+            stacks["edge_alarms"] = names.edge_alarms_stack_name(self.environment)
         if self.backup.cross_region_copy:
-            names["backup_copy"] = f"{self.stack_name}-backup-{self.backup.copy_region}"
-        return names
+            stacks["backup_copy"] = names.backup_stack_name(self.environment, self.backup.copy_region)
+        return stacks
 
     @property
     def tags(self) -> dict[str, str]:
-        return {
+        tags = {
             "Environment": self.environment,
             "Project": "ECommerce",
             "ManagedBy": "CDK",
             "CostCenter": "Engineering",
         }
+        # A preview says what it is and since when, so that a forgotten one is found and removed.
+        if self.preview:
+            tags["Preview"] = self.environment
+        if self.created_at is not None:
+            tags["CreatedAt"] = self.created_at
+        return tags
 
     @property
     def sections(self) -> tuple[Settings, ...]:
@@ -704,6 +950,11 @@ class Config:
             raise invalid("network.availability_zones", self.network.availability_zones, f"zones of {self.region}")
         for section in self.sections:
             section.validate()
+        for name, job in self.jobs.items():
+            if not re.fullmatch(JOB_NAME, name):
+                raise invalid(f"jobs.{name}", name, f"a job name: {JOB_NAME} (lowercase, digits, - and _)")
+            job.validate(f"jobs.{name}")
+        self._check_secrets()
         self._check_backup()
         self._check_names()
         if self.database.readers > len(self.network.availability_zones) - 1:
@@ -736,6 +987,22 @@ class Config:
             problems = name_problems(generated)
             if problems:
                 raise invalid(setting, value, f"a value that makes names AWS accepts, but {problems[0]}")
+
+    def _check_secrets(self) -> None:
+        """A secret or key of another partition cannot be read by this stack's roles."""
+        partition = partition_of(self.region)
+        for name, reference in self.service.secret_references.items():
+            if reference.partition != partition:
+                raise invalid(
+                    f"service.secrets.{name}", reference.arn, f"an ARN in the stack's partition ({partition})"
+                )
+        for arn in self.service.secrets_kms_key_arns:
+            if arn.split(":")[1] != partition:
+                raise invalid("service.secrets_kms_key_arns", arn, f"an ARN in the stack's partition ({partition})")
+
+    @property
+    def active_jobs(self) -> dict[str, JobSettings]:
+        return {name: job for name, job in self.jobs.items() if job.enabled}
 
     def _check_backup(self) -> None:
         backup = self.backup

@@ -3,31 +3,51 @@
 The CDK CLI merges `cdk.json`, `cdk.context.json` and `-c key=value` into the app's context; every key
 that names a setting is parsed to the field's type and replaces the profile's value. A key shaped like a
 setting that names none fails, with the closest valid keys; so does a value of the wrong type.
+
+Map settings take one entry per key or the whole map as a JSON object:
+`-c service.environment.SHOP_CURRENCY=EUR` or `"service.environment": {"SHOP_CURRENCY": "EUR"}`, and
+`-c jobs.cleanup.schedule="rate(1 hour)"`, `"jobs.cleanup": {"schedule": ..., "command": ...}` or
+`"jobs": {"cleanup": {...}}`. Any dotted key that starts like ours and names none of these fails.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import enum
+import json
 import re
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
+from datetime import UTC, datetime
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from infra.config import BACKUP_REGION_PAIRS, REGIONS, Config, ConfigError, Settings, invalid, type_name
-from infra.profiles import ALIASES, PROFILES
+from infra.config import (
+    BACKUP_REGION_PAIRS,
+    REGIONS,
+    Config,
+    ConfigError,
+    JobSettings,
+    Settings,
+    invalid,
+    type_name,
+)
+from infra.profiles import BUNDLED_JOBS, PREVIEW, PROFILES
+from tapstack_cli.names import InvalidName, allowed_environments, check_environment
 
-# The seed's camelCase keys, kept so its users' commands work.
+# camelCase keys of this app's first version, kept so that commands written for it still work.
 SEED_KEYS = {
     "emailAddress": "alerts.email_address",
     "domainName": "edge.domain_name",
     "certificateArn": "edge.certificate_arn",
 }
 # Keys without a section: the profile, the region, and the Config's own fields.
-TOP_LEVEL_KEYS = ("environment", "region", "removal_policy")
-# What a key must look like to be taken as ours; CDK's own keys carry ':', '/' or '@'.
-SETTING_KEY = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
+TOP_LEVEL_KEYS = ("environment", "region", "removal_policy", "created_at")
+# What a key must look like to be taken as ours: dotted parts after a lowercase word; CDK's own keys
+# carry ':', '/' or '@'.
+SETTING_KEY = re.compile(r"[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+)+")
+JOBS = "jobs"
 
 
 def sections() -> dict[str, type[Settings]]:
@@ -48,6 +68,29 @@ def setting_types() -> dict[str, Any]:
         hints = get_type_hints(section)
         keys |= {f"{name}.{item.name}": hints[item.name] for item in fields(section)}  # type: ignore[arg-type]
     return keys
+
+
+def map_settings() -> dict[str, Any]:
+    """The settings that are maps (`service.environment`), with the type of one entry."""
+    return {key: get_args(hint)[1] for key, hint in setting_types().items() if get_origin(hint) is dict}
+
+
+def job_types() -> dict[str, Any]:
+    """Each field of a job (`jobs.<name>.<field>`) with its type."""
+    hints = get_type_hints(JobSettings)
+    return {item.name: hints[item.name] for item in fields(JobSettings)}
+
+
+def _json_object(key: str, value: object) -> dict[str, object]:
+    """A map setting's value: a JSON object from cdk.json, or its text from `-c key='{...}'`."""
+    if isinstance(value, str) and value.strip().startswith("{"):
+        with contextlib.suppress(json.JSONDecodeError):  # not JSON: the error below names the key
+            value = json.loads(value)
+    elif isinstance(value, str) and value.strip() == "":
+        return {}
+    if not isinstance(value, dict):
+        raise invalid(key, value, "a JSON object of name to value (or one entry per key: <key>.<name>=<value>)")
+    return value
 
 
 def _enum(value: object, hint: type[enum.Enum]) -> object:
@@ -86,6 +129,11 @@ def parse(key: str, value: object, hint: Any) -> object:
             return None
         (inner,) = (arg for arg in get_args(hint) if arg is not type(None))
         return parse(key, value, inner)
+    if get_origin(hint) is dict:
+        return {
+            str(name): parse(f"{key}.{name}", item, get_args(hint)[1])
+            for name, item in _json_object(key, value).items()
+        }
     if get_origin(hint) is tuple:
         items = value.split(",") if isinstance(value, str) else value
         if isinstance(items, list | tuple):
@@ -106,20 +154,81 @@ def unknown_key(key: str, known: list[str]) -> ConfigError:
     return ConfigError(f"unknown setting {key!r}: no setting has this name{hint} (docs/configuration.md lists them)")
 
 
+def _candidates(key: str, known: dict[str, Any]) -> list[str]:
+    """The keys a mistyped `key` may have meant, map entries spelled with the key's own names."""
+    parts = key.split(".")
+    entry = parts[2] if len(parts) > 2 else "<NAME>"
+    maps = [f"{setting}.{entry}" for setting in map_settings()]
+    job = parts[1] if parts[0] == JOBS and len(parts) > 1 else "<name>"
+    return [*known, *SEED_KEYS, *maps, *(f"{JOBS}.{job}.{name}" for name in job_types())]
+
+
+def is_setting_key(key: str) -> bool:
+    """Whether `key` names a setting: a field, an entry of a map setting, or a job or one of its fields."""
+    if key in setting_types() or key == JOBS:
+        return True
+    section, _, entry = key.rpartition(".")
+    if section in map_settings():
+        return entry != ""
+    parts = key.split(".")
+    if parts[0] == JOBS:
+        return len(parts) == 2 or (len(parts) == 3 and parts[2] in job_types())
+    return False
+
+
 def overrides_from(context: Mapping[str, object]) -> dict[str, object]:
     """The context keys that set a setting, with seed keys renamed; unknown setting-shaped keys fail."""
     known = setting_types()
     overrides: dict[str, object] = {}
     for key, value in context.items():
         name = SEED_KEYS.get(key, key)
-        if name in known:
+        if is_setting_key(name):
             overrides[name] = value
         elif SETTING_KEY.fullmatch(key):
-            raise unknown_key(key, [*known, *SEED_KEYS])
+            raise unknown_key(key, _candidates(key, known))
         elif re.fullmatch(r"[A-Za-z_]+", key) and difflib.get_close_matches(key, [*TOP_LEVEL_KEYS, *SEED_KEYS], 1, 0.8):
             # A bare key one typo away from ours (`enviroment`) would otherwise be ignored silently.
             raise unknown_key(key, [*TOP_LEVEL_KEYS, *SEED_KEYS])
     return overrides
+
+
+def _job_fields(key: str, value: object) -> dict[str, object]:
+    """One job's fields from `jobs.<name>` (a JSON object), parsed; an unknown field fails."""
+    types = job_types()
+    parsed: dict[str, object] = {}
+    for name, item in _json_object(key, value).items():
+        if name not in types:
+            raise unknown_key(f"{key}.{name}", [f"{key}.{field}" for field in types])
+        parsed[name] = parse(f"{key}.{name}", item, types[name])
+    return parsed
+
+
+def _jobs(base: Mapping[str, JobSettings], overrides: Mapping[str, object]) -> dict[str, JobSettings]:
+    """The jobs: `base` (the bundled storefront's, or none) changed by every `jobs...` key."""
+    changes: dict[str, dict[str, object]] = {}
+    # Whole map first, then whole jobs, then single fields: the more precise key wins.
+    for key in sorted(overrides, key=lambda key: key.count(".")):
+        value = overrides[key]
+        parts = key.split(".")
+        if len(parts) == 1:
+            for name, job in _json_object(key, value).items():
+                changes.setdefault(str(name), {}).update(_job_fields(f"{JOBS}.{name}", job))
+        elif len(parts) == 2:
+            changes.setdefault(parts[1], {}).update(_job_fields(key, value))
+        else:
+            changes.setdefault(parts[1], {})[parts[2]] = parse(key, value, job_types()[parts[2]])
+    jobs = dict(base)
+    for name, values in changes.items():
+        if name in jobs:
+            jobs[name] = replace(jobs[name], **values)  # type: ignore[arg-type]
+            continue
+        missing = [field for field in ("schedule", "command") if field not in values]
+        if missing:
+            raise invalid(
+                f"{JOBS}.{name}.{missing[0]}", None, f"a value: a new job needs {JOBS}.{name}.schedule and .command"
+            )
+        jobs[name] = JobSettings(**values)  # type: ignore[arg-type]
+    return jobs
 
 
 def load_config(
@@ -130,13 +239,18 @@ def load_config(
     overrides: Mapping[str, object] | None = None,
 ) -> Config:
     """The profile of `environment` in `region`, with `<section>.<field>` overrides, validated."""
-    environment = ALIASES.get(environment, environment)
-    if environment not in PROFILES:
-        raise invalid("environment", environment, f"one of {', '.join(PROFILES)} (or 'production')")
+    try:
+        environment = check_environment(environment)
+    except InvalidName as error:
+        raise invalid("environment", environment, allowed_environments()) from error
     if region not in REGIONS:
         raise invalid("region", region, f"one of {', '.join(REGIONS)} (infra/config.py REGIONS says why)")
     facts = REGIONS[region]
-    config = PROFILES[environment]
+    # Any name but a profile's is a preview: its own stacks with the preview profile's settings, tagged with
+    # when it was created (today, unless the CI job gives the pull request's time as `created_at`).
+    config = PROFILES.get(environment) or replace(
+        PREVIEW, environment=environment, created_at=datetime.now(UTC).strftime("%Y-%m-%d")
+    )
     config = replace(
         config,
         region=region,
@@ -146,8 +260,21 @@ def load_config(
         backup=replace(config.backup, copy_region=config.backup.copy_region or BACKUP_REGION_PAIRS.get(region, "")),
     )
     types_by_key = setting_types()
+    maps = map_settings()
     changes: dict[str, dict[str, Any]] = {}
-    for key, value in (overrides or {}).items():
+    job_overrides: dict[str, object] = {}
+    # Whole maps before their entries, so that `service.environment.X` adds to `service.environment`.
+    for key in sorted(overrides or {}, key=lambda key: key.count(".")):
+        value = (overrides or {})[key]
+        if key.split(".")[0] == JOBS:
+            job_overrides[key] = value
+            continue
+        setting, _, entry = key.rpartition(".")
+        if key not in types_by_key and setting in maps:
+            section, _, name = setting.rpartition(".")
+            current = changes.get(section, {}).get(name, getattr(getattr(config, section), name))
+            changes.setdefault(section, {})[name] = {**current, entry: parse(key, value, maps[setting])}
+            continue
         parsed = parse(key, value, types_by_key[key])
         section, _, name = key.rpartition(".")
         changes.setdefault(section, {})[name] = parsed
@@ -155,6 +282,9 @@ def load_config(
     config = replace(
         config, **{section: replace(getattr(config, section), **values) for section, values in changes.items()}
     )
+    # The bundled storefront's jobs come with its image; a shop's own image brings only the jobs it sets.
+    base = {**(BUNDLED_JOBS if config.service.image is None else {}), **config.jobs}
+    config = replace(config, jobs=_jobs(base, job_overrides))
     return replace(config, **top).validate()
 
 

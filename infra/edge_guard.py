@@ -20,7 +20,7 @@ from constructs import Construct
 
 from infra.config import EDGE_REGION, Config, EdgeSettings
 from infra.keys import Keys
-from infra.waf import WebAcl
+from infra.waf import BROWSER_COUNTED_RULES, WebAcl
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class EdgeGuard:
             log_retention=settings.log_retention,
             removal_policy=removal_policy,
             redacted_headers=("authorization", "cookie"),
+            managed_rule_groups=settings.waf_rule_groups,
+            resource_type="CLOUDFRONT",
+            counted_rules=BROWSER_COUNTED_RULES,
         ).web_acl
         certificate: acm.ICertificate | None = None
         if settings.certificate_arn:

@@ -10,6 +10,7 @@ staging was checked with.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -29,12 +30,20 @@ from infra.keys import Keys
 from infra.log_storage import AccessLogBucket, EncryptedLogGroup, retained_except_on_create
 
 REPO = Path(__file__).resolve().parents[1]
+LISTENER_RULE_OVERRIDE = "ALLOW_LISTENER_RULE_UPDATE"
+# The boto3 that uv.lock pins, for the listener rule guard's build.
+BOTO3_VERSION = re.search(r'name = "boto3"\nversion = "([^"]+)"', (REPO / "uv.lock").read_text()).group(1)  # type: ignore[union-attr]
 PIPELINE_STACK = "TapStack-pipeline"
 # The CLI that self-mutation and asset publishing install: the one package.json pins for `make deploy`.
 CDK_CLI_VERSION: str = json.loads((REPO / "package.json").read_text())["devDependencies"]["aws-cdk"]
 # .ci/run and the storefront's browser test expect Debian (apt-get, Debian's chromium); Node runs the
 # CDK CLI and jsii, and Debian 12's python3 is the 3.11 that pyproject.toml requires.
 SYNTH_IMAGE = "public.ecr.aws/docker/library/node:22-bookworm"
+# The synth build runs the whole suite (.ci/run): two pytest workers each synthesizing profiles (a Python and
+# a Node process of about 1 GB each), mypy beside them (about 1 GB), an embedded PostgreSQL and Chromium.
+# MEDIUM (4 vCPUs, 7 GB) holds that with room; SMALL (2 vCPUs, 3 GB) would swap or be killed.
+# https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-compute-types.html
+SYNTH_COMPUTE = codebuild.ComputeType.MEDIUM
 # The storefront image is linux/arm64 (Graviton tasks): it is built on an ARM build host, no emulation.
 ASSET_IMAGE = codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0
 
@@ -159,6 +168,7 @@ class PipelineStack(Stack):
         logging = codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self.log_group))
 
         self.cross_account_keys = settings.cross_account
+        self._guard_stack_arns: list[str] = []
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
@@ -177,17 +187,34 @@ class PipelineStack(Stack):
         )
 
         staging_stage = DeliveryStage(self, "Staging", config=staging, build=build)
-        self.pipeline.add_stage(staging_stage, post=[self._staging_check(staging_stage)])
         self.pipeline.add_stage(
-            DeliveryStage(self, "Prod", config=prod, build=build),
-            pre=[
-                pipelines.ManualApprovalStep(
-                    "PromoteToProd",
-                    comment="Staging passed its checks with this commit's image; approve to release it to prod.",
-                )
+            staging_stage,
+            pre=self._listener_rule_guard(staging_stage, settings),
+            post=[self._staging_check(staging_stage)],
+        )
+        prod_stage = DeliveryStage(self, "Prod", config=prod, build=build)
+        approval = pipelines.ManualApprovalStep(
+            "PromoteToProd",
+            comment="Staging passed its checks with this commit's image; approve to release it to prod.",
+        )
+        prod_guard = self._listener_rule_guard(prod_stage, settings)
+        for step in prod_guard:
+            step.add_step_dependency(approval)  # judged when prod deploys, not when the approval was asked
+        self.pipeline.add_stage(prod_stage, pre=[approval, *prod_guard])
+        self.pipeline.build_pipeline()
+        # The guard's override: `aws codepipeline start-pipeline-execution --name <pipeline> --variables
+        # name=ALLOW_LISTENER_RULE_UPDATE,value=1`. L1 override: CDK Pipelines' CodePipeline has no variables.
+        # https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-variables.html#reference-variables-levels
+        cfn_resource(self.pipeline.pipeline).add_property_override(
+            "Variables",
+            [
+                {
+                    "Name": LISTENER_RULE_OVERRIDE,
+                    "DefaultValue": "0",
+                    "Description": "1: deploy a change to a blue/green service's production listener rule anyway",
+                }
             ],
         )
-        self.pipeline.build_pipeline()
         for support in self.pipeline.pipeline.cross_region_support.values():
             # CDK names each region's replication bucket (the pipeline must know it at synth) and retains it:
             # deleted instead when its first create rolls back, so that a retry can create it again.
@@ -212,7 +239,7 @@ class PipelineStack(Stack):
             "Synth",
             input=source,
             build_environment=codebuild.BuildEnvironment(
-                build_image=codebuild.LinuxBuildImage.from_docker_registry(SYNTH_IMAGE)
+                build_image=codebuild.LinuxBuildImage.from_docker_registry(SYNTH_IMAGE), compute_type=SYNTH_COMPUTE
             ),
             # The image's own prerequisite (README: Python 3.11 with venv); the repo installs the rest.
             install_commands=[
@@ -227,6 +254,52 @@ class PipelineStack(Stack):
             ],
             primary_output_directory="cdk.out",
         )
+
+    def _listener_rule_guard(self, stage: DeliveryStage, settings: PipelineSettings) -> list[pipelines.Step]:
+        """Before a stage deploys: ops/listener_rule_guard.py on the stage's stacks, as `make deploy` runs it.
+
+        It reads the stage's deployed stacks with the pipeline's own role, so only a stage in the pipeline's
+        account gets it; a stage in another account would need that account's CDK lookup role (not done).
+        """
+        if stage.stack.account not in (None, settings.home_account) and not Token.is_unresolved(stage.stack.account):
+            return []
+        synth = self.pipeline.synth
+        assert isinstance(synth, pipelines.ShellStep) and synth.primary_output is not None
+        (source,) = (location.file_set for location in synth.inputs if location.directory == ".")
+        account = "<AWS::AccountId>" if Token.is_unresolved(self.account) else self.account
+        stacks = [s for s in stage.node.children if isinstance(s, Stack)]
+        stack_arns = [
+            f"arn:{self.partition}:cloudformation:{s.region}:{account}:stack/{s.stack_name}/*" for s in stacks
+        ]
+        self._guard_stack_arns += stack_arns
+        assembly = synth.primary_output
+        assert assembly is not None  # a ShellStep with a primary output directory (cdk.out) has one
+        guard = pipelines.CodeBuildStep(
+            "GuardListenerRule",
+            input=source,
+            additional_inputs={"cdk.out": assembly},
+            # boto3 as uv.lock pins it; the guard needs nothing else.
+            install_commands=[f"pip3 install --quiet boto3=={BOTO3_VERSION}"],
+            commands=[f"python3 -m ops.listener_rule_guard cdk.out/assembly-{PIPELINE_STACK}-{stage.stage_name}"],
+            env={LISTENER_RULE_OVERRIDE: f"#{{variables.{LISTENER_RULE_OVERRIDE}}}"},
+            role_policy_statements=[
+                iam.PolicyStatement(
+                    actions=["cloudformation:GetTemplate", "cloudformation:DescribeStackResources"],
+                    resources=[
+                        self.format_arn(
+                            service="cloudformation",
+                            region=s.region,
+                            resource="stack",
+                            resource_name=f"{s.stack_name}/*",
+                        )
+                        for s in stacks
+                    ],
+                ),
+                # Describe* of Elastic Load Balancing has no resource-level permissions.
+                iam.PolicyStatement(actions=["elasticloadbalancing:DescribeRules"], resources=["*"]),
+            ],
+        )
+        return [guard]
 
     @staticmethod
     def _staging_check(stage: DeliveryStage) -> pipelines.CodeBuildStep:
@@ -351,6 +424,13 @@ class PipelineStack(Stack):
             "The check reads the staging API key's value; its id exists only after the staging deploy, and "
             "API keys have no narrower resource than /apikeys/<id>.",
         )
+        for stack_arn in self._guard_stack_arns:
+            acknowledge(
+                self.pipeline,
+                f"AwsSolutions-IAM5[Resource::{stack_arn}]",
+                "The listener rule guard reads the template and resources of this one stage stack; a stack's ARN "
+                "ends in an id CloudFormation assigns at its creation.",
+            )
         for rule in ("PCI.DSS.321-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
             acknowledge(
                 self.pipeline,

@@ -1,4 +1,5 @@
-"""The three profiles: dev in full, staging as its differences from dev, prod as its differences from staging.
+"""The three profiles: dev in full, staging as its differences from dev, prod as its differences from staging;
+and the preview profile every other environment name gets.
 
 Every value here can still be overridden by a `<section>.<field>` context key (infra/context.py).
 """
@@ -12,14 +13,20 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_ecs as ecs
 
 from infra.config import (
+    WAF_RULE_GROUPS,
+    AlertSettings,
     ApiSettings,
     BackupSettings,
     Config,
     DatabaseSettings,
     EdgeSettings,
+    JobSettings,
     NetworkSettings,
     ServiceSettings,
 )
+
+# The baseline rule group alone (OWASP-style common exploits), beside each web ACL's rate limit.
+BASELINE_WAF = ("AWSManagedRulesCommonRuleSet",)
 
 DEV = Config(
     environment="dev",
@@ -44,8 +51,11 @@ DEV = Config(
         access_log_expiry_days=14,
         load_balancer_deletion_protection=False,
     ),
-    api=ApiSettings(access_log_retention_days=7),
-    edge=EdgeSettings(waf_rate_limit=1000, noncurrent_version_days=7, access_log_days=30),
+    # Idle cost levers (docs/operations.md, "What a dev or preview environment costs"): each door's web ACL
+    # keeps the rate limit and the baseline rule group only, and there is no dashboard.
+    api=ApiSettings(access_log_retention_days=7, waf_rule_groups=BASELINE_WAF),
+    edge=EdgeSettings(waf_rate_limit=1000, noncurrent_version_days=7, access_log_days=30, waf_rule_groups=BASELINE_WAF),
+    alerts=AlertSettings(dashboard=False),
     backup=BackupSettings(daily_retention_days=7),
 )
 
@@ -76,8 +86,11 @@ STAGING = replace(
         bake_time_minutes=10,
         load_balancer_deletion_protection=True,
     ),
-    api=replace(DEV.api, access_log_retention_days=30),
-    edge=replace(DEV.edge, waf_rate_limit=2000, noncurrent_version_days=30, access_log_days=90),
+    api=replace(DEV.api, access_log_retention_days=30, waf_rule_groups=WAF_RULE_GROUPS),
+    edge=replace(
+        DEV.edge, waf_rate_limit=2000, noncurrent_version_days=30, access_log_days=90, waf_rule_groups=WAF_RULE_GROUPS
+    ),
+    alerts=replace(DEV.alerts, dashboard=True),
     backup=replace(DEV.backup, daily_retention_days=14, continuous=True, continuous_retention_days=7),
 )
 
@@ -114,6 +127,14 @@ PROD = replace(
     ),
 )
 
+# Any other environment name (`-c environment=pr-123`) is a preview: dev's settings under its own name and
+# stacks, and nothing kept when `tapstack destroy` removes it (dev keeps its backup vault; a preview has no
+# data worth a vault that outlives it). `environment` is replaced by the preview's name.
+PREVIEW = replace(DEV, environment="preview", backup=replace(DEV.backup, removal_policy=RemovalPolicy.DESTROY))
+# The bundled storefront's jobs, present whenever its image is (a shop's own image brings its own `jobs.*`).
+# Carts left open longer than STOREFRONT_CART_TTL_HOURS are expired every hour (docs/your-app.md).
+BUNDLED_JOBS = {
+    "expire-carts": JobSettings(schedule="rate(1 hour)", command="storefront expire-carts", timeout_minutes=15),
+}
+
 PROFILES = {profile.environment: profile for profile in (DEV, STAGING, PROD)}
-# The seed's README deploys with `-c environment=production`; its users' commands keep working.
-ALIASES = {"production": "prod"}

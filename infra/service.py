@@ -6,19 +6,22 @@ import json
 import re
 from pathlib import Path
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.compliance import acknowledge
-from infra.config import ECR_HOST, ServiceSettings
+from infra.config import ECR_HOST, ServiceSettings, partition_of
 from infra.deployment import DeploymentAlarms, route_releases, scale_on_requests
 from infra.log_storage import AccessLogBucket, EncryptedLogGroup
 
@@ -27,6 +30,11 @@ STOREFRONT_DIR = Path(__file__).resolve().parents[1] / "storefront"
 BUNDLED_PORT = 8000
 # The unprivileged user the image runs as (storefront/Dockerfile).
 CONTAINER_USER = "10001"
+# The awslogs stream prefix: a task's lines are in <prefix>/<container>/<task id> (`tapstack logs --task`).
+LOG_STREAM_PREFIX = "storefront"
+# Where ECS Exec's agent (bind-mounted by ECS) keeps its state and logs: writable volumes, so that the root
+# filesystem stays read-only. ECS Exec needs these paths writable (aws/containers-roadmap#1359).
+EXEC_AGENT_PATHS = {"exec-agent-state": "/var/lib/amazon", "exec-agent-logs": "/var/log/amazon"}
 # Requests are short; 30 s lets in-flight ones finish while SIGTERM drains the task.
 DEREGISTRATION_DELAY = Duration.seconds(30)
 NOT_FOUND_BODY = json.dumps({"error": {"code": "not_found", "message": "No such route"}}, separators=(",", ":"))
@@ -59,7 +67,31 @@ class StorefrontService(Construct):
         super().__init__(scope, id)
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
-        cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+        # ECS Exec's sessions: encrypted end to end with our key, their output kept in an encrypted log group.
+        self.exec_log_group = (
+            EncryptedLogGroup(
+                self, "ExecLogs", key=key, retention=settings.log_retention, removal_policy=removal_policy
+            )
+            if settings.execute_command
+            else None
+        )
+        cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=vpc,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+            execute_command_configuration=(
+                ecs.ExecuteCommandConfiguration(
+                    kms_key=key,
+                    logging=ecs.ExecuteCommandLogging.OVERRIDE,
+                    log_configuration=ecs.ExecuteCommandLogConfiguration(
+                        cloud_watch_log_group=self.exec_log_group, cloud_watch_encryption_enabled=True
+                    ),
+                )
+                if self.exec_log_group is not None
+                else None
+            ),
+        )
 
         # The admin token the storefront's admin routes check; rotate by putting a new value (docs/deploy.md).
         admin_token = secretsmanager.Secret(
@@ -96,53 +128,74 @@ class StorefrontService(Construct):
         log_group = EncryptedLogGroup(
             self, "Logs", key=key, retention=settings.log_retention, removal_policy=removal_policy
         )
-        container = task_definition.add_container(
+        self.image = _container_image(self, settings)
+        self.log_group: logs.ILogGroup = log_group
+        # What every task of the app gets, the service's, the release step's and the jobs' alike.
+        self.environment: dict[str, str] = {
+            # Where the database is and which secret holds its credentials; never a value.
+            "DB_HOST": database_endpoint.hostname,
+            "DB_PORT": str(database_endpoint.port),
+            "DB_NAME": database_name,
+            "DB_SECRET_ARN": database_secret.secret_arn,
+            # boto3 in the task reads the secret in the stack's region.
+            "AWS_REGION": Stack.of(self).region,
+            # The release step migrates the bundled storefront before traffic; its tasks need not at start-up.
+            **({"STOREFRONT_MIGRATE_ON_START": "false"} if settings.image is None and settings.release else {}),
+            # The shop's own settings (infra/config.py keeps them off the names above).
+            **settings.environment,
+        }
+        self.secrets: dict[str, ecs.Secret] = {
+            # Injected per field at task start; the service re-reads DB_SECRET_ARN after a rotation.
+            "DB_USERNAME": ecs.Secret.from_secrets_manager(database_secret, "username"),
+            "DB_PASSWORD": ecs.Secret.from_secrets_manager(database_secret, "password"),
+            "STOREFRONT_ADMIN_TOKEN": ecs.Secret.from_secrets_manager(admin_token, "token"),
+            **_app_secrets(self, settings),
+        }
+        container = self.add_app_container(
+            task_definition,
             "storefront",
-            image=_container_image(self, settings),
             # The bundled image listens on 8000 unless told otherwise; a shop's own image knows its port.
             command=(
                 ["storefront", "serve", "--host", "0.0.0.0", "--port", str(settings.container_port)]  # noqa: S104
                 if settings.image is None and settings.container_port != BUNDLED_PORT
                 else None
             ),
-            logging=ecs.LogDrivers.aws_logs(stream_prefix="storefront", log_group=log_group),
             port_mappings=[ecs.PortMapping(container_port=settings.container_port)],
-            readonly_root_filesystem=True,
-            user=CONTAINER_USER,
-            environment={
-                # Where the database is and which secret holds its credentials; never a value.
-                "DB_HOST": database_endpoint.hostname,
-                "DB_PORT": str(database_endpoint.port),
-                "DB_NAME": database_name,
-                "DB_SECRET_ARN": database_secret.secret_arn,
-                # boto3 in the task reads the secret in the stack's region.
-                "AWS_REGION": Stack.of(self).region,
-            },
-            secrets={
-                # Injected per field at task start; the service re-reads DB_SECRET_ARN after a rotation.
-                "DB_USERNAME": ecs.Secret.from_secrets_manager(database_secret, "username"),
-                "DB_PASSWORD": ecs.Secret.from_secrets_manager(database_secret, "password"),
-                "STOREFRONT_ADMIN_TOKEN": ecs.Secret.from_secrets_manager(admin_token, "token"),
-            },
             health_check=_container_health_check(settings),
         )
-        # A read-only root filesystem still needs a scratch directory.
-        task_definition.add_volume(name="tmp")
-        container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))  # noqa: S108
+        if settings.execute_command:
+            for volume, path in EXEC_AGENT_PATHS.items():
+                task_definition.add_volume(name=volume)
+                container.add_mount_points(ecs.MountPoint(container_path=path, source_volume=volume, read_only=False))
+        _grant_secret_keys(task_definition.obtain_execution_role(), settings)
         # The task re-reads the credentials after a rotation; it may read exactly this secret.
         database_secret.grant_read(task_definition.task_role)
         acknowledge(
             task_definition,
             "AwsSolutions-ECS2",
-            "The environment holds only where the database is and the ARN of its secret; the password and "
-            "the admin token are ECS secrets (tests/infra/test_service.py checks no value leaks).",
+            "The environment holds where the database is, the ARN of its secret and the shop's own "
+            "service.environment (settings, by docs/your-app.md; secrets go in service.secrets); the password, "
+            "the admin token and the shop's secrets are ECS secrets (tests/infra/test_service.py checks).",
         )
         acknowledge(
             task_definition,
             "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken has no resource-level permissions; every other statement of the "
-            "execution role names the image repository, log group or secret.",
+            "ecr:GetAuthorizationToken (execution role) and ECS Exec's ssmmessages:Create/OpenControlChannel and "
+            "Create/OpenDataChannel and logs:DescribeLogGroups (task role) have no resource-level permissions "
+            "(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html); every other statement "
+            "names the image repository, log group, key or secret.",
         )
+        if self.exec_log_group is not None:
+            stack = Stack.of(self)
+            # cdk-nag names region and account as the template does: literals where the stack knows them.
+            account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+            acknowledge(
+                task_definition,
+                f"AwsSolutions-IAM5[Resource::arn:aws:logs:{stack.region}:{account}:log-group:"
+                f"<{stack.get_logical_id(self.exec_log_group.node.default_child)}>:*]",  # type: ignore[arg-type]
+                "ECS Exec writes each session's output to a log stream it names per session: the streams of "
+                "exactly this log group.",
+            )
         for rule in ("PCI.DSS.321-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"):
             acknowledge(
                 task_definition,
@@ -167,6 +220,7 @@ class StorefrontService(Construct):
                 else None
             ),
             health_check_grace_period=Duration.seconds(settings.health_check_grace_seconds),
+            enable_execute_command=settings.execute_command,
             vpc_subnets=private,
             assign_public_ip=False,
         )
@@ -285,6 +339,83 @@ class StorefrontService(Construct):
         )
         scale_on_requests(scaling, "Requests", target_groups=self.target_groups)
         self.cluster: ecs.ICluster = cluster
+        self.task_definition = task_definition
+        self.container_name = container.container_name
+        self.container = container
+        self.subnets = private
+        # Where one-off tasks (the release step, the jobs) run: the service's subnets and security group.
+        self.service_subnet_ids: list[str] = vpc.select_subnets(
+            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+        ).subnet_ids
+
+    def add_app_container(
+        self,
+        task_definition: ecs.FargateTaskDefinition,
+        id: str,
+        *,
+        command: list[str] | None = None,
+        port_mappings: list[ecs.PortMapping] | None = None,
+        health_check: ecs.HealthCheck | None = None,
+        stream_prefix: str = LOG_STREAM_PREFIX,
+    ) -> ecs.ContainerDefinition:
+        """The app's container in `task_definition`: its image, settings, secrets and logs, read-only with a
+        scratch /tmp, as an unprivileged user. ECS grants the task definition's execution role read on
+        each secret (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html)."""
+        container = task_definition.add_container(
+            id,
+            image=self.image,
+            command=command,
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=stream_prefix, log_group=self.log_group),
+            port_mappings=port_mappings,
+            readonly_root_filesystem=True,
+            user=CONTAINER_USER,
+            environment=self.environment,
+            secrets=self.secrets,
+            health_check=health_check,
+        )
+        # A read-only root filesystem still needs a scratch directory.
+        task_definition.add_volume(name="tmp")
+        container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))  # noqa: S108
+        return container
+
+
+def _app_secrets(scope: Construct, settings: ServiceSettings) -> dict[str, ecs.Secret]:
+    """`service.secrets` as ECS secrets: a Secrets Manager secret (whole, one JSON key, one version) or an SSM
+    parameter, each imported by its exact ARN so that the execution role is granted exactly it."""
+    secrets: dict[str, ecs.Secret] = {}
+    for name, reference in settings.secret_references.items():
+        if reference.source == "ssm":
+            parameter = ssm.StringParameter.from_string_parameter_arn(scope, f"Parameter{name}", reference.arn)
+            secrets[name] = ecs.Secret.from_ssm_parameter(parameter)
+            continue
+        secret = secretsmanager.Secret.from_secret_complete_arn(scope, f"Secret{name}", reference.arn)
+        if reference.version_stage or reference.version_id:
+            secrets[name] = ecs.Secret.from_secrets_manager_version(
+                secret,
+                ecs.SecretVersionInfo(version_stage=reference.version_stage, version_id=reference.version_id),
+                reference.json_key,
+            )
+        else:
+            secrets[name] = ecs.Secret.from_secrets_manager(secret, reference.json_key)
+    return secrets
+
+
+def _grant_secret_keys(role: iam.IRole, settings: ServiceSettings) -> None:
+    """kms:Decrypt on exactly the keys `service.secrets_kms_key_arns` names, and only when Secrets Manager or
+    SSM asks on the execution role's behalf while ECS injects the secrets.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html#secrets-iam"""
+    for arn in settings.secrets_kms_key_arns:
+        region = arn.split(":")[3]
+        suffix = "amazonaws.com.cn" if partition_of(region) == "aws-cn" else "amazonaws.com"
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": [f"secretsmanager.{region}.{suffix}", f"ssm.{region}.{suffix}"]}
+                },
+            )
+        )
 
 
 def _container_image(scope: Construct, settings: ServiceSettings) -> ecs.ContainerImage:

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Environment, Stack, Tags
+from aws_cdk import CfnOutput, Environment, Fn, Stack, Tags
 from aws_cdk import aws_backup as backup
 from constructs import Construct
 
 from infra.api import PartnerApi
 from infra.backup import DatabaseBackup
 from infra.cfn import drop_provider_role_depends_on
+from infra.compliance import acknowledge
 from infra.config import Config
 from infra.database import Database
 from infra.edge import Edge
 from infra.edge_guard import EdgeGuard
+from infra.jobs import ScheduledJobs
 from infra.keys import Keys
 from infra.monitoring import Monitoring
 from infra.network import Network
-from infra.service import StorefrontService
+from infra.release import Release
+from infra.service import LOG_STREAM_PREFIX, StorefrontService
+from tapstack_cli import names
 
 STOREFRONT_WEB = Path(__file__).resolve().parents[1] / "storefront" / "web"
 
@@ -59,6 +63,13 @@ class TapStack(Stack):
             cross_region_references=edge_guard is not None or backup_copy_vault is not None,
         )
         self._zones = list(config.network.availability_zones)
+        # What CDK acknowledges itself when its own lookup supplies the zones (Stack._silenceLiteralAzWarning).
+        acknowledge(
+            self,
+            "CloudFormation-Validate::W3010",
+            "The subnets' zones are this stack's availability_zones: per region, those where every service of "
+            "the stack exists (infra/config.py REGIONS), or network.availability_zones.",
+        )
         for name, value in config.tags.items():
             Tags.of(self).add(name, value)
 
@@ -122,6 +133,36 @@ class TapStack(Stack):
             api=self.partner_api,
         )
 
+        if config.service.release:
+            self.release = Release(
+                self,
+                "ReleaseStep",
+                settings=config.service,
+                service=self.service,
+                topic=self.monitoring.topic,
+                key=keys.key,
+                log_retention=config.service.log_retention,
+                removal_policy=config.removal_policy,
+                # The first release, on stack creation, needs the database and the routes out (image pull).
+                ready=[
+                    self.database,
+                    *(subnet.internet_connectivity_established for subnet in self.network.vpc.private_subnets),
+                ],
+            )
+
+        if config.active_jobs:
+            self.jobs = ScheduledJobs(
+                self,
+                "ScheduledJobs",
+                jobs=config.active_jobs,
+                settings=config.service,
+                service=self.service,
+                topic=self.monitoring.topic,
+                key=keys.key,
+                log_retention=config.service.log_retention,
+                removal_policy=config.removal_policy,
+            )
+
         self.backup = DatabaseBackup(
             self,
             "Backup",
@@ -142,7 +183,38 @@ class TapStack(Stack):
         CfnOutput(self, "DatabaseEndpoint", value=self.database.endpoint.hostname)
         CfnOutput(self, "DatabaseSecretArn", value=self.database.secret.secret_arn)
         CfnOutput(self, "AlertTopicArn", value=self.monitoring.topic.topic_arn)
-        CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)
+        # A long-standing output, kept where the dashboard is off (alerts.dashboard) so that scripts still find it.
+        dashboard = self.monitoring.dashboard
+        CfnOutput(
+            self, "DashboardName", value=dashboard.dashboard_name if dashboard else "none (alerts.dashboard is off)"
+        )
         CfnOutput(self, "BackupVaultName", value=self.backup.vault.backup_vault_name)
+        self._add_operator_outputs(config)
         # Last: every construct, and with them CDK's custom resource providers, exists by now.
         drop_provider_role_depends_on(self)
+
+    def _add_operator_outputs(self, config: Config) -> None:
+        """What the `tapstack` command line reads (docs/operations.md, Day 2): never asked of the operator."""
+        service = self.service
+        operator = {
+            "ClusterName": service.cluster.cluster_name,
+            "ServiceName": service.service.service_name,
+            "ServiceLogGroup": service.log_group.log_group_name,
+            "LogStreamPrefix": LOG_STREAM_PREFIX,
+            "ContainerName": service.container_name,
+            "TaskDefinitionFamily": service.task_definition.family,
+            "TargetGroupArns": Fn.join(",", [group.target_group_arn for group in service.target_groups]),
+            # Every stack of the profile with its region, in the order `tapstack destroy` deletes them.
+            "Stacks": " ".join(
+                str(ref)
+                for ref in names.profile_stacks(
+                    config.environment,
+                    config.region,
+                    config.backup.copy_region if config.backup.cross_region_copy else None,
+                )
+            ),
+        }
+        if service.exec_log_group is not None:
+            operator["ExecLogGroup"] = service.exec_log_group.log_group_name
+        for key, value in operator.items():
+            CfnOutput(self, key, value=value)

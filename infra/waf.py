@@ -15,15 +15,28 @@ from infra.limits import waf_log_group
 from infra.log_storage import EncryptedLogGroup
 
 # The baseline and IP reputation groups AWS recommends for every web ACL; no extra charge beyond a rule.
+# Which run is a setting per door (edge.waf_rule_groups, api.waf_rule_groups; infra/config.py):
+# - AWSManagedRulesAmazonIpReputationList: IPs that Amazon threat intelligence reports as bots and attackers.
+# - AWSManagedRulesCommonRuleSet: OWASP-style common exploits (XSS, path traversal, oversize bodies...).
+# - AWSManagedRulesKnownBadInputsRuleSet: request patterns known to exploit vulnerabilities (Log4j...).
 # https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html
-MANAGED_RULE_GROUPS = (
-    # IPs that Amazon threat intelligence reports as bots and attackers.
-    "AWSManagedRulesAmazonIpReputationList",
-    # OWASP-style common exploits (XSS, path traversal, oversize bodies...).
-    "AWSManagedRulesCommonRuleSet",
-    # Request patterns known to exploit vulnerabilities (Log4j, Spring4Shell...).
-    "AWSManagedRulesKnownBadInputsRuleSet",
-)
+
+
+# The storefront's own request body limit (storefront/src/storefront/settings.py `max_body_bytes`, 413 above
+# it); the service's task sets no other value. The WAF refuses larger bodies at the front door with it.
+SERVICE_MAX_BODY_BYTES = 64 * 1024
+# What each front door lets through of the common rule set's rules, by overriding their action to COUNT
+# (still logged and counted, no longer blocked):
+# - SizeRestrictions_BODY blocks bodies over 8 KB, a limit of the rule set rather than of the service: the
+#   web ACL's own BodyOverServiceLimit rule blocks what the service would refuse (SERVICE_MAX_BODY_BYTES).
+# - NoUserAgent_HEADER blocks requests without a User-Agent: every browser sends one, so CloudFront keeps
+#   it; a partner's server-side client may not, and it authenticates with its API key instead.
+# https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html#aws-managed-rule-groups-baseline-crs
+BROWSER_COUNTED_RULES = ("SizeRestrictions_BODY",)
+PARTNER_COUNTED_RULES = ("SizeRestrictions_BODY", "NoUserAgent_HEADER")
+# A body-size rule can only judge what the front door forwards to WAF: 16 KB unless raised, up to 64 KB
+# (at an extra charge only for requests with larger bodies). https://docs.aws.amazon.com/waf/latest/developerguide/web-acl-setting-body-inspection-limit.html
+INSPECTION_LIMITS = {16 * 1024: "KB_16", 32 * 1024: "KB_32", 48 * 1024: "KB_48", 64 * 1024: "KB_64"}
 
 
 def waf_log_group_name(web_acl: Construct) -> str:
@@ -56,8 +69,17 @@ class WebAcl(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         redacted_headers: Sequence[str],
+        managed_rule_groups: Sequence[str],
+        resource_type: str,
+        counted_rules: Sequence[str],
+        max_body_bytes: int = SERVICE_MAX_BODY_BYTES,
     ) -> None:
+        """`resource_type` is the protected resource (CLOUDFRONT or API_GATEWAY), `counted_rules` the rules
+        of AWSManagedRulesCommonRuleSet that only count, `max_body_bytes` the largest body let through."""
         super().__init__(scope, id)
+        # The smallest inspection limit that sees the whole of an allowed body; a larger body exceeds it and
+        # oversize handling MATCH then blocks it.
+        inspection_limit = min(limit for limit in INSPECTION_LIMITS if limit >= max_body_bytes)
         # aws-cdk-lib has no L2 for AWS WAF v2, only CloudFormation resources.
         self.web_acl = wafv2.CfnWebACL(
             self,
@@ -66,6 +88,13 @@ class WebAcl(Construct):
             description="AWS managed rules and a per-IP rate limit",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=_visibility(metric_name),
+            association_config=wafv2.CfnWebACL.AssociationConfigProperty(
+                request_body={
+                    resource_type: wafv2.CfnWebACL.RequestBodyAssociatedResourceTypeConfigProperty(
+                        default_size_inspection_limit=INSPECTION_LIMITS[inspection_limit]
+                    )
+                }
+            ),
             rules=[
                 # The rate rule runs first so a flood is cut before the managed groups inspect it.
                 wafv2.CfnWebACL.RuleProperty(
@@ -85,13 +114,42 @@ class WebAcl(Construct):
                         priority=priority,
                         statement=wafv2.CfnWebACL.StatementProperty(
                             managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                                vendor_name="AWS", name=name
+                                vendor_name="AWS",
+                                name=name,
+                                rule_action_overrides=[
+                                    wafv2.CfnWebACL.RuleActionOverrideProperty(
+                                        name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                                    )
+                                    for rule in counted_rules
+                                ]
+                                if name == "AWSManagedRulesCommonRuleSet" and counted_rules
+                                else None,
                             )
                         ),
                         override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
                         visibility_config=_visibility(name),
                     )
-                    for priority, name in enumerate(MANAGED_RULE_GROUPS, start=1)
+                    for priority, name in enumerate(managed_rule_groups, start=1)
+                ),
+                # The service's own body limit, in place of the rule set's 8 KB: larger bodies are refused
+                # here (403) instead of reaching the service (413). Past the inspection limit WAF sees only
+                # part of the body: oversize handling MATCH blocks such a body too.
+                # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-size-constraint-match.html
+                wafv2.CfnWebACL.RuleProperty(
+                    name="BodyOverServiceLimit",
+                    priority=len(managed_rule_groups) + 1,
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
+                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
+                                body=wafv2.CfnWebACL.BodyProperty(oversize_handling="MATCH")
+                            ),
+                            comparison_operator="GT",
+                            size=max_body_bytes,
+                            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                        )
+                    ),
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    visibility_config=_visibility("BodyOverServiceLimit"),
                 ),
             ],
         )

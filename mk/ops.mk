@@ -8,7 +8,7 @@ CDK_ARGS := $(strip --no-notices -c environment=$(ENVIRONMENT) $(if $(REGION),-c
 	$(if $(EMAIL),-c emailAddress=$(EMAIL)) $(CONTEXT))
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: cost cost-all diagram checkov checkov-env cdk-cli deploy diff gates-regions restore-drill
+.PHONY: cost cost-all diagram checkov checkov-env cdk-cli deploy diff destroy gates-regions restore-drill listener-rule-guard
 
 # REGION=eu-central-1 synthesizes and prices that region (its us-east-1 companions at us-east-1's prices);
 # TEMPLATE=path prices a template you already have (in REGION, default us-east-1) instead.
@@ -44,14 +44,26 @@ $(CDK): package.json package-lock.json
 	touch $@
 
 # --all: the regional stack with its companions (us-east-1 outside it, prod's backup copy region), in order.
-deploy: test $(CDK) ## every gate, then cdk deploy of TapStack-$(ENVIRONMENT) and its companion stacks (EMAIL=... subscribes alerts)
+deploy: test $(CDK) listener-rule-guard ## every gate, then cdk deploy of TapStack-$(ENVIRONMENT) and its companion stacks (EMAIL=... subscribes alerts)
 	$(CDK) deploy --all $(CDK_ARGS) --outputs-file cdk.out/outputs-$(ENVIRONMENT).json
 
 # `cdk diff` has no --all (only deploy and destroy do): it takes stack names or patterns. These two select
 # every stack of the profile: the regional one and its companions (-edge, -edge-alarms, -backup-<region>).
 PROFILE_STACKS = 'TapStack-$(ENVIRONMENT)' 'TapStack-$(ENVIRONMENT)-*'
-diff: install $(CDK) ## what a deploy of TapStack-$(ENVIRONMENT) would change in the account
+# `tapstack destroy` (tapstack_cli/): every stack of the profile in order (the us-east-1 alarms, the regional
+# stack, then the us-east-1 edge and the backup copy region's), after listing what is kept and how to remove
+# it, and asking for the environment's name. YES=1 does not ask (CI removing a preview).
+destroy: install ## delete every stack of TapStack-$(ENVIRONMENT) in order; prints what is kept and how to remove it
+	.venv/bin/tapstack destroy $(strip --env $(ENVIRONMENT) $(if $(REGION),--region $(REGION)) $(if $(YES),--yes))
+
+diff: install $(CDK) listener-rule-guard ## what a deploy of TapStack-$(ENVIRONMENT) would change in the account
 	$(CDK) diff $(CDK_ARGS) $(PROFILE_STACKS)
+
+# ECS owns a blue/green service's production listener rule weights: refuse a deploy that would write the
+# template's back over live ones that differ (ops/listener_rule_guard.py; ALLOW_LISTENER_RULE_UPDATE=1 overrides).
+listener-rule-guard: install $(CDK) ## synthesize, then compare each blue/green production listener rule with the deployed stack's
+	$(CDK) synth -q $(CDK_ARGS) >/dev/null
+	$(PY) -m ops.listener_rule_guard cdk.out
 
 restore-drill: install ## orders survive pg_dump, data-dir loss, pg_restore (DRILL_ARGS="--orders N --products N --keep")
 	$(PY) -m ops.restore_drill $(DRILL_ARGS)

@@ -4,11 +4,16 @@ STOREFRONT_PORT ?= 8000
 BENCH_ARGS ?=
 CATALOG_BENCH_ARGS ?=
 
-.PHONY: run bench-storefront bench-catalog storefront-test storefront-lint storefront-lock
+.PHONY: run job bench-storefront bench-catalog storefront-test storefront-lint storefront-lock
 
 ## run: embedded PostgreSQL under .data/ + migrate + seed a small catalog + serve on :8000 (Ctrl-C stops both)
 run: install
 	$(UV) run --frozen storefront run-local --port $(STOREFRONT_PORT) --products 50
+
+## job: one scheduled job's command against the embedded PostgreSQL of `make run` (JOB="expire-carts --ttl-hours 1")
+JOB ?= expire-carts
+job: install
+	$(UV) run --frozen storefront $(JOB)
 
 ## bench-storefront: catalog reads vs a bare ASGI baseline, checkout at 200 req/s open loop (needs wrk)
 bench-storefront: install

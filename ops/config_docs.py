@@ -12,11 +12,11 @@ import enum
 import inspect
 import re
 import sys
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
-from infra.config import REGIONS, Config, type_name
+from infra.config import REGIONS, Config, JobSettings, type_name
 from infra.context import SEED_KEYS, load_config, sections, setting_types
 from infra.profiles import PROFILES
 
@@ -33,10 +33,19 @@ Every setting is a CDK context key `<section>.<field>`. Set it the CDK way, high
 pinned CLI: `node_modules/.bin/cdk synth -c environment=prod -c service.max_tasks=20`), `cdk.context.json`,
 or the `context` of `cdk.json`. Values are parsed to the setting's type: integers and numbers as written,
 `true`/`false`, lists comma-separated on the command line (JSON lists in the files), choices by name,
-an empty value for "none". The profile (`environment`) gives every default. A key that names no setting,
+an empty value for "none". The profile (`environment`) gives every default; any other valid
+`environment` (a preview, like `pr-123`) takes dev's values with `backup.removal_policy` `DESTROY`
+(docs/operations.md, "Preview environments"). A key that names no setting,
 or a value that is not allowed, fails synth with the setting, the value and what is allowed.
 
-The seed's keys still work: {seed}.
+Map settings (`service.environment`, `service.secrets`, `jobs`) take one entry per key,
+`-c service.environment.SHOP_CURRENCY=EUR`, `-c service.secrets.SECRET_KEY=arn:aws:secretsmanager:...`,
+`-c jobs.cleanup.schedule="rate(1 hour)" -c jobs.cleanup.command="python manage.py clearsessions"`, or a
+whole map as a JSON object (in cdk.json: `"service.environment": {{"SHOP_CURRENCY": "EUR"}}`,
+`"jobs.cleanup": {{"schedule": "rate(1 hour)", "command": "..."}}`); an entry key adds to or replaces one
+entry of the profile's map. docs/your-app.md shows them at work.
+
+Three camelCase keys of this app's first version still work: {seed}.
 
 Regions (`region`): {regions}. Zones and CloudFront's origin-facing prefix list come from the region table
 in `infra/config.py` (AZ names map to zone ids per account in some regions: check yours with
@@ -70,6 +79,8 @@ def show(value: object) -> str:
         return f"`{str(value).lower()}`"
     if isinstance(value, tuple):
         return "`" + ",".join(map(str, value)) + "`" if value else "(empty)"
+    if isinstance(value, dict):
+        return ", ".join(f"`{name}`={show(item)}" for name, item in value.items()) if value else "(empty)"
     return "none" if value is None else f"`{value}`"
 
 
@@ -109,7 +120,50 @@ def render() -> str:
             defaults = [show(_value(config, key)) for config in configs.values()]
         kind = "choice" if isinstance(hint, type) and issubclass(hint, enum.Enum) else type_name(hint)
         lines.append(f"| `{key}` | {kind} | " + " | ".join(defaults) + " | " + "; ".join(about) + " |")
+        if get_origin(hint) is dict:
+            entry = get_args(hint)[1]
+            lines.append(
+                f"| `{key}.<NAME>` | {type_name(entry)} | "
+                + " | ".join(["(none)"] * len(configs))
+                + f" | one entry of `{key}` |"
+            )
+    lines.append(_jobs_table(configs))
     return "\n".join(lines) + "\n"
+
+
+def _jobs_table(configs: dict[str, Config]) -> str:
+    """`jobs.<name>.<field>`: each field of a job, and the jobs each profile has (with the bundled image)."""
+    jobs = {name for config in configs.values() for name in config.jobs}
+    rows = [
+        "",
+        "## Scheduled jobs",
+        "",
+        "Each job `jobs.<name>` (a name of lowercase letters, digits, `-` and `_`) runs the service's image with its",
+        "settings and secrets on a schedule (docs/your-app.md). A new job needs at least `schedule` and `command`.",
+        "The bundled storefront's jobs exist only with its image: "
+        + ", ".join(f"`{name}`" for name in sorted(jobs))
+        + "; `-c jobs.<name>.enabled=false` turns one off.",
+        "",
+        "| key | type | default | allowed, and what it is for |",
+        "|---|---|---|---|",
+    ]
+    comments = field_comments(JobSettings)
+    hints = get_type_hints(JobSettings)
+    for item in fields(JobSettings):
+        allowed = item.metadata.get("allowed")
+        about = [allowed.description] if allowed is not None else []
+        if item.name in comments:
+            about.append(comments[item.name])
+        default = "required" if item.default is MISSING else show(item.default)
+        rows.append(f"| `jobs.<name>.{item.name}` | {type_name(hints[item.name])} | {default} | {'; '.join(about)} |")
+    for name in sorted(jobs):
+        job = next(config.jobs[name] for config in configs.values() if name in config.jobs)
+        rows.append("")
+        rows.append(
+            f"`{name}` (bundled): "
+            + ", ".join(f"`{item.name}`={show(getattr(job, item.name))}" for item in fields(job))
+        )
+    return "\n".join(rows)
 
 
 def main(argv: list[str]) -> int:

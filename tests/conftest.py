@@ -185,7 +185,9 @@ def prod(synth: Callable[[str], Synthesized]) -> Synthesized:
     return synth("prod")
 
 
-# A Frankfurt shop's own image on its own port and health path, more tasks, in its own account.
+# A Frankfurt shop's own image on its own port and health path, more tasks, in its own account; with its
+# own settings, secrets (a Secrets Manager JSON key, an SSM parameter, their KMS key), release step and job
+# (docs/your-app.md's Saleor example).
 ABROAD_ACCOUNT = "123456789012"
 ABROAD_CONTEXT = {
     "region": "eu-central-1",
@@ -193,6 +195,16 @@ ABROAD_CONTEXT = {
     "service.container_port": "3000",
     "service.health_check_path": "/healthz",
     "service.max_tasks": "20",
+    "service.environment.SHOP_CURRENCY": "EUR",
+    "service.environment.ALLOWED_HOSTS": "shop.example.com",
+    "service.secrets.SECRET_KEY": (
+        "arn:aws:secretsmanager:eu-central-1:123456789012:secret:shop/django-AbCdEf:SECRET_KEY::"
+    ),
+    "service.secrets.SENTRY_DSN": "arn:aws:ssm:eu-central-1:123456789012:parameter/shop/sentry-dsn",
+    "service.secrets_kms_key_arns": "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "service.release_command": "python manage.py migrate",
+    "jobs.cleanup.schedule": "rate(1 hour)",
+    "jobs.cleanup.command": "python manage.py clearsessions",
 }
 
 

@@ -17,6 +17,7 @@ from infra.config import PipelineSettings
 from infra.context import load_config
 from infra.edge_guard import EdgeGuardStack
 from infra.pipeline import PIPELINE_STACK, stage_configs
+from tapstack_cli.names import allowed_environments
 from tests.infra.test_database import SECRET_IDS
 from tests.synthesis import PIPELINE_CONTEXT, Synthesized
 
@@ -32,7 +33,7 @@ def test_context_arguments_override_cdk_json() -> None:
 
 def test_a_wrong_setting_fails_synth_naming_the_setting_and_what_is_allowed(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "app.py", "-c", "environment=qa"],
+        [sys.executable, "app.py", "-c", "environment=QA"],
         cwd=REPO,
         env={
             "CDK_OUTDIR": str(tmp_path),
@@ -45,7 +46,7 @@ def test_a_wrong_setting_fails_synth_naming_the_setting_and_what_is_allowed(tmp_
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        "error: invalid setting environment='qa': allowed is one of dev, staging, prod (or 'production')"
+        f"error: invalid setting environment='QA': allowed is {allowed_environments()}"
     )
 
 
@@ -130,6 +131,7 @@ def test_a_cli_synth_prints_what_was_synthesized_and_nothing_a_user_cannot_act_o
     output = abroad.output
     assert not NODE_BANNER.search(output), output
     assert not CIRCULAR_INFO.search(output), output
+    assert not re.search(r"^(INFO|WARNING|ERROR) ", output, re.MULTILINE), output
     assert f"Successfully synthesized to {abroad.template_path.parent}" in output
     assert all(name in output for name in abroad.template_paths), output
 
@@ -139,6 +141,9 @@ def test_make_synth_names_every_stack_its_region_and_template(abroad: Synthesize
     each with its region and template, from the cloud assembly (here the CLI's, read back)."""
     text = summary(CloudAssembly(str(abroad.template_path.parent)))
     lines = text.splitlines()
+    readme = (REPO / "README.md").read_text()
+    assert "\n".join(lines[1:]) in readme, "README.md shows `make synth`'s output: update its example"
+
     assert lines[0].startswith("Synthesized 4 stack(s) into ") and lines[0].endswith("(cdk-nag passed):")
     rows = {line.split()[0]: line.split()[1:] for line in lines[1:]}
     assert rows == {
@@ -169,9 +174,14 @@ def test_a_synth_with_the_account_known_needs_no_context_lookup(abroad: Synthesi
     assert _missing_context(abroad.template_path.parent) == []
 
 
-def test_make_synth_and_the_test_fixtures_need_no_context_lookup(dev: Synthesized, pipeline: Synthesized) -> None:
-    """`make synth` runs app.py without an account: no manifest of the profile or of the pipeline (its stage
-    assemblies included) lists missing context, so no synth here needs AWS.
-    https://docs.aws.amazon.com/cdk/v2/guide/context.html"""
+def test_make_synth_needs_no_context_lookup(dev: Synthesized) -> None:
+    """`make synth` runs app.py without an account: its manifest lists no missing context, so it needs no
+    AWS call. https://docs.aws.amazon.com/cdk/v2/guide/context.html"""
     assert _missing_context(dev.template_path.parent) == []
+
+
+def test_the_pipeline_and_its_stages_need_no_context_lookup(pipeline: Synthesized) -> None:
+    """The pipeline's synth runs in CodeBuild, whose role may not use the bootstrap's lookup role: no
+    manifest of the pipeline or of its stage assemblies lists missing context (its account is known).
+    https://docs.aws.amazon.com/cdk/v2/guide/context.html"""
     assert _missing_context(pipeline.template_path.parent) == []

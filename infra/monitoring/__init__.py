@@ -98,13 +98,17 @@ class Monitoring(Construct):
             self._rule(rule)
 
         # Golden signals per tier (requests, errors, latency, saturation), in the order a request travels.
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(6))
-        self.dashboard.add_widgets(
-            *edge_tier.widgets,
-            *api_tier.widgets,
-            *service_tier.widgets,
-            *database_tier.widgets,
+        # (alerts.dashboard: off where 3 USD a month matters more than the view, e.g. previews).
+        self.dashboard = (
+            cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(6)) if settings.dashboard else None
         )
+        if self.dashboard is not None:
+            self.dashboard.add_widgets(
+                *edge_tier.widgets,
+                *api_tier.widgets,
+                *service_tier.widgets,
+                *database_tier.widgets,
+            )
 
     def _in_alarm(self, alarm_id: str) -> cloudwatch.IAlarmRule:
         return cloudwatch.AlarmRule.from_alarm(self.alarms[alarm_id], cloudwatch.AlarmState.ALARM)

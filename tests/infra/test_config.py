@@ -15,10 +15,13 @@ from infra.limits import VAULT_SUFFIX, name_problems
 from infra.profiles import PROFILES
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shop/django-AbCdEf"  # noqa: S105 - an ARN
 
 # (profile, context overrides, the error's pattern): one row per rule of the schema.
 REJECTED = [
-    ("dev", {"environment": "qa"}, r"environment='qa'.*one of dev, staging, prod \(or 'production'\)"),
+    ("dev", {"environment": "QA_1"}, r"environment='QA_1'.*one of dev, staging, prod, or a preview name"),
+    ("dev", {"environment": "pr-1-edge"}, r"environment='pr-1-edge'.*not ending like a companion stack"),
+    ("dev", {"environment": "p" * 33}, r"at most 32 characters"),
     ("dev", {"region": "useast1"}, r"region='useast1'.*us-east-1"),
     ("dev", {"emailAddress": "ops-at-example"}, r"alerts.email_address='ops-at-example'.*e-mail address"),
     ("prod", {"network.nat_gateways": "4"}, r"network.nat_gateways=4.*1 to 3"),
@@ -89,6 +92,25 @@ REJECTED = [
     ("dev", {"database.performance_insights": "yes"}, r"database.performance_insights='yes': allowed is true or false"),
     ("dev", {"database.max_capacity": "lots"}, r"database.max_capacity='lots': allowed is number"),
     ("dev", {"edge.price_class": "cheap"}, r"edge.price_class='cheap': allowed is one of PRICE_CLASS_100"),
+    # The app's own settings, secrets, release step and jobs (issue 24).
+    ("dev", {"service.environment.DB_HOST": "db"}, r"service.environment.DB_HOST='db'.*platform does not set"),
+    ("dev", {"service.environment.AWS_REGION": "x"}, r"service.environment.AWS_REGION='x'.*platform does not set"),
+    ("dev", {"service.environment.1BAD": "x"}, r"service.environment.1BAD='x'.*environment variable names"),
+    ("dev", {"service.environment": "[1]"}, r"service.environment='\[1\]'.*JSON object"),
+    ("dev", {"service.secrets.KEY": f"{SECRET}:k::", "service.environment.KEY": "v"}, r"KEY='v'.*not also in"),
+    ("dev", {"service.secrets.KEY": SECRET.rsplit("-", 1)[0]}, r"service.secrets.KEY=.*complete Secrets Manager"),
+    ("dev", {"service.secrets.KEY": "my-secret"}, r"service.secrets.KEY='my-secret'.*SSM parameter ARN"),
+    ("dev", {"service.secrets.KEY": "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/k"}, r"partition \(aws\)"),
+    ("dev", {"service.secrets_kms_key_arns": "alias/shop"}, r"service.secrets_kms_key_arns=.*KMS key ARNs"),
+    ("dev", {"service.release_command": 'sh -c "migrate'}, r"service.release_command=.*quotes balanced"),
+    ("dev", {"service.release_timeout_minutes": "90"}, r"service.release_timeout_minutes=90.*1 to 50"),
+    ("dev", {"jobs.cleanup.schedule": "every hour", "jobs.cleanup.command": "x"}, r"jobs.cleanup.schedule=.*rate\("),
+    ("dev", {"jobs.cleanup.schedule": "rate(0 hours)", "jobs.cleanup.command": "x"}, r"jobs.cleanup.schedule="),
+    ("dev", {"jobs.cleanup.schedule": "cron(0 3 * * * *)", "jobs.cleanup.command": "x"}, r"\? in one of the day"),
+    ("dev", {"jobs.cleanup.schedule": "rate(1 hour)"}, r"jobs.cleanup.command=None.*a new job needs"),
+    ("dev", {"jobs.Clean.schedule": "rate(1 hour)", "jobs.Clean.command": "x"}, r"jobs.Clean='Clean'.*job name"),
+    ("dev", {"jobs.expire-carts.timeout_minutes": "0"}, r"jobs.expire-carts.timeout_minutes=0.*1 to 1440"),
+    ("dev", {"jobs.expire-carts.retries": "many"}, r"jobs.expire-carts.retries='many': allowed is integer"),
 ]
 
 
@@ -107,6 +129,11 @@ def test_a_wrong_value_names_the_setting_the_value_and_what_is_allowed(
         ("databse.max_capacity", "database.max_capacity"),
         ("enviroment", "environment"),
         ("alerts.email", "alerts.email_address"),
+        # Keys of three or more parts are settings too, never ignored.
+        ("service.image.uri", "service.image"),
+        ("network.cidr.block", "network.cidr"),
+        ("jobs.cleanup.comand", "jobs.cleanup.command"),
+        ("jobs.cleanup.schedule.cron", "jobs.cleanup.schedule"),
     ],
 )
 def test_a_key_that_names_no_setting_fails_with_the_closest_keys(key: str, closest: str) -> None:
@@ -505,6 +532,135 @@ def test_a_stack_name_that_makes_a_name_past_its_limit_fails_synth_naming_the_se
         r"AWS Backup vault name 'TapStack-pr-1234-x{30}-x{8}' has 56 characters, at most 50 allowed",
     ):
         longer.validate()
+
+
+def test_any_other_valid_name_is_a_preview_with_devs_settings_keeping_nothing() -> None:
+    """A preview: dev's settings under its own stack name, nothing retained, deletable in one go."""
+    from aws_cdk import RemovalPolicy
+
+    config = load_config("pr-123", overrides={"created_at": "2026-12-06T05:00Z"})
+    dev = load_config("dev")
+    assert config.stack_name == "TapStack-pr-123" and config.preview and not dev.preview
+    assert config.service == dev.service and config.network == dev.network and config.database == dev.database
+    assert config.removal_policy is RemovalPolicy.DESTROY
+    assert config.database.removal_policy is RemovalPolicy.DESTROY and not config.database.deletion_protection
+    assert not config.service.load_balancer_deletion_protection
+    assert config.backup.removal_policy is RemovalPolicy.DESTROY and dev.backup.removal_policy is RemovalPolicy.RETAIN
+    assert config.tags["Preview"] == "pr-123" and config.tags["CreatedAt"] == "2026-12-06T05:00Z"
+
+
+def test_a_preview_is_tagged_with_the_day_it_was_created_by_default() -> None:
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", load_config("pr-7").tags["CreatedAt"])
+
+
+def test_a_locked_vault_cannot_be_destroyed() -> None:
+    """AWS Backup Vault Lock: no recovery point of a locked vault is deleted before its minimum retention,
+    so a vault deleted with its stack cannot be locked. https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html"""
+    with pytest.raises(ConfigError, match=r"backup.removal_policy='DESTROY'.*RETAIN when backup.vault_lock is on"):
+        load_config("prod", overrides={"backup.removal_policy": "DESTROY"})
+
+
+@pytest.mark.parametrize("name", ["pr-123", "feature-x1", "p" * 32])
+def test_preview_names_fit_every_name_aws_derives_from_them(name: str) -> None:
+    """The longest names derived from a preview's (backup plan and vault: 50 characters, Aurora cluster
+    identifier: 63) fit their limits. https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupPlan.html"""
+    config = load_config(name)
+    assert len(f"{config.stack_name}-database") <= 50 and len(f"{config.stack_name}-12345678") <= 50
+    assert len(f"{config.stack_name.lower()}-storefront") <= 63
+
+
+def test_dev_and_previews_trim_the_web_acls_to_the_baseline_and_drop_the_dashboard() -> None:
+    """Idle cost levers as settings (docs/operations.md): each door keeps its web ACL with the rate limit and
+    AWSManagedRulesCommonRuleSet; staging and prod keep all three managed groups and the dashboard."""
+    everything = (
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+    )
+    for name in ("dev", "pr-1"):
+        config = load_config(name)
+        assert config.edge.waf_rule_groups == config.api.waf_rule_groups == ("AWSManagedRulesCommonRuleSet",)
+        assert not config.alerts.dashboard
+    for name in ("staging", "prod"):
+        config = load_config(name)
+        assert config.edge.waf_rule_groups == config.api.waf_rule_groups == everything
+        assert config.alerts.dashboard
+
+
+@pytest.mark.parametrize("groups", ["AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesBotControlRuleSet"])
+def test_a_web_acl_keeps_the_baseline_rule_group(groups: str) -> None:
+    with pytest.raises(ConfigError, match=r"edge.waf_rule_groups=.*with AWSManagedRulesCommonRuleSet among them"):
+        load_config("dev", overrides={"edge.waf_rule_groups": groups})
+
+
+def test_a_map_takes_one_entry_per_key_or_a_json_object() -> None:
+    """`-c service.environment.NAME=value` per entry, or the whole map as JSON (cdk.json or `-c key='{...}'`)."""
+    by_key = config_from_context(
+        {
+            "service.environment.SHOP_CURRENCY": "EUR",
+            "service.environment.ALLOWED_HOSTS": "shop.example.com",
+            "service.secrets.SECRET_KEY": f"{SECRET}:SECRET_KEY::",
+        }
+    )
+    by_object = config_from_context(
+        {
+            "service.environment": {"SHOP_CURRENCY": "EUR", "ALLOWED_HOSTS": "shop.example.com"},
+            "service.secrets": f'{{"SECRET_KEY": "{SECRET}:SECRET_KEY::"}}',
+        }
+    )
+    assert by_key == by_object
+    assert by_key.service.environment == {"SHOP_CURRENCY": "EUR", "ALLOWED_HOSTS": "shop.example.com"}
+    # An entry key adds to the map a JSON object gave.
+    both = config_from_context({"service.environment": {"A": "1"}, "service.environment.B": "2"})
+    assert both.service.environment == {"A": "1", "B": "2"}
+
+
+def test_a_job_from_keys_equals_the_same_job_from_a_json_object() -> None:
+    keys = {"jobs.cleanup.schedule": "cron(0 3 * * ? *)", "jobs.cleanup.command": "python manage.py clearsessions"}
+    by_key = config_from_context(keys)
+    job = {"schedule": "cron(0 3 * * ? *)", "command": "python manage.py clearsessions"}
+    assert by_key == config_from_context({"jobs.cleanup": job}) == config_from_context({"jobs": {"cleanup": job}})
+    assert by_key.jobs["cleanup"].argv == ("python", "manage.py", "clearsessions")
+    with pytest.raises(ConfigError, match=r"unknown setting 'jobs.cleanup.comand'.*jobs.cleanup.command"):
+        config_from_context({"jobs.cleanup": {"schedule": "rate(1 hour)", "comand": "x"}})
+
+
+def test_the_bundled_job_can_be_rescheduled_or_turned_off() -> None:
+    assert load_config("prod").jobs["expire-carts"].schedule == "rate(1 hour)"
+    rescheduled = config_from_context({"jobs.expire-carts.schedule": "rate(15 minutes)"})
+    assert rescheduled.jobs["expire-carts"].schedule == "rate(15 minutes)"
+    assert rescheduled.jobs["expire-carts"].command == "storefront expire-carts"
+    assert config_from_context({"jobs.expire-carts.enabled": "false"}).active_jobs == {}
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["rate(1 minute)", "rate(5 minutes)", "rate(1 day)", "cron(0 3 * * ? *)", "cron(0/15 8-18 ? * MON-FRI *)"],
+)
+def test_eventbridge_scheduler_expressions_are_accepted(expression: str) -> None:
+    config = config_from_context({"jobs.j.schedule": expression, "jobs.j.command": "true"})
+    assert config.jobs["j"].schedule == expression
+
+
+def test_a_secret_names_its_json_key_and_version_the_way_ecs_reads_them() -> None:
+    """ECS's valueFrom: `<secret ARN>:<json-key>:<version-stage>:<version-id>`, empty parts allowed.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
+    config = config_from_context(
+        {
+            "service.secrets.WHOLE": SECRET,
+            "service.secrets.FIELD": f"{SECRET}:password::",
+            "service.secrets.STAGED": f"{SECRET}:password:AWSPREVIOUS:",
+            "service.secrets.PARAMETER": "arn:aws:ssm:us-east-1:123456789012:parameter/shop/dsn",
+        }
+    )
+    references = config.service.secret_references
+    assert (references["WHOLE"].arn, references["WHOLE"].json_key) == (SECRET, None)
+    assert references["FIELD"].json_key == "password" and references["FIELD"].version_stage is None
+    assert references["STAGED"].version_stage == "AWSPREVIOUS"
+    assert (references["PARAMETER"].source, references["PARAMETER"].arn) == (
+        "ssm",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/shop/dsn",
+    )
 
 
 # --- Types and context parsing, each with its whole message (tests/infra/test_config.py's mutation run) ---

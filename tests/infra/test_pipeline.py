@@ -61,17 +61,52 @@ def test_stages_run_source_synth_self_update_assets_staging_then_prod(pipeline: 
     ]
     assert [a["ActionTypeId"]["Provider"] for a in _actions(pipeline, "Source")] == ["CodeStarSourceConnection"]
     assert [a["Name"] for a in _actions(pipeline, "Staging")] == [
+        "GuardListenerRule",
         "TapStack-staging.Prepare",
         "TapStack-staging.Deploy",
         "CheckStaging",
     ]
 
 
+def test_each_stage_runs_the_listener_rule_guard_right_before_its_deploy(pipeline: Synthesized) -> None:
+    """ECS owns a blue/green service's production listener rule weights; a stack update that changes the rule
+    writes the template's back (aws/aws-cdk#36649). Before each stage's first change set, after prod's approval,
+    ops/listener_rule_guard.py reads that stage's stacks from the synth's cloud assembly and the deployed ones;
+    the pipeline variable ALLOW_LISTENER_RULE_UPDATE (default 0, set at start-pipeline-execution) overrides it.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-blue-green.html
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-variables.html"""
+    (resource,) = pipeline.of_type("AWS::CodePipeline::Pipeline").values()
+    assert resource["Properties"]["Variables"] == [
+        {
+            "Name": "ALLOW_LISTENER_RULE_UPDATE",
+            "DefaultValue": "0",
+            "Description": "1: deploy a change to a blue/green service's production listener rule anyway",
+        }
+    ]
+    for stage in ("Staging", "Prod"):
+        actions = _actions(pipeline, stage)
+        (guard,) = (a for a in actions if a["Name"] == "GuardListenerRule")
+        first_deploy = min(a["RunOrder"] for a in actions if a["ActionTypeId"]["Category"] == "Deploy")
+        assert guard["RunOrder"] < first_deploy
+        assert json.loads(guard["Configuration"]["EnvironmentVariables"]) == [
+            {
+                "name": "ALLOW_LISTENER_RULE_UPDATE",
+                "type": "PLAINTEXT",
+                "value": "#{variables.ALLOW_LISTENER_RULE_UPDATE}",
+            }
+        ]
+        spec = _buildspec(pipeline, f"Pipeline{stage}GuardListenerRule")
+        assert spec["phases"]["build"]["commands"] == [
+            f"python3 -m ops.listener_rule_guard cdk.out/assembly-{PIPELINE_STACK}-{stage}"
+        ]
+
+
 def test_the_approval_comes_before_any_prod_deploy_action(pipeline: Synthesized) -> None:
     """CodePipeline RunOrder: in the Prod stage the manual approval runs first, and no earlier stage
     touches the prod stack."""
-    approval, *deploys = _actions(pipeline, "Prod")
+    approval, guard, *deploys = _actions(pipeline, "Prod")
     assert approval["ActionTypeId"]["Category"] == "Approval"
+    assert guard["Name"] == "GuardListenerRule" and guard["RunOrder"] > approval["RunOrder"]
     assert deploys and all(a["ActionTypeId"]["Category"] == "Deploy" for a in deploys)
     assert all(a["RunOrder"] > approval["RunOrder"] for a in deploys)
     earlier = [a for s in _stages(pipeline) if s["Name"] != "Prod" for a in s["Actions"]]
@@ -101,6 +136,20 @@ def test_synth_installs_like_ci_runs_make_test_then_synthesizes_the_same_pipelin
     assert spec["artifacts"]["base-directory"] == "cdk.out"
     ci_run = [line for line in (REPO / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
     assert ci_run[-1] == "make test"
+
+
+def test_the_synth_build_that_runs_the_suite_has_four_vcpus_and_7_gb(pipeline: Synthesized) -> None:
+    """CodeBuild's Linux compute types: BUILD_GENERAL1_SMALL has 2 vCPUs and 3 GB, MEDIUM 4 vCPUs and 7 GB.
+    The suite runs two test workers (each a Python and a Node process synthesizing profiles), mypy, an
+    embedded PostgreSQL and Chromium at once: MEDIUM. The image is the Docker official node image from
+    ECR Public's mirror, which has no anonymous pull rate limit.
+    https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-compute-types.html"""
+    (project,) = (
+        v for k, v in pipeline.of_type("AWS::CodeBuild::Project").items() if k.startswith("PipelineBuildSynth")
+    )
+    environment = project["Properties"]["Environment"]
+    assert (environment["Type"], environment["ComputeType"]) == ("LINUX_CONTAINER", "BUILD_GENERAL1_MEDIUM")
+    assert environment["Image"].startswith("public.ecr.aws/docker/library/")
 
 
 def test_pipeline_is_v2_and_updates_itself_with_the_pinned_cli(pipeline: Synthesized) -> None:
@@ -149,8 +198,13 @@ def test_the_image_is_built_once_and_both_stages_run_the_same_one(pipeline: Synt
 
     def image(stage: str) -> str:
         resources = _stage_template(pipeline, stage)["Resources"].values()
-        (task,) = (r for r in resources if r["Type"] == "AWS::ECS::TaskDefinition")
-        return json.dumps(task["Properties"]["ContainerDefinitions"][0]["Image"])
+        # The service's and the scheduled jobs' task definitions: one image for all.
+        (one,) = {
+            json.dumps(r["Properties"]["ContainerDefinitions"][0]["Image"])
+            for r in resources
+            if r["Type"] == "AWS::ECS::TaskDefinition"
+        }
+        return one
 
     assert image("Staging") == image("Prod")
     (spec,) = pipeline.template_path.parent.glob("buildspec-*-DockerAsset.yaml")
@@ -167,12 +221,13 @@ def test_the_image_is_built_on_arm_so_the_graviton_tasks_can_run_it(pipeline: Sy
     assert environment["PrivilegedMode"] is True
 
 
-def test_the_staging_check_reads_health_catalog_and_the_partner_api_with_its_key(pipeline: Synthesized) -> None:
-    """The post-deploy step fails the pipeline unless /health and a catalog read answer through
-    CloudFront and the partner API answers with the API key (read with apigateway get-api-key)."""
+def test_the_staging_check_reads_the_api_catalog_and_the_partner_api_with_its_key(pipeline: Synthesized) -> None:
+    """The post-deploy step fails the pipeline unless the service's OpenAPI document and a catalog read
+    answer through CloudFront's /api/* behaviour (its /health would reach the site bucket) and the partner API
+    answers with the API key (read with apigateway get-api-key)."""
     commands = _buildspec(pipeline, "PipelineStagingCheckStaging")["phases"]["build"]["commands"]
     text = "\n".join(commands)
-    assert '"${SHOP_URL%/}/health"' in text
+    assert '"${SHOP_URL%/}/api/openapi.json"' in text and "/health" not in text
     assert '"${SHOP_URL%/}/api/products?limit=1"' in text
     assert 'aws apigateway get-api-key --api-key "$API_KEY_ID" --include-value' in text
     assert '-H "x-api-key: $API_KEY" "${API_URL%/}/api/products?limit=1"' in text

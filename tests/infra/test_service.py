@@ -21,8 +21,18 @@ def _properties(synthesized: Synthesized, resource_type: str) -> list[dict[str, 
     return [resource["Properties"] for resource in synthesized.of_type(resource_type).values()]
 
 
+def _task(synthesized: Synthesized) -> dict[str, Any]:
+    """The service's task definition (the scheduled jobs have their own)."""
+    (task,) = (
+        resource["Properties"]
+        for logical_id, resource in synthesized.of_type("AWS::ECS::TaskDefinition").items()
+        if logical_id.startswith("ServiceTask")
+    )
+    return task  # type: ignore[no-any-return]
+
+
 def _container(synthesized: Synthesized) -> dict[str, Any]:
-    (container,) = _one(synthesized, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    (container,) = _task(synthesized)["ContainerDefinitions"]
     return container  # type: ignore[no-any-return]
 
 
@@ -80,7 +90,7 @@ def test_failed_deployments_roll_back(profile: Synthesized) -> None:
 
 def test_tasks_run_on_graviton(profile: Synthesized) -> None:
     """Fargate ARM64 runtime platform (the image is built for linux/arm64)."""
-    assert _one(profile, "AWS::ECS::TaskDefinition")["RuntimePlatform"] == {
+    assert _task(profile)["RuntimePlatform"] == {
         "CpuArchitecture": "ARM64",
         "OperatingSystemFamily": "LINUX",
     }
@@ -116,8 +126,9 @@ def test_no_secret_value_in_any_environment_variable(profile: Synthesized) -> No
 
 
 def test_task_role_reads_exactly_the_database_secret(profile: Synthesized) -> None:
-    """Least privilege: the task role's grant names the secret, no wildcard resource."""
-    task_role = _one(profile, "AWS::ECS::TaskDefinition")["TaskRoleArn"]["Fn::GetAtt"][0]
+    """Least privilege: the task role's grant names the secret; the only wildcard resource is ECS Exec's
+    actions that have no resource-level permissions (ecs-exec.html)."""
+    task_role = _task(profile)["TaskRoleArn"]["Fn::GetAtt"][0]
     policies = [
         p["Properties"]["PolicyDocument"]["Statement"]
         for p in profile.of_type("AWS::IAM::Policy").values()
@@ -126,7 +137,8 @@ def test_task_role_reads_exactly_the_database_secret(profile: Synthesized) -> No
     statements = [s for statements in policies for s in statements]
     secret_reads = [s for s in statements if "secretsmanager:GetSecretValue" in s["Action"]]
     assert secret_reads
-    assert all(s["Resource"] != "*" for s in statements)
+    unscoped = {"logs:DescribeLogGroups", *SSM_MESSAGES}
+    assert all(s["Resource"] != "*" or set(_as_list(s["Action"])) <= unscoped for s in statements)
 
 
 def test_container_logs_go_to_an_encrypted_log_group(profile: Synthesized) -> None:
@@ -220,12 +232,6 @@ def test_scaling_tracks_cpu_memory_and_requests_scaling_in_slower_than_out(profi
 def test_container_insights_uses_the_current_setting(profile: Synthesized) -> None:
     """Seed D19: containerInsights (boolean) is deprecated; ClusterSettings containerInsights=enabled."""
     assert _one(profile, "AWS::ECS::Cluster")["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
-
-
-def _container(synthesized: Synthesized) -> dict[str, Any]:
-    (task,) = synthesized.of_type("AWS::ECS::TaskDefinition").values()
-    (container,) = task["Properties"]["ContainerDefinitions"]
-    return container
 
 
 def test_a_shops_own_image_is_what_the_task_runs(abroad: Synthesized) -> None:
@@ -386,3 +392,168 @@ def test_load_balancer_deletion_protection_in_staging_and_prod(synth, environmen
     protected; dev's can, so `cdk destroy` removes a disposable stack."""
     attributes = _one(synth(environment), "AWS::ElasticLoadBalancingV2::LoadBalancer")["LoadBalancerAttributes"]
     assert {"Key": "deletion_protection.enabled", "Value": protected} in attributes
+
+
+# ECS Exec: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
+SSM_MESSAGES = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
+
+
+def _task_role_statements(synthesized: Synthesized) -> list[dict[str, Any]]:
+    (role_id,) = (k for k in synthesized.of_type("AWS::IAM::Role") if k.startswith("ServiceTaskTaskRole"))
+    return [
+        statement
+        for policy in _properties(synthesized, "AWS::IAM::Policy")
+        if {"Ref": role_id} in policy["Roles"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_ecs_exec_is_on_for_the_service(profile: Synthesized) -> None:
+    """ECS Exec (ecs-exec.html): the service's tasks start with the managed agent (enableExecuteCommand)."""
+    assert _one(profile, "AWS::ECS::Service")["EnableExecuteCommand"] is True
+
+
+def test_ecs_exec_task_role_gets_only_the_ssmmessages_actions_it_needs(profile: Synthesized) -> None:
+    """ECS Exec's IAM rule (ecs-exec.html, "IAM permissions required for ECS Exec"): the task role needs
+    the four ssmmessages channel actions, which have no resource-level permissions; nothing else of SSM."""
+    statements = _task_role_statements(profile)
+    actions = [action for statement in statements for action in _as_list(statement["Action"])]
+    assert sorted(action for action in actions if action.startswith(("ssm", "ssmmessages"))) == SSM_MESSAGES
+    (channels,) = (s for s in statements if "ssmmessages:OpenDataChannel" in _as_list(s["Action"]))
+    assert sorted(_as_list(channels["Action"])) == sorted(["logs:DescribeLogGroups", *SSM_MESSAGES])
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def test_ecs_exec_sessions_are_encrypted_and_logged_to_an_encrypted_log_group(profile: Synthesized) -> None:
+    """ECS Exec's logging and encryption (ecs-exec.html, "Logging and Auditing using ECS Exec"): the cluster
+    encrypts each session with our key and sends its output (OVERRIDE) to a KMS-encrypted log group, which
+    the task role may write to and nothing wider."""
+    configuration = _one(profile, "AWS::ECS::Cluster")["Configuration"]["ExecuteCommandConfiguration"]
+    assert configuration["Logging"] == "OVERRIDE"
+    assert configuration["KmsKeyId"] == {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}
+    assert configuration["LogConfiguration"]["CloudWatchEncryptionEnabled"] is True
+    group = configuration["LogConfiguration"]["CloudWatchLogGroupName"]["Ref"]
+    assert profile.resources[group]["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]}
+    writes = [s for s in _task_role_statements(profile) if "logs:PutLogEvents" in _as_list(s["Action"])]
+    assert len(writes) == 1 and {"Ref": group} in json.loads(json.dumps(writes[0]["Resource"]))["Fn::Join"][1]
+
+
+def test_ecs_exec_keeps_the_root_filesystem_read_only(profile: Synthesized) -> None:
+    """ECS Exec's agent needs writable state and log directories (ecs-exec.html considerations; the agent
+    fails on a read-only root, aws/containers-roadmap#1359): two task volumes, the root stays read-only."""
+    container = _container(profile)
+    assert container["ReadonlyRootFilesystem"] is True
+    mounts = {m["ContainerPath"]: m["ReadOnly"] for m in container["MountPoints"]}
+    assert mounts == {"/tmp": False, "/var/lib/amazon": False, "/var/log/amazon": False}  # noqa: S108
+
+
+def test_operator_outputs_name_what_tapstack_reads(profile: Synthesized) -> None:
+    """`tapstack` reads the cluster, service, log groups, family and target groups from these outputs."""
+    outputs = profile.template.to_json()["Outputs"]
+    (cluster,) = profile.of_type("AWS::ECS::Cluster")
+    assert outputs["ClusterName"]["Value"] == {"Ref": cluster}
+    assert outputs["ServiceName"]["Value"]["Fn::GetAtt"][1] == "Name"
+    assert outputs["LogStreamPrefix"]["Value"] == "storefront" and outputs["ContainerName"]["Value"] == "storefront"
+    container = _container(profile)
+    assert container["LogConfiguration"]["Options"]["awslogs-group"] == outputs["ServiceLogGroup"]["Value"]
+    assert container["LogConfiguration"]["Options"]["awslogs-stream-prefix"] == "storefront"
+    assert outputs["TaskDefinitionFamily"]["Value"] == _task(profile)["Family"]
+    groups = outputs["TargetGroupArns"]["Value"]
+    assert len(profile.of_type("AWS::ElasticLoadBalancingV2::TargetGroup")) == (
+        1 if "Ref" in groups else len(groups["Fn::Join"][1])
+    )
+    copy = ["TapStack-prod-backup-us-west-2@us-west-2"] if profile.environment == "prod" else []
+    assert outputs["Stacks"]["Value"].split() == [f"TapStack-{profile.environment}@us-east-1", *copy]
+
+
+# --- The shop's own settings and secrets (issue 24): the `abroad` app carries docs/your-app.md's example ---
+SHOP_SECRET_ARN = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:shop/django-AbCdEf"  # noqa: S105 - an ARN
+SHOP_PARAMETER = "arn:aws:ssm:eu-central-1:123456789012:parameter/shop/sentry-dsn"
+SHOP_KEY = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_a_shops_settings_are_plain_environment_variables_of_its_container(abroad: Synthesized) -> None:
+    """`service.environment` reaches the task definition's Environment, beside (never over) the platform's."""
+    environment = {e["Name"]: e["Value"] for e in _container(abroad)["Environment"]}
+    assert {name: environment[name] for name in ("SHOP_CURRENCY", "ALLOWED_HOSTS")} == {
+        "SHOP_CURRENCY": "EUR",
+        "ALLOWED_HOSTS": "shop.example.com",
+    }
+    assert environment["DB_SECRET_ARN"] == {"Ref": "DatabaseClusterSecretAttachmentDC8466C0"}
+
+
+def test_a_shops_secrets_are_injected_by_ecs_with_the_exact_value_from(abroad: Synthesized) -> None:
+    """ECS rule: a secret is a container `Secrets` entry whose ValueFrom is the secret's ARN (with
+    `:json-key:version-stage:version-id`) or the SSM parameter's ARN, resolved by ECS at task start.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
+    secrets = {s["Name"]: s["ValueFrom"] for s in _container(abroad)["Secrets"]}
+    assert secrets["SECRET_KEY"] == f"{SHOP_SECRET_ARN}:SECRET_KEY::"
+    assert secrets["SENTRY_DSN"] == SHOP_PARAMETER
+    environment = {e["Name"] for e in _container(abroad)["Environment"]}
+    assert not {"SECRET_KEY", "SENTRY_DSN"} & environment
+
+
+def _execution_role_statements(synthesized: Synthesized) -> list[dict[str, Any]]:
+    role = _task(synthesized)["ExecutionRoleArn"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in synthesized.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    actions = statement["Action"]
+    return {actions} if isinstance(actions, str) else set(actions)
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    resources = statement["Resource"]
+    return resources if isinstance(resources, list) else [resources]
+
+
+def test_the_execution_role_reads_exactly_the_configured_secrets_and_decrypts_only_with_their_key(
+    abroad: Synthesized,
+) -> None:
+    """ECS rule "Required IAM permissions for Amazon ECS secrets": the task execution role needs
+    secretsmanager:GetSecretValue / ssm:GetParameters on the referenced secrets and parameters, and
+    kms:Decrypt on a customer-managed key; here on exactly those ARNs, the key only via the two services.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html#secrets-iam"""
+    statements = _execution_role_statements(abroad)
+    secret_reads = [s for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
+    assert len(secret_reads) == 1
+    assert _resources(secret_reads[0]) == [
+        SHOP_SECRET_ARN,
+        {"Ref": "DatabaseClusterSecretAttachmentDC8466C0"},
+        {"Ref": "ServiceAdminToken7B985D70"},
+    ]
+    (parameter_read,) = [s for s in statements if any(a.startswith("ssm:") for a in _actions(s))]
+    assert parameter_read["Resource"] == SHOP_PARAMETER
+    (decrypt,) = [s for s in statements if "kms:Decrypt" in _actions(s)]
+    assert decrypt == {
+        "Action": "kms:Decrypt",
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": ["secretsmanager.eu-central-1.amazonaws.com", "ssm.eu-central-1.amazonaws.com"]
+            }
+        },
+        "Effect": "Allow",
+        "Resource": SHOP_KEY,
+    }
+    # Nothing wider: the one "*" is ecr:GetAuthorizationToken, which takes no resource.
+    assert [_actions(s) for s in statements if "*" in _resources(s)] == [{"ecr:GetAuthorizationToken"}]
+
+
+def test_the_bundled_storefront_leaves_migrations_to_the_release_step(dev: Synthesized, abroad: Synthesized) -> None:
+    """Its tasks start without migrating (STOREFRONT_MIGRATE_ON_START=false); a shop's own image is not told."""
+    assert {"Name": "STOREFRONT_MIGRATE_ON_START", "Value": "false"} in _container(dev)["Environment"]
+    assert "STOREFRONT_MIGRATE_ON_START" not in {e["Name"] for e in _container(abroad)["Environment"]}

@@ -141,8 +141,10 @@ def test_make_targets_run_the_cli_only_with_options_it_accepts() -> None:
     problems = []
     for target in targets:
         lines = _dry_run(target, "ENVIRONMENT=prod", "REGION=eu-central-1", "EMAIL=ops@example.com")
-        (line,) = [line for line in lines if line.startswith(f"{CDK} ")]
-        problems += cli_problems(line, grammar)
+        runs = [line for line in lines if line.startswith(f"{CDK} ")]
+        assert runs, target
+        for line in runs:
+            problems += cli_problems(line, grammar)
     assert problems == []
 
 
@@ -155,3 +157,39 @@ def test_diff_names_every_stack_of_the_profile_and_no_other(prod: Synthesized) -
     others = [f"TapStack-{e}{suffix}" for e in ("dev", "staging") for suffix in ("", "-edge")] + ["TapStack-pipeline"]
     selected = {name for name in [*prod.template_paths, *others] if any(fnmatch(name, p) for p in patterns)}
     assert selected == set(prod.template_paths)
+
+
+def test_destroy_runs_tapstack_destroy_for_the_profile_and_region() -> None:
+    """`make destroy` is `tapstack destroy` (tapstack_cli/destroy.py): one implementation of the order and
+    of the list of what is kept."""
+    lines = _dry_run("destroy", "ENVIRONMENT=pr-123", "REGION=eu-central-1")
+    assert lines[-1] == ".venv/bin/tapstack destroy --env pr-123 --region eu-central-1"
+    assert _dry_run("destroy", "ENVIRONMENT=pr-123", "YES=1")[-1] == ".venv/bin/tapstack destroy --env pr-123 --yes"
+
+
+def test_every_cdk_command_in_the_docs_uses_only_options_the_pinned_cli_accepts() -> None:
+    """The commands a reader copies from README.md and docs/ (bootstrap, synth, deploy, diff, destroy)
+    run the pinned CLI with options it declares. https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd.html"""
+    grammar = _cli_grammar()
+    problems = []
+    commands = 0
+    for document in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        text = re.sub(r"\\\n\s*", " ", document.read_text())
+        for command in re.findall(rf"{re.escape(CDK)} [^\n`]*", text):
+            commands += 1
+            problems += [f"{document.name}: {p}" for p in cli_problems(command, grammar)]
+    assert commands >= 8
+    assert problems == []
+
+
+def test_deploy_and_diff_run_the_listener_rule_guard_on_the_synthesized_app_first() -> None:
+    """ECS owns a blue/green service's production listener rule weights (aws/aws-cdk#36649): the guard compares
+    the synthesized rule with the deployed stack's before the CLI changes or diffs anything.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-blue-green.html"""
+    for target, verb in (("deploy", " deploy "), ("diff", " diff ")):
+        lines = _dry_run(target, "ENVIRONMENT=prod", "REGION=eu-central-1")
+        synth = next(i for i, line in enumerate(lines) if line.startswith("node_modules/.bin/cdk synth -q"))
+        guard = next(i for i, line in enumerate(lines) if line.endswith("-m ops.listener_rule_guard cdk.out"))
+        cdk = next(i for i, line in enumerate(lines) if line.startswith("node_modules/.bin/cdk") and verb in line)
+        assert synth < guard < cdk
+        assert "-c environment=prod -c region=eu-central-1" in lines[synth]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -176,3 +178,15 @@ async def place(client: httpx.AsyncClient, cart_id: str, key: str | None = None)
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
+
+
+_SESSION_START = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Where the browser test left this session's screenshots (tests/storefront/test_browser.py). Read from
+    the directory, not the test module: under xdist the tests run in worker processes."""
+    directory = Path(os.environ.get("STOREFRONT_SCREENSHOT_DIR") or repo_root() / "test-artifacts" / "screenshots")
+    shots = [p for p in directory.glob("*.png") if p.stat().st_mtime >= _SESSION_START] if directory.is_dir() else []
+    if shots:
+        terminalreporter.write_line(f"storefront page screenshots ({len(shots)}): {directory}")

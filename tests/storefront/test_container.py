@@ -56,6 +56,15 @@ def test_dockerfile_passes_hadolint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_base_images_come_from_ecr_public_s_mirror_of_the_docker_official_images() -> None:
+    """Docker Hub limits anonymous pulls per source IP, and CodeBuild's image builds share their addresses; ECR
+    Public's `docker/library` mirror serves the same official images (same tags and digests) without that
+    limit. https://docs.aws.amazon.com/AmazonECR/latest/public/docker-pull-ecr-image.html
+    https://docs.docker.com/docker-hub/usage/"""
+    bases = [rest.split()[0] for keyword, rest in _instructions() if keyword == "FROM"]
+    assert bases == ["public.ecr.aws/docker/library/python:3.11-slim-bookworm"] * 2
+
+
 def test_every_file_the_dockerfile_copies_exists() -> None:
     copies = [rest.split() for kw, rest in _instructions() if kw == "COPY" and "--from=" not in rest]
     assert copies
@@ -65,8 +74,11 @@ def test_every_file_the_dockerfile_copies_exists() -> None:
 
 
 def test_image_is_multi_stage_slim_non_root_and_exposes_8000() -> None:
+    """Both stages start from Docker's official slim Python image as ECR Public mirrors it: the same image
+    without Docker Hub's anonymous pull rate limit (https://docs.aws.amazon.com/AmazonECR/latest/public/docker-pull-ecr-image.html)."""
     froms = [rest for kw, rest in _instructions() if kw == "FROM"]
-    assert len(froms) >= 2 and all(re.match(r"python:3\.11[\w.-]*-slim", f) for f in froms)
+    assert len(froms) >= 2
+    assert all(re.match(r"public\.ecr\.aws/docker/library/python:3\.11[\w.-]*-slim", f) for f in froms)
     user = [rest for kw, rest in _instructions() if kw == "USER"][-1]
     assert user.split(":")[0] not in ("root", "0")
     assert ("EXPOSE", "8000") in _instructions()

@@ -1,4 +1,5 @@
-"""`storefront` command line: serve, migrate, seed, and run-local (embedded PostgreSQL + seed + serve)."""
+"""`storefront` command line: serve, migrate, seed, expire-carts (a scheduled job), and run-local (embedded
+PostgreSQL + seed + serve). Without a configured database each command runs against the embedded one."""
 
 from __future__ import annotations
 
@@ -94,28 +95,32 @@ async def _migrate(settings: Settings) -> list[str]:
 
 
 async def _seed(settings: Settings, count: int) -> int:
+    from storefront import demo
+
     added = 0
     async with _connection(settings) as conn:
-        # In batches: each statement stays well inside the per-statement timeout, now that the search index
-        # makes every inserted product cost about 0.2 ms.
+        # In batches, each with its own minute: the search index makes every inserted product cost about
+        # 0.2-1 ms (more under load), past the service's per-statement timeout for a whole batch.
+        await conn.execute("SET statement_timeout = '60s'")
         for first in range(1, count + 1, SEED_BATCH):
+            batch = [demo.product(n) for n in range(first, min(first + SEED_BATCH - 1, count) + 1)]
             status: str = await conn.execute(
                 """
                 INSERT INTO products (sku, name, description, price_cents, currency, stock)
-                SELECT format('SEED-%s', lpad(n::text, 6, '0')),
-                       format('Seed product %s', n),
-                       format('A sample product (number %s) for trying the shop.', n),
-                       100 + (n * 37) % 9900,
-                       'USD',
-                       100
-                FROM generate_series($1::integer, $2::integer) AS n
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::integer[])
                 ON CONFLICT (sku) DO NOTHING
                 """,
-                first,
-                min(first + SEED_BATCH - 1, count),
+                *([p[column] for p in batch] for column in demo.COLUMNS),
             )
             added += int(status.split()[-1])
     return added
+
+
+async def _expire_carts(settings: Settings, ttl_hours: int) -> int:
+    from storefront.domain.carts import expire_abandoned_carts
+
+    async with _connection(settings) as conn:
+        return await expire_abandoned_carts(conn, ttl_hours=ttl_hours)
 
 
 class _Terminated(Exception):
@@ -127,20 +132,20 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
-    import uvicorn
+    from storefront import drain
 
-    # uvicorn drains in-flight requests on SIGTERM, runs the lifespan shutdown (closing the pool), then
-    # re-raises the signal to the previous handler: ours, which unwinds through the `finally` blocks.
+    # uvicorn drains in-flight requests on SIGTERM (and, with drain's server and protocol, every connection
+    # it accepted: answered or cleanly closed, never reset), runs the lifespan shutdown (closing the pool),
+    # then re-raises the signal to the previous handler: ours, which unwinds through the `finally` blocks.
     signal.signal(signal.SIGTERM, _raise_terminated)
     signal.signal(signal.SIGINT, _raise_terminated)
-    uvicorn.run(
-        "storefront.app:app_from_env",
+    drain.serve(
+        app="storefront.app:app_from_env",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
         log_config=None,
         access_log=False,
         proxy_headers=False,
@@ -149,7 +154,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storefront", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the API (embedded PostgreSQL when no database is configured)")
@@ -157,12 +162,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=None)
     sub.add_parser("migrate", help="apply pending schema migrations, then exit")
-    seed = sub.add_parser("seed", help="add N sample products (idempotent)")
+    seed = sub.add_parser("seed", help="add the first N products of the demo catalog (idempotent)")
     seed.add_argument("--products", type=int, default=50)
+    expire = sub.add_parser("expire-carts", help="delete open carts untouched for longer than the TTL, then exit")
+    expire.add_argument("--ttl-hours", type=int, default=None, help="default: STOREFRONT_CART_TTL_HOURS")
     local = sub.add_parser("run-local", help="embedded PostgreSQL + migrate + seed + serve")
     local.add_argument("--host", default="127.0.0.1")
     local.add_argument("--port", type=int, default=8000)
     local.add_argument("--products", type=int, default=50)
+    return parser
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: Settings, *, local: bool) -> None:
+    """One command, with a database ready; `local`: the embedded one, which may be new (migrate it first)."""
+    if args.command == "migrate":
+        applied = asyncio.run(_migrate(settings))
+        logger.info("migrations done", extra={"applied": applied})
+    elif args.command == "seed":
+        if args.products < 0 or args.products > 1_000_000:
+            parser.error("--products must be between 0 and 1000000")
+        asyncio.run(_migrate(settings))
+        added = asyncio.run(_seed(settings, args.products))
+        logger.info("seeded products", extra={"added": added})
+    elif args.command == "expire-carts":
+        ttl_hours = settings.cart_ttl_hours if args.ttl_hours is None else args.ttl_hours
+        if not 1 <= ttl_hours <= 8760:
+            parser.error("--ttl-hours must be between 1 and 8760")
+        if local:
+            asyncio.run(_migrate(settings))
+        expired = asyncio.run(_expire_carts(settings, ttl_hours))
+        logger.info("expired carts", extra={"expired": expired, "ttl_hours": ttl_hours})
+    elif args.command == "serve":
+        _serve(settings, args.host, args.port, args.workers or settings.workers)
+    elif args.command == "run-local":
+        asyncio.run(_migrate(settings))
+        added = asyncio.run(_seed(settings, args.products))
+        logger.info("seeded products", extra={"added": added})
+        _serve(settings, args.host, args.port, 1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
 
     from storefront.db.migrate import MigrationError
@@ -176,22 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(base.log_level)
     try:
         with _database_env(base) as settings:
-            if args.command == "migrate":
-                applied = asyncio.run(_migrate(settings))
-                logger.info("migrations done", extra={"applied": applied})
-            elif args.command == "seed":
-                if args.products < 0 or args.products > 1_000_000:
-                    parser.error("--products must be between 0 and 1000000")
-                asyncio.run(_migrate(settings))
-                added = asyncio.run(_seed(settings, args.products))
-                logger.info("seeded products", extra={"added": added})
-            elif args.command == "serve":
-                _serve(settings, args.host, args.port, args.workers or settings.workers)
-            elif args.command == "run-local":
-                asyncio.run(_migrate(settings))
-                added = asyncio.run(_seed(settings, args.products))
-                logger.info("seeded products", extra={"added": added})
-                _serve(settings, args.host, args.port, 1)
+            _run(args, parser, settings, local=base.database_mode == "embedded")
     except _Terminated:
         return 0
     except MigrationError as exc:

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
         default=30, ge=0, le=86400, validation_alias="STOREFRONT_CATALOG_STALE_WHILE_REVALIDATE"
     )
     workers: int = Field(default=1, ge=1, le=64, validation_alias="STOREFRONT_WORKERS")
+    # `storefront expire-carts` deletes open carts untouched for longer than this.
+    cart_ttl_hours: int = Field(default=72, ge=1, le=8760, validation_alias="STOREFRONT_CART_TTL_HOURS")
 
     @field_validator("admin_token")
     @classmethod

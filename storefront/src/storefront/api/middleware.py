@@ -207,8 +207,10 @@ class EdgeMiddleware:
         has_body = False
         for name, value in scope["headers"]:
             if name == b"content-length":
+                # A length with more digits than any allowed one is too large, and is not converted: int()
+                # refuses more than 4,300 digits, and a server in front may not have checked it.
                 try:
-                    length = int(value)
+                    length = int(value) if len(value) <= len(str(self.max_bytes)) else self.max_bytes + 1
                 except ValueError:
                     length = 0
                 if length > self.max_bytes:

@@ -95,11 +95,27 @@ class PoolConfig:
     min_size: int = 2
     max_size: int = 10
     statement_timeout_ms: int = 5000
+    acquire_timeout: float = 2.0  # seconds a request waits for a free connection (STOREFRONT_POOL_ACQUIRE_TIMEOUT)
+
+
+class TimedPool(asyncpg.Pool):
+    """A pool whose `acquire()` gives up after `acquire_timeout` seconds unless told otherwise.
+
+    asyncpg waits without limit by default, also inside `pool.fetch()` and friends, so during an outage or a
+    burst every request would queue for a connection until the client gave up. With the bound the wait ends
+    in `TimeoutError`, which the service answers 503 `database_unavailable` with `Retry-After`
+    (api/errors.py). The time to open a new connection counts too: asyncpg connects inside `acquire`.
+    """
+
+    acquire_timeout: float | None = None
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
 
 
 async def create_pool(
     config: PoolConfig, *, dsn: str | None = None, connector: RotatingConnector | None = None
-) -> asyncpg.Pool:
+) -> TimedPool:
     """A pool over `dsn` or `connector` (exactly one), with server-side timeouts set per connection."""
     if (dsn is None) == (connector is None):
         raise ValueError("give exactly one of dsn or connector")
@@ -108,13 +124,22 @@ async def create_pool(
         "statement_timeout": str(config.statement_timeout_ms),
         "idle_in_transaction_session_timeout": str(max(config.statement_timeout_ms * 2, 10000)),
     }
-    pool = await asyncpg.create_pool(
+    # asyncpg.create_pool's own body, with our class: it has no parameter for the pool class.
+    pool = TimedPool(
         dsn,
         min_size=config.min_size,
         max_size=config.max_size,
+        max_queries=50000,
         connect=connector,
+        setup=None,
+        init=None,
         reset=_no_reset,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         server_settings=server_settings,
         max_inactive_connection_lifetime=60.0,
     )
+    pool.acquire_timeout = config.acquire_timeout
+    await pool
     return pool

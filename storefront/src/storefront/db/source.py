@@ -14,7 +14,9 @@ PoolFactory = Callable[[], Awaitable[asyncpg.Pool]]
 
 def default_pool_factory(settings: Settings) -> PoolFactory:
     """Build the pool from the settings' database source (URL, or AWS endpoint + secret)."""
-    config = PoolConfig(settings.pool_min_size, settings.pool_max_size, settings.statement_timeout_ms)
+    config = PoolConfig(
+        settings.pool_min_size, settings.pool_max_size, settings.statement_timeout_ms, settings.pool_acquire_timeout
+    )
 
     async def factory() -> asyncpg.Pool:
         mode = settings.database_mode

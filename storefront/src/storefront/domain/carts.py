@@ -52,4 +52,23 @@ async def set_item(db: asyncpg.Pool, cart_id: uuid.UUID, product_id: int, quanti
             if currencies and product["currency"] not in currencies:
                 raise CurrencyMismatch
             await queries.upsert_cart_item(conn, cart_id, product_id, quantity)
+        await queries.touch_cart(conn, cart_id)
         return await _view(conn, cart_id)
+
+
+# Carts deleted per statement: each batch is its own short transaction, so the job never holds many locks.
+EXPIRE_BATCH = 500
+
+
+async def expire_abandoned_carts(db: asyncpg.Pool | queries.Connection, *, ttl_hours: int) -> int:
+    """Delete open carts untouched for longer than `ttl_hours`; returns how many.
+
+    Nothing goes back to stock: a cart never takes stock (an order does, in one transaction with the
+    cart's checkout). Idempotent: a second run finds nothing older than the TTL. Safe to run twice at once:
+    each batch skips carts another transaction holds (queries.EXPIRE_CARTS_SQL)."""
+    expired = 0
+    while True:
+        deleted = await queries.expire_carts(db, ttl_hours=ttl_hours, batch=EXPIRE_BATCH)
+        expired += deleted
+        if deleted < EXPIRE_BATCH:
+            return expired
