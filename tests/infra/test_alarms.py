@@ -133,6 +133,10 @@ ALARMS: dict[str, Row] = {
     "NatPortAllocationErrors": Row(
         watch("AWS/NATGateway ErrorPortAllocation[NatGatewayId] Sum 300s"), ">", 0, 1, 1, "notBreaching"
     ),
+    # Scheduled jobs (issue 24): a schedule that cannot start its run leaves a message in the dead-letter queue.
+    "JobStartFailed": Row(
+        watch("AWS/SQS ApproximateNumberOfMessagesVisible[QueueName] Maximum 300s"), ">", 0, 1, 1, "notBreaching"
+    ),
     # The release's own alarms (infra/deployment.py): ECS watches them during a deployment and rolls
     # back; they page nobody (the DeploymentFailed rule below does). Judged only at 10 requests/min or more.
     "DeploymentTarget5xxRate": Row(
@@ -156,6 +160,9 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "RotationFailed": ("aws.secretsmanager", ("AWS Service Event via CloudTrail",)),
     "DatabaseEvents": ("aws.rds", ("RDS DB Cluster Event",)),
     "BackupJobFailed": ("aws.backup", ("Backup Job State Change", "Copy Job State Change")),
+    # Scheduled jobs (issue 24): a run whose container exits non-zero, a failed workflow execution.
+    "ScheduledJobsFailedRun": ("aws.ecs", ("ECS Task State Change",)),
+    "ScheduledJobsFailedExecution": ("aws.states", ("Step Functions Execution Status Change",)),
 }
 
 
