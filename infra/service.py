@@ -186,13 +186,13 @@ class StorefrontService(Construct):
             "names the image repository, log group, key or secret.",
         )
         if self.exec_log_group is not None:
-            # cdk-nag names the account as the template does: a literal where the stack's account is known.
-            account = "<AWS::AccountId>" if Token.is_unresolved(Stack.of(self).account) else Stack.of(self).account
+            stack = Stack.of(self)
+            # cdk-nag names region and account as the template does: literals where the stack knows them.
+            account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
             acknowledge(
                 task_definition,
-                # The stack's region is known at synth, so CDK writes the ARN's partition and region out.
-                f"AwsSolutions-IAM5[Resource::arn:aws:logs:{Stack.of(self).region}:{account}:log-group:"
-                f"<{Stack.of(self).get_logical_id(self.exec_log_group.node.default_child)}>:*]",  # type: ignore[arg-type]
+                f"AwsSolutions-IAM5[Resource::arn:aws:logs:{stack.region}:{account}:log-group:"
+                f"<{stack.get_logical_id(self.exec_log_group.node.default_child)}>:*]",  # type: ignore[arg-type]
                 "ECS Exec writes each session's output to a log stream it names per session: the streams of "
                 "exactly this log group.",
             )

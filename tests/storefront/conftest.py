@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
-import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -179,9 +180,13 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+_SESSION_START = time.time()
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Where the browser test left its screenshots (tests/storefront/test_browser.py)."""
-    browser_test = sys.modules.get("tests.storefront.test_browser")
-    taken = getattr(browser_test, "TAKEN", None)
-    if taken:
-        terminalreporter.write_line(f"storefront page screenshots ({len(taken)}): {taken[0].parent}")
+    """Where the browser test left this session's screenshots (tests/storefront/test_browser.py). Read from
+    the directory, not the test module: under xdist the tests run in worker processes."""
+    directory = Path(os.environ.get("STOREFRONT_SCREENSHOT_DIR") or repo_root() / "test-artifacts" / "screenshots")
+    shots = [p for p in directory.glob("*.png") if p.stat().st_mtime >= _SESSION_START] if directory.is_dir() else []
+    if shots:
+        terminalreporter.write_line(f"storefront page screenshots ({len(shots)}): {directory}")

@@ -129,13 +129,8 @@ def browser(shop: Shop) -> Iterator[Browser]:
         browser.close()
 
 
-TAKEN: list[Path] = []  # this session's screenshots, which conftest's terminal summary names
-
-
 def _shot(page: Page, width: int, step: str) -> None:
-    path = SCREENSHOTS / f"{width}-{step}.png"
-    page.screenshot(path=str(path), full_page=False)
-    TAKEN.append(path)
+    page.screenshot(path=str(SCREENSHOTS / f"{width}-{step}.png"), full_page=False)
 
 
 def _metrics(page: Page) -> dict[str, Any]:

@@ -159,7 +159,9 @@ async def _shop(q: _Queries, conn: asyncpg.Connection, *, earlier_cart: uuid.UUI
     await q("delete_cart_item", conn, cart_id=cart, product_id=earlier_product)
     lines = await q("cart_lines", conn, cart_id=cart)
     assert [(r["product_id"], r["quantity"], r["unit_price_cents"]) for r in lines] == [(product["id"], 2, 650)]
-    await q("touch_cart", conn, cart_id=cart)
+    if hasattr(q.module, "touch_cart"):  # releases with abandoned-cart expiry (issue 24) on
+        await q("touch_cart", conn, cart_id=cart)
+        assert await q("expire_carts", conn, ttl_hours=1, batch=10) == 0  # nothing here is an hour old
 
     for cart_id in (cart, earlier_cart):
         key = f"expand-contract-{uuid.uuid4().hex}"
@@ -191,8 +193,6 @@ async def _shop(q: _Queries, conn: asyncpg.Connection, *, earlier_cart: uuid.UUI
         assert [line["product_id"] for line in order["lines"]] == sorted(w["product_id"] for w in wanted)
         # This release reads what the previous one wrote on the new schema (both run during a deployment).
         assert await current_queries.get_order(conn, order_id) == order
-    # The cart-expiry job: nothing here is abandoned (every cart was just changed, or is ordered).
-    assert await q("expire_carts", conn, ttl_hours=1, batch=100) == 0
 
 
 def _run(pg: EmbeddedPostgres, scenario: Any) -> None:

@@ -114,8 +114,8 @@ async def _pages_now(conn: asyncpg.Connection, term: str, limit: int) -> list[li
 
 
 async def _plan(conn: asyncpg.Connection, term: str, limit: int = 21) -> dict[str, Any]:
-    window = queries.SEARCH_WINDOW_PER_ROW * limit
-    raw = await conn.fetchval("EXPLAIN (FORMAT JSON) " + queries.SEARCH_PRODUCTS_SQL, 0, limit, _pattern(term), window)
+    """The plan of the step after the window (the one the planner chooses per term)."""
+    raw = await conn.fetchval("EXPLAIN (FORMAT JSON) " + queries.SEARCH_BEYOND_SQL, 0, _pattern(term), limit)
     plan: dict[str, Any] = json.loads(raw)[0]["Plan"]
     return plan
 
@@ -179,7 +179,7 @@ async def test_migration_creates_the_trigram_index_over_the_searched_expression(
     assert "USING gin" in definition and "gin_trgm_ops" in definition
     sql = next(m.sql for m in migrate.load() if m.version == 2)
     expression = "(name || ' ' || sku || ' ' || description)"
-    assert expression in sql and expression in queries.SEARCH_PRODUCTS_SQL
+    assert expression in sql and expression in queries.SEARCH_BEYOND_SQL and expression in queries.search_window_sql(1)
 
 
 async def test_the_search_expression_keeps_1000_sample_texts_for_the_planner(database: str) -> None:
@@ -240,39 +240,38 @@ async def test_a_rare_term_is_answered_from_the_trigram_index_with_default_plann
     assert not any(node["Node Type"] == "Seq Scan" for node in _nodes(plan))
 
 
-async def _executed(conn: asyncpg.Connection, term: str, limit: int = 21, after: int = 0) -> list[dict[str, Any]]:
-    """The nodes of the search's plan that actually ran (EXPLAIN ANALYZE), for `term` on the page after `after`."""
-    window = queries.SEARCH_WINDOW_PER_ROW * limit
-    await conn.execute("SET plan_cache_mode = force_custom_plan")
-    raw = await conn.fetchval(
-        "EXPLAIN (ANALYZE, FORMAT JSON) " + queries.SEARCH_PRODUCTS_SQL, after, limit, _pattern(term), window
-    )
+async def _executed(conn: asyncpg.Connection, sql: str, *args: Any) -> list[dict[str, Any]]:
+    """The nodes of `sql`'s plan that actually ran (EXPLAIN ANALYZE)."""
+    raw = await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args)
     return [node for node in _nodes(json.loads(raw)[0]["Plan"]) if node.get("Actual Loops", 0) > 0]
 
 
 @pytest.mark.parametrize("term", ["filler", "Filler item", "padding for the planner", "item 1", "for the"])
-async def test_a_frequent_term_walks_ids_in_order_and_never_reads_the_trigram_index(catalog: str, term: str) -> None:
+async def test_a_frequent_term_is_answered_by_the_window_alone_in_id_order(catalog: str, term: str) -> None:
     """Every filler product matches these terms (or one in ten, for 'item 1'), multi-word ones too, which the
-    planner estimates at a row or two (it multiplies the joined-text and the per-column selectivities): the
-    walk over the primary key finds the page and the trigram index is never read, whatever the estimate."""
+    planner used to estimate at a row or two: the window's walk over the primary key finds the page, and
+    nothing else runs (no window end is returned, so the step beyond it is not even sent)."""
     conn = await asyncpg.connect(catalog)
     try:
-        ran = await _executed(conn, term, after=100)
+        window = queries.search_window_sql(21)
+        rows = await conn.fetch(window, 100, _pattern(term), 21)
+        ran = await _executed(conn, window, 100, _pattern(term), 21)
     finally:
         await conn.close()
+    assert len(rows) == 21 and not any(r["window_end"] for r in rows)
     assert any(node.get("Index Name") == "products_pkey" for node in ran)
-    assert not any(node.get("Index Name") == INDEX for node in ran)
-    assert not any(node["Node Type"] == "Seq Scan" for node in ran)
+    assert not any(node.get("Index Name") == INDEX or node["Node Type"] == "Seq Scan" for node in ran)
 
 
 async def test_a_rare_term_walks_one_window_then_reads_the_trigram_index(catalog: str) -> None:
     conn = await asyncpg.connect(catalog)
     try:
-        ran = await _executed(conn, "Widget 59")
+        rows = await conn.fetch(queries.search_window_sql(21), 0, _pattern("Widget 59"), 21)
+        end = [r["id"] for r in rows if r["window_end"]]
+        ran = await _executed(conn, queries.SEARCH_BEYOND_SQL, end[0], _pattern("Widget 59"), 21 - len(rows) + 1)
     finally:
         await conn.close()
-    walked = next(node for node in ran if node.get("Index Name") == "products_pkey")
-    assert walked["Actual Rows"] == queries.SEARCH_WINDOW_PER_ROW * 21
+    assert end == [queries.SEARCH_WINDOW_PER_ROW * 21]  # the window's last id: ids start at 1 in this catalog
     assert any(node.get("Index Name") == INDEX for node in ran)
     assert not any(node["Node Type"] == "Seq Scan" for node in ran)
 
@@ -283,7 +282,8 @@ async def test_pages_that_cross_the_window_equal_the_plain_predicate(catalog: st
     beyond it, page by page (the window is 10 products per row asked for)."""
     conn = await asyncpg.connect(catalog)
     try:
-        for term in ("widget 5", "item 19", "item 2000", "Filler item 1999", "w-00", "ITEM 7", "er item 1000"):
+        # 11, 111, 2, 11, 60, 11 and 1 matches: in the corpus at the start, among the filler further on, both.
+        for term in ("widget 5", "item 199", "item 2000", "Filler item 1999", "w-00", "ER ITEM 1000", "Widget 59"):
             pages_now = await _pages_now(conn, term, limit)
             assert pages_now == await _pages_before(conn, term, limit), term
     finally:
@@ -291,19 +291,21 @@ async def test_pages_that_cross_the_window_equal_the_plain_predicate(catalog: st
 
 
 async def test_search_is_planned_for_each_term_never_from_a_generic_plan(catalog: str) -> None:
-    """After five runs PostgreSQL may cache one generic plan for a prepared statement; for search, that plan
-    would be the id walk for every term, reading the whole table for a rare one."""
+    """After five runs PostgreSQL may cache one generic plan for a prepared statement: for the step beyond the
+    window that plan would be the id walk for every term, reading the whole table for a rare one. The window's
+    own statement does not depend on the term: it may (and after five runs does) use its cached plan."""
     conn = await asyncpg.connect(catalog)
     try:
         for n in range(20):
-            await queries.list_products(conn, after_id=0, limit=21, q=f"item {n}")
-        plans = await conn.fetchrow(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
-            queries.SEARCH_PRODUCTS_SQL,
-        )
+            await queries.list_products(conn, after_id=0, limit=21, q=f"no such item {n}")
+        plans = {
+            r["statement"]: (r["generic_plans"], r["custom_plans"])
+            for r in await conn.fetch("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        }
     finally:
         await conn.close()
-    assert plans is not None and (plans["generic_plans"], plans["custom_plans"]) == (0, 20)
+    assert plans[queries.SEARCH_BEYOND_SQL] == (0, 20)
+    assert plans[queries.search_window_sql(21)][0] > 0
 
 
 async def test_search_pages_through_the_api_like_the_plain_predicate(client: httpx.AsyncClient, database: str) -> None:

@@ -19,52 +19,68 @@ def _escape_like(text: str) -> str:
 
 
 # -- products ----------------------------------------------------------------------------------------
-# Search in two steps, one statement, the same answers as the plain per-column ILIKE in id order:
-#  w: the next SEARCH_WINDOW_PER_ROW * limit products after the cursor, walked in id order (the primary key),
-#     each tested against the term: a term in more than about a tenth of the catalog finds its page here
-#     and never reaches the index, whatever the planner thinks of it. The test is the joined text (one
-#     ILIKE, 2.4 times cheaper per row than three), then the per-column test for the rows it lets through;
-#  b: only when w found fewer than `limit` matches and did not reach the end of the catalog: the matches
-#     after w's last id, planned for the term: the trigram index for a rare term, the id walk for a
-#     frequent one.
-# b's per-column exact test is wrapped in COALESCE (a no-op: nothing in it is ever NULL) so that the planner
-# counts it as 0.5 instead of multiplying the joined-text selectivity by the per-column one as if they were
-# independent: that squared the estimate, put a term in 2% of the catalog at a few rows, and the planner
-# then took every match from the index and sorted it (13-22 ms for `stoneware mug` at 200,000 products, the
-# cost growing with the catalog). Migration 0004 gives the estimate 1,000 sample texts instead of 100.
-# In b, `id + 0 >` keeps w's end out of the index conditions: unknown at planning, it was estimated to keep
-# a third of the table and the planner intersected the trigram matches with a bitmap of the primary key over
-# that range (33 ms of 53).
+# Search in two steps, in one REPEATABLE READ transaction (one snapshot), with the same answers as the plain
+# per-column ILIKE in id order:
+#  window: the next SEARCH_WINDOW_PER_ROW * limit products after the cursor, walked in id order (the primary
+#     key), each tested against the term. A term in a tenth of the catalog or more finds its page here,
+#     whatever the planner would estimate for it, and nothing else runs. The test is the joined text (one
+#     ILIKE, 2.4 times cheaper per row than three), then the per-column test for the rows it lets through.
+#     The statement's plan never depends on the term, so PostgreSQL caches it: no planning per search.
+#     When it found less than a page it also returns one more row: where the window ended (when it was full;
+#     a window that is not full reached the end of the catalog);
+#  beyond: only then, the matches after the window, planned for the term (`force_custom_plan` for that one
+#     statement; a cached generic plan would fix one shape for every term): the trigram index for a rare
+#     term, the walk in id order for a frequent one.
+# The per-column exact test in `beyond` is wrapped in COALESCE (a no-op: nothing in it is ever NULL) so that
+# the planner counts it as 0.5 instead of multiplying the joined-text selectivity by the per-column one as
+# if they were independent: that squared the estimate, put a term in 2% of the catalog at a few rows, and
+# the planner then took every match from the index and sorted it (10-22 ms for `stoneware mug` at 200,000
+# products, growing with the catalog). Migration 0004 gives the estimate 1,000 sample texts instead of 100.
 # The searched text is exactly the expression migration 0002 indexes: the planner uses the trigram index only
-# for the same expression. The per-column ILIKE stays as the exact test (the joined text can also match
-# across a column boundary). A term under three characters (or with no letters or digits) has no trigram
-# to look up: when it matches few products, step b scans the rest of the table.
+# for the same expression. The per-column ILIKE stays the exact test (the joined text can also match across a
+# column boundary). A term under three characters (or with no letters or digits) has no trigram to look up:
+# when it matches few products, `beyond` scans the rest of the table.
 SEARCH_WINDOW_PER_ROW = 10
-SEARCH_PRODUCTS_SQL = (
-    "WITH w AS MATERIALIZED ("
-    "  SELECT id, (name || ' ' || sku || ' ' || description) ILIKE $3"
-    "    AND (name ILIKE $3 OR sku ILIKE $3 OR description ILIKE $3) AS hit"
-    "  FROM products WHERE id > $1 ORDER BY id LIMIT $4"
-    "), a AS MATERIALIZED (SELECT id FROM w WHERE hit ORDER BY id LIMIT $2"
-    "), b AS MATERIALIZED ("
-    "  SELECT id, sku, name, description, price_cents, currency, stock FROM products"
-    "  WHERE (SELECT count(*) FROM a) < $2 AND (SELECT count(*) FROM w) = $4"
-    "    AND id > $1 AND id + 0 > (SELECT max(id) FROM w)"
-    "    AND (name || ' ' || sku || ' ' || description) ILIKE $3"
-    "    AND COALESCE(name ILIKE $3 OR sku ILIKE $3 OR description ILIKE $3, false)"
-    "  ORDER BY id LIMIT $2"
-    ") SELECT p.id, p.sku, p.name, p.description, p.price_cents, p.currency, p.stock FROM a JOIN products p USING (id)"
-    " UNION ALL SELECT * FROM b ORDER BY id LIMIT $2"
+
+
+_SEARCH_WINDOW_SQL = (
+    "WITH w AS MATERIALIZED (SELECT id, (name || ' ' || sku || ' ' || description) ILIKE $2"
+    " AND (name ILIKE $2 OR sku ILIKE $2 OR description ILIKE $2) AS hit"
+    " FROM products WHERE id > $1 ORDER BY id LIMIT :window),"
+    " a AS MATERIALIZED (SELECT id FROM w WHERE hit ORDER BY id LIMIT $3)"
+    " SELECT p.id, p.sku, p.name, p.description, p.price_cents, p.currency, p.stock, false AS window_end"
+    " FROM a JOIN products p USING (id)"
+    " UNION ALL SELECT max(id), NULL, NULL, NULL, NULL, NULL, NULL, true FROM w"
+    " WHERE (SELECT count(*) FROM a) < $3 HAVING count(*) = :window"
 )
 
 
-async def _search_products(conn: Connection, after_id: int, limit: int, pattern: str) -> list[asyncpg.Record]:
-    # Every search planned for its own term (step b: the trigram index for a rare term). A cached generic plan
-    # (PostgreSQL's choice after five runs of a prepared statement) fixes one plan for every term: measured,
-    # the id walk read all 200,000 rows for a rare term (85 ms instead of 0.5 ms).
-    async with conn.transaction():
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        return await conn.fetch(SEARCH_PRODUCTS_SQL, after_id, limit, pattern, SEARCH_WINDOW_PER_ROW * limit)
+def search_window_sql(limit: int) -> str:
+    """The window statement for pages of `limit` rows. The window's length is in the text (only an integer is
+    put there), so that the cached generic plan knows it: a parameter would be planned as a tenth of the table."""
+    return _SEARCH_WINDOW_SQL.replace(":window", str(SEARCH_WINDOW_PER_ROW * int(limit)))
+
+
+SEARCH_BEYOND_SQL = (
+    "SELECT id, sku, name, description, price_cents, currency, stock FROM products"
+    " WHERE id > $1 AND (name || ' ' || sku || ' ' || description) ILIKE $2"
+    " AND COALESCE(name ILIKE $2 OR sku ILIKE $2 OR description ILIKE $2, false)"
+    " ORDER BY id LIMIT $3"
+)
+
+
+async def _search_products(conn: Connection, after_id: int, limit: int, pattern: str) -> list[Row]:
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        rows = await conn.fetch(search_window_sql(limit), after_id, pattern, limit)
+        found = sorted((dict(r) for r in rows if not r["window_end"]), key=lambda r: int(r["id"]))
+        window_end = next((int(r["id"]) for r in rows if r["window_end"]), None)
+        for row in found:
+            del row["window_end"]
+        if len(found) < limit and window_end is not None:
+            await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            beyond = await conn.fetch(SEARCH_BEYOND_SQL, window_end, pattern, limit - len(found))
+            found += [dict(r) for r in beyond]
+        return found
 
 
 async def list_products(db: Executor, *, after_id: int, limit: int, q: str | None) -> list[Row]:
@@ -73,16 +89,14 @@ async def list_products(db: Executor, *, after_id: int, limit: int, q: str | Non
         pattern = f"%{_escape_like(q)}%"
         if isinstance(db, asyncpg.Pool):
             async with db.acquire() as conn:
-                rows = await _search_products(conn, after_id, limit, pattern)
-        else:
-            rows = await _search_products(db, after_id, limit, pattern)
-    else:
-        rows = await db.fetch(
-            "SELECT id, sku, name, description, price_cents, currency, stock FROM products"
-            " WHERE id > $1 ORDER BY id LIMIT $2",
-            after_id,
-            limit,
-        )
+                return await _search_products(conn, after_id, limit, pattern)
+        return await _search_products(db, after_id, limit, pattern)
+    rows = await db.fetch(
+        "SELECT id, sku, name, description, price_cents, currency, stock FROM products"
+        " WHERE id > $1 ORDER BY id LIMIT $2",
+        after_id,
+        limit,
+    )
     return [dict(r) for r in rows]
 
 
