@@ -92,7 +92,7 @@ REJECTED = [
     ("dev", {"database.performance_insights": "yes"}, r"database.performance_insights='yes': allowed is true or false"),
     ("dev", {"database.max_capacity": "lots"}, r"database.max_capacity='lots': allowed is number"),
     ("dev", {"edge.price_class": "cheap"}, r"edge.price_class='cheap': allowed is one of PRICE_CLASS_100"),
-    # The app's own settings, secrets, release step and jobs (issue 24).
+    # The app's own settings, secrets, release step and jobs (docs/your-app.md).
     ("dev", {"service.environment.DB_HOST": "db"}, r"service.environment.DB_HOST='db'.*platform does not set"),
     ("dev", {"service.environment.AWS_REGION": "x"}, r"service.environment.AWS_REGION='x'.*platform does not set"),
     ("dev", {"service.environment.1BAD": "x"}, r"service.environment.1BAD='x'.*environment variable names"),
