@@ -610,6 +610,10 @@ def test_a_map_takes_one_entry_per_key_or_a_json_object() -> None:
     )
     assert by_key == by_object
     assert by_key.service.environment == {"SHOP_CURRENCY": "EUR", "ALLOWED_HOSTS": "shop.example.com"}
+    # cdk.json's numbers and booleans are text in the environment, as a shell would pass them.
+    typed = config_from_context({"service.environment": {"WORKERS": 4, "DEBUG": False, "RATIO": 0.5}})
+    assert typed.service.environment == {"WORKERS": "4", "DEBUG": "false", "RATIO": "0.5"}
+    assert config_from_context({"service.environment.WORKERS": 4}).service.environment == {"WORKERS": "4"}
     # An entry key adds to the map a JSON object gave.
     both = config_from_context({"service.environment": {"A": "1"}, "service.environment.B": "2"})
     assert both.service.environment == {"A": "1", "B": "2"}
