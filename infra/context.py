@@ -191,8 +191,9 @@ def overrides_from(context: Mapping[str, object]) -> dict[str, object]:
         name = SEED_KEYS.get(key, key)
         if is_setting_key(name):
             overrides[name] = value
-        elif SETTING_KEY.fullmatch(key):
-            raise unknown_key(key, _candidates(key, known))
+        elif SETTING_KEY.fullmatch(key) or key.split(".")[0].lower() in {*sections(), JOBS}:
+            # Also `Service.image` or a bare `service`: shaped like ours, so never ignored.
+            raise unknown_key(key, _candidates(key.lower(), known))
         elif re.fullmatch(r"[A-Za-z_]+", key) and difflib.get_close_matches(key, [*TOP_LEVEL_KEYS, *SEED_KEYS], 1, 0.8):
             # A bare key one typo away from ours (`enviroment`) would otherwise be ignored silently.
             raise unknown_key(key, [*TOP_LEVEL_KEYS, *SEED_KEYS])

@@ -134,6 +134,7 @@ def test_a_wrong_value_names_the_setting_the_value_and_what_is_allowed(
         ("network.cidr.block", "network.cidr"),
         ("jobs.cleanup.comand", "jobs.cleanup.command"),
         ("jobs.cleanup.schedule.cron", "jobs.cleanup.schedule"),
+        ("Service.max_tasks", "service.max_tasks"),
     ],
 )
 def test_a_key_that_names_no_setting_fails_with_the_closest_keys(key: str, closest: str) -> None:
