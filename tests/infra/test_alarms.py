@@ -351,3 +351,20 @@ def test_every_event_rule_reaches_the_alert_topic(synth: Callable[[str], Synthes
             found[name] = (pattern["source"][0], tuple(pattern["detail-type"]))
             assert [target["Arn"] for target in properties["Targets"]] == [{"Ref": topics[0]}], logical_id
     assert found == RULES
+
+
+def _runbook_sections() -> dict[str, str]:
+    text = RUNBOOK.read_text()
+    parts = re.split(r"^### (\w+)\n", text, flags=re.MULTILINE)
+    return {parts[i]: parts[i + 1].split("\n## ")[0] for i in range(1, len(parts) - 1, 2)}
+
+
+def test_the_runbook_says_which_alarms_fire_on_missing_data() -> None:
+    """An alarm that treats missing data as breaching says so in its runbook section (the on-call reads it
+    there), and no section claims it of an alarm that does not."""
+    sections = _runbook_sections()
+    says_breaching = {
+        name for name, text in sections.items() if re.search(r"missing data counts as failing", text, re.IGNORECASE)
+    }
+    breaching = {name for name, row in ALARMS.items() if row.missing == "breaching" and row.action == TOPIC}
+    assert says_breaching == breaching
