@@ -368,3 +368,27 @@ def test_the_runbook_says_which_alarms_fire_on_missing_data() -> None:
     }
     breaching = {name for name, row in ALARMS.items() if row.missing == "breaching" and row.action == TOPIC}
     assert says_breaching == breaching
+
+
+def _window_minutes(row: Row) -> int:
+    (period,) = {int(re.search(r" (\d+)s$", metric)[1]) for metric in row.watches}  # type: ignore[index]
+    return row.periods * period // 60
+
+
+def test_the_runbook_states_each_alarms_window_as_the_alarm_has_it() -> None:
+    """ "for 3 minutes", "in 5 minutes", "(5 min, 3 periods)": what a section says of the time an alarm looks at
+    is its evaluation periods times its period."""
+    checked = set()
+    for name, text in _runbook_sections().items():
+        row = ALARMS.get(name)
+        first = text.split("\n1.")[0]
+        for minutes in re.findall(r"(?:for|in) (\d+) minutes", first):
+            assert row is not None and _window_minutes(row) == int(minutes), name
+            checked.add(name)
+        for minutes, periods in re.findall(r"\((\d+) min, (\d+) periods\)", first):
+            assert row is not None and (row.periods, _window_minutes(row) // row.periods) == (
+                int(periods),
+                int(minutes),
+            )
+            checked.add(name)
+    assert {"NoHealthyTasks", "UnhealthyTasks", "TasksBelowDesired", "TargetErrorRate"} <= checked
