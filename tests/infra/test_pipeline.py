@@ -345,3 +345,45 @@ def test_the_pipeline_app_needs_no_lookup_so_it_synthesizes_without_credentials(
     manifests += list(pipeline.template_path.parent.glob("assembly-*/manifest.json"))
     assert len(manifests) == 3
     assert all(not json.loads(path.read_text()).get("missing") for path in manifests)
+
+
+@pytest.mark.parametrize("staging_account", [None, "111111111111"])
+def test_the_guard_reads_a_stage_of_another_account_through_its_lookup_role(staging_account: str | None) -> None:
+    """The CDK bootstrap's lookup role (ReadOnlyAccess) in the stage's account, trusted by `cdk bootstrap
+    --trust <pipeline account>`: the guard assumes it there, and reads stacks directly in its own account.
+    https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html"""
+    overrides = PIPELINE_CONTEXT | {"pipeline.account": "123456789012", "pipeline.staging_account": staging_account}
+    config = load_config("dev", overrides=overrides)
+    staging = load_config("staging", account=config.pipeline.staging_account or config.pipeline.account)
+    prod = load_config("prod", account=config.pipeline.account)
+    app = App(context=cdk_json_context())
+    PipelineStack(
+        app,
+        PIPELINE_STACK,
+        settings=config.pipeline,
+        staging=staging,
+        prod=prod,
+        build=_small_stage_stacks,
+        synth_command="true",
+    )
+    resources = app.synth().get_stack_by_name(PIPELINE_STACK).template["Resources"]
+    (project,) = (
+        v
+        for k, v in resources.items()
+        if k.startswith("PipelineStagingGuardListenerRule") and v["Type"] == "AWS::CodeBuild::Project"
+    )
+    (command,) = json.loads(project["Properties"]["Source"]["BuildSpec"])["phases"]["build"]["commands"]
+    (policy,) = (
+        v["Properties"]["PolicyDocument"]["Statement"]
+        for k, v in resources.items()
+        if k.startswith("PipelineStagingGuardListenerRuleRoleDefaultPolicy")
+    )
+    actions = {action for statement in policy for action in [statement["Action"]] if isinstance(action, str)}
+    if staging_account is None:
+        assert "--role-arn" not in command
+        assert "cloudformation:GetTemplate" in json.dumps(policy) and "sts:AssumeRole" not in actions
+    else:
+        role = "arn:aws:iam::111111111111:role/cdk-hnb659fds-lookup-role-111111111111"
+        assert command.endswith(f" --role-arn '{role}-{{region}}'")
+        assert {"Action": "sts:AssumeRole", "Effect": "Allow", "Resource": f"{role}-us-east-1"} in policy
+        assert "cloudformation:GetTemplate" not in json.dumps(policy)
