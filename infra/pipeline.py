@@ -39,9 +39,10 @@ CDK_CLI_VERSION: str = json.loads((REPO / "package.json").read_text())["devDepen
 # .ci/run and the storefront's browser test expect Debian (apt-get, Debian's chromium); Node runs the
 # CDK CLI and jsii, and Debian 12's python3 is the 3.11 that pyproject.toml requires.
 SYNTH_IMAGE = "public.ecr.aws/docker/library/node:22-bookworm"
-# The synth build runs the whole suite (.ci/run): two pytest workers each synthesizing profiles (a Python and
-# a Node process of about 1 GB each), mypy beside them (about 1 GB), an embedded PostgreSQL and Chromium.
-# MEDIUM (4 vCPUs, 7 GB) holds that with room; SMALL (2 vCPUs, 3 GB) would swap or be killed.
+# The synth build runs the whole suite (.ci/run): two pytest workers each synthesizing profiles (a prod synth's
+# largest process peaks at 0.6 GB, measured, beside its Python process), mypy over aws_cdk's stubs, an embedded
+# PostgreSQL and Chromium, at once. MEDIUM (4 vCPUs, 7 GB) holds that with room; SMALL (2 vCPUs, 3 GB) has
+# neither the memory nor a core for mypy beside the two workers.
 # https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-compute-types.html
 SYNTH_COMPUTE = codebuild.ComputeType.MEDIUM
 # The storefront image is linux/arm64 (Graviton tasks): it is built on an ARM build host, no emulation.
