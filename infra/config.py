@@ -423,7 +423,7 @@ class ServiceSettings(Settings):
     scale_in_cooldown_seconds: int = setting(positive("seconds"), default=300)
     # The load balancer cannot be deleted (by a stack delete or by hand) until this is turned off.
     load_balancer_deletion_protection: bool = setting(default=True)
-    # Start-up runs migrations under an advisory lock before /health answers.
+    # Seconds a starting task has before failed health checks count (migrations are the release step's).
     health_check_grace_seconds: int = setting(positive("seconds"), default=120)
     # The shop's own image (none: build storefront/ at synth); docs/your-app.md is the contract it meets.
     image: str | None = setting(

@@ -93,6 +93,13 @@ def _json_object(key: str, value: object) -> dict[str, object]:
     return value
 
 
+def _as_text(value: object) -> object:
+    """A map entry that is text, given as a JSON number or boolean in cdk.json: as the environment has it."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if isinstance(value, int | float) else value
+
+
 def _enum(value: object, hint: type[enum.Enum]) -> object:
     by_name = {member.name: member for member in hint} | {str(member.value).upper(): member for member in hint}
     return by_name.get(value.strip().upper()) if isinstance(value, str) else None
@@ -131,7 +138,7 @@ def parse(key: str, value: object, hint: Any) -> object:
         return parse(key, value, inner)
     if get_origin(hint) is dict:
         return {
-            str(name): parse(f"{key}.{name}", item, get_args(hint)[1])
+            str(name): parse(f"{key}.{name}", _as_text(item) if get_args(hint)[1] is str else item, get_args(hint)[1])
             for name, item in _json_object(key, value).items()
         }
     if get_origin(hint) is tuple:
@@ -184,8 +191,9 @@ def overrides_from(context: Mapping[str, object]) -> dict[str, object]:
         name = SEED_KEYS.get(key, key)
         if is_setting_key(name):
             overrides[name] = value
-        elif SETTING_KEY.fullmatch(key):
-            raise unknown_key(key, _candidates(key, known))
+        elif SETTING_KEY.fullmatch(key) or key.split(".")[0].lower() in {*sections(), JOBS}:
+            # Also `Service.image` or a bare `service`: shaped like ours, so never ignored.
+            raise unknown_key(key, _candidates(key.lower(), known))
         elif re.fullmatch(r"[A-Za-z_]+", key) and difflib.get_close_matches(key, [*TOP_LEVEL_KEYS, *SEED_KEYS], 1, 0.8):
             # A bare key one typo away from ours (`enviroment`) would otherwise be ignored silently.
             raise unknown_key(key, [*TOP_LEVEL_KEYS, *SEED_KEYS])
@@ -273,7 +281,8 @@ def load_config(
         if key not in types_by_key and setting in maps:
             section, _, name = setting.rpartition(".")
             current = changes.get(section, {}).get(name, getattr(getattr(config, section), name))
-            changes.setdefault(section, {})[name] = {**current, entry: parse(key, value, maps[setting])}
+            item = _as_text(value) if maps[setting] is str else value
+            changes.setdefault(section, {})[name] = {**current, entry: parse(key, item, maps[setting])}
             continue
         parsed = parse(key, value, types_by_key[key])
         section, _, name = key.rpartition(".")

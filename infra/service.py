@@ -421,11 +421,16 @@ def _grant_secret_keys(role: iam.IRole, settings: ServiceSettings) -> None:
 def _container_image(scope: Construct, settings: ServiceSettings) -> ecs.ContainerImage:
     """The bundled storefront built at synth, or the shop's own image, pulled with the least access."""
     if settings.image is None:
-        return ecs.ContainerImage.from_asset(
-            str(STOREFRONT_DIR),
+        # One asset for every task definition that runs it (the service's, the jobs'): its source is
+        # fingerprinted once per synth, not once per container.
+        asset = ecr_assets.DockerImageAsset(
+            scope,
+            "Image",
+            directory=str(STOREFRONT_DIR),
             platform=ecr_assets.Platform.LINUX_ARM64,
             exclude=[".venv", ".data", "**/__pycache__", "*.egg-info"],
         )
+        return ecs.ContainerImage.from_docker_image_asset(asset)
     name, tag, digest = settings.image_reference
     if settings.image_registry == "ecr":
         host, _, repository_name = name.partition("/")

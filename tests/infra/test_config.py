@@ -92,7 +92,7 @@ REJECTED = [
     ("dev", {"database.performance_insights": "yes"}, r"database.performance_insights='yes': allowed is true or false"),
     ("dev", {"database.max_capacity": "lots"}, r"database.max_capacity='lots': allowed is number"),
     ("dev", {"edge.price_class": "cheap"}, r"edge.price_class='cheap': allowed is one of PRICE_CLASS_100"),
-    # The app's own settings, secrets, release step and jobs (issue 24).
+    # The app's own settings, secrets, release step and jobs (docs/your-app.md).
     ("dev", {"service.environment.DB_HOST": "db"}, r"service.environment.DB_HOST='db'.*platform does not set"),
     ("dev", {"service.environment.AWS_REGION": "x"}, r"service.environment.AWS_REGION='x'.*platform does not set"),
     ("dev", {"service.environment.1BAD": "x"}, r"service.environment.1BAD='x'.*environment variable names"),
@@ -134,6 +134,7 @@ def test_a_wrong_value_names_the_setting_the_value_and_what_is_allowed(
         ("network.cidr.block", "network.cidr"),
         ("jobs.cleanup.comand", "jobs.cleanup.command"),
         ("jobs.cleanup.schedule.cron", "jobs.cleanup.schedule"),
+        ("Service.max_tasks", "service.max_tasks"),
     ],
 )
 def test_a_key_that_names_no_setting_fails_with_the_closest_keys(key: str, closest: str) -> None:
@@ -610,6 +611,10 @@ def test_a_map_takes_one_entry_per_key_or_a_json_object() -> None:
     )
     assert by_key == by_object
     assert by_key.service.environment == {"SHOP_CURRENCY": "EUR", "ALLOWED_HOSTS": "shop.example.com"}
+    # cdk.json's numbers and booleans are text in the environment, as a shell would pass them.
+    typed = config_from_context({"service.environment": {"WORKERS": 4, "DEBUG": False, "RATIO": 0.5}})
+    assert typed.service.environment == {"WORKERS": "4", "DEBUG": "false", "RATIO": "0.5"}
+    assert config_from_context({"service.environment.WORKERS": 4}).service.environment == {"WORKERS": "4"}
     # An entry key adds to the map a JSON object gave.
     both = config_from_context({"service.environment": {"A": "1"}, "service.environment.B": "2"})
     assert both.service.environment == {"A": "1", "B": "2"}

@@ -474,7 +474,7 @@ def test_operator_outputs_name_what_tapstack_reads(profile: Synthesized) -> None
     assert outputs["Stacks"]["Value"].split() == [f"TapStack-{profile.environment}@us-east-1", *copy]
 
 
-# --- The shop's own settings and secrets (issue 24): the `abroad` app carries docs/your-app.md's example ---
+# --- The shop's own settings and secrets: the `abroad` app carries docs/your-app.md's example ---
 SHOP_SECRET_ARN = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:shop/django-AbCdEf"  # noqa: S105 - an ARN
 SHOP_PARAMETER = "arn:aws:ssm:eu-central-1:123456789012:parameter/shop/sentry-dsn"
 SHOP_KEY = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
