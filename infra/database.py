@@ -191,6 +191,15 @@ class Database(Construct):
                 ),
                 **common,  # type: ignore[arg-type]
             )
+            acknowledge(
+                cluster,
+                "CloudFormation-Validate::F3021",
+                "A restored cluster takes its master user name from the snapshot: CloudFormation's "
+                "AWS::RDS::DBCluster says not to set MasterUsername with SnapshotIdentifier, while MasterUserPassword "
+                "(CDK's SnapshotCredentials, aws/aws-cdk#20504) resets the password to the new secret's after the "
+                "restore. The schema's generic MasterUserPassword-needs-MasterUsername rule does not know restores. "
+                "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbcluster.html",
+            )
         cfn_resource(cluster).add_resource_dependency(cfn_resource(log_group))
         if cluster.secret is None:  # from_generated_secret always makes one
             raise RuntimeError("the cluster has no credentials secret")

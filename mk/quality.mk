@@ -1,4 +1,4 @@
-# Checks of the tests themselves (issue 27); included by the root Makefile (`include mk/*.mk`).
+# Checks of the tests themselves; included by the root Makefile (`include mk/*.mk`).
 .PHONY: mutate mutate-survivors cost-table
 
 # mutmut 3 (pyproject.toml [tool.mutmut]): the settings schema and its context parsing against their unit

@@ -54,11 +54,20 @@ class Call:
     path: str
 
 
+# Downloads of AWS's own tools that the docs show (the Session Manager plugin for `tapstack exec`): not calls
+# of the shop.
+TOOL_DOWNLOADS = ("https://s3.amazonaws.com/session-manager-downloads/",)
+
+
 def _curls(text: str) -> list[str]:
     """Each curl command of a document or build spec, from `curl` to the end of its line or code span
-    (backslash-continued lines joined)."""
+    (backslash-continued lines joined), other than a download of one of TOOL_DOWNLOADS."""
     text = re.sub(r"\\\n\s*", " ", text)
-    return [m.group(0) for m in re.finditer(r"\bcurl\s+(?=[-$\"'<.]|https?:|localhost)[^`\n]*", text)]
+    return [
+        m.group(0)
+        for m in re.finditer(r"\bcurl\s+(?=[-$\"'<.]|https?:|localhost)[^`\n]*", text)
+        if not any(download in m.group(0) for download in TOOL_DOWNLOADS)
+    ]
 
 
 def _call(where: str, command: str, variables: dict[str, str], outputs: dict[str, Any]) -> Call:
