@@ -73,6 +73,8 @@ class ScheduledJob(Construct):
             integration_pattern=sfn.IntegrationPattern.RUN_JOB,
             cluster=service.cluster,
             task_definition=task_definition,
+            # On demand even where the service runs on Fargate Spot (service.capacity): a job's run is minutes,
+            # and an interruption would leave it half done until the next schedule.
             launch_target=tasks.EcsFargateLaunchTarget(platform_version=ecs.FargatePlatformVersion.LATEST),
             container_overrides=[tasks.ContainerOverride(container_definition=container, command=list(job.argv))],
             subnets=service.subnets,

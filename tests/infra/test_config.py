@@ -104,6 +104,7 @@ REJECTED = [
     ("dev", {"service.secrets_kms_key_arns": "alias/shop"}, r"service.secrets_kms_key_arns=.*KMS key ARNs"),
     ("dev", {"service.release_command": 'sh -c "migrate'}, r"service.release_command=.*quotes balanced"),
     ("dev", {"service.release_timeout_minutes": "90"}, r"service.release_timeout_minutes=90.*1 to 50"),
+    ("dev", {"service.capacity": "SPOT"}, r"service.capacity='SPOT': allowed is one of FARGATE, FARGATE_SPOT"),
     ("dev", {"jobs.cleanup.schedule": "every hour", "jobs.cleanup.command": "x"}, r"jobs.cleanup.schedule=.*rate\("),
     ("dev", {"jobs.cleanup.schedule": "rate(0 hours)", "jobs.cleanup.command": "x"}, r"jobs.cleanup.schedule="),
     ("dev", {"jobs.cleanup.schedule": "cron(0 3 * * * *)", "jobs.cleanup.command": "x"}, r"\? in one of the day"),
