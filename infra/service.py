@@ -115,16 +115,7 @@ class StorefrontService(Construct):
                 "is no downstream system for a rotation function to update.",
             )
 
-        task_definition = ecs.FargateTaskDefinition(
-            self,
-            "Task",
-            cpu=settings.cpu,
-            memory_limit_mib=settings.memory_mib,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.ARM64,
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-            ),
-        )
+        task_definition = app_task_definition(self, "Task", settings=settings)
         log_group = EncryptedLogGroup(
             self, "Logs", key=key, retention=settings.log_retention, removal_policy=removal_policy
         )
@@ -417,6 +408,30 @@ def _capacity_providers(
         cluster=cluster.cluster_name,
         capacity_providers=["FARGATE", "FARGATE_SPOT"],
         default_capacity_provider_strategy=[],
+    )
+
+
+def app_task_definition(
+    scope: Construct,
+    id: str,
+    *,
+    settings: ServiceSettings,
+    execution_role: iam.IRole | None = None,
+    task_role: iam.IRole | None = None,
+) -> ecs.FargateTaskDefinition:
+    """A task definition of the app's size on Linux ARM64 (Graviton, the image's platform): the service's,
+    and the jobs' with the service's two roles."""
+    return ecs.FargateTaskDefinition(
+        scope,
+        id,
+        cpu=settings.cpu,
+        memory_limit_mib=settings.memory_mib,
+        runtime_platform=ecs.RuntimePlatform(
+            cpu_architecture=ecs.CpuArchitecture.ARM64,
+            operating_system_family=ecs.OperatingSystemFamily.LINUX,
+        ),
+        execution_role=execution_role,
+        task_role=task_role,
     )
 
 
