@@ -19,8 +19,8 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 
-from infra.limits import VAULT_SUFFIX, name_problems, regional_stack_names, waf_log_group
 from tapstack_cli import names
+from tapstack_cli.limits import VAULT_SUFFIX, name_problems, regional_stack_names, waf_log_group
 
 
 class ConfigError(ValueError):

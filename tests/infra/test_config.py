@@ -11,8 +11,8 @@ import pytest
 
 from infra.config import REGIONS, Config, ConfigError, backup_copy_regions
 from infra.context import config_from_context, load_config, setting_types
-from infra.limits import VAULT_SUFFIX, name_problems
 from infra.profiles import PROFILES
+from tapstack_cli.limits import VAULT_SUFFIX, name_problems
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shop/django-AbCdEf"  # noqa: S105 - an ARN
@@ -469,7 +469,7 @@ def test_each_rule_between_settings_accepts_its_edge(environment: str, context: 
     assert config.environment == environment
 
 
-# --- Physical names within AWS's limits (infra/limits.py) ---
+# --- Physical names within AWS's limits (tapstack_cli/limits.py) ---
 
 
 @pytest.mark.parametrize(
