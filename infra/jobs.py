@@ -177,6 +177,9 @@ class ScheduledJobs(Construct):
                 "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
             ),
         )
+        # The dead-letter queue is encrypted with our key: Scheduler writes to it as this role, which needs the
+        # key for that (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html).
+        key.grant(self.schedule_role, "kms:GenerateDataKey", "kms:Decrypt")
         self.jobs = {
             name: ScheduledJob(
                 self,

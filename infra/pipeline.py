@@ -264,7 +264,7 @@ class PipelineStack(Stack):
         if stage.stack.account not in (None, settings.home_account) and not Token.is_unresolved(stage.stack.account):
             return []
         synth = self.pipeline.synth
-        assert isinstance(synth, pipelines.ShellStep)
+        assert isinstance(synth, pipelines.ShellStep) and synth.primary_output is not None
         (source,) = (location.file_set for location in synth.inputs if location.directory == ".")
         account = "<AWS::AccountId>" if Token.is_unresolved(self.account) else self.account
         stacks = [s for s in stage.node.children if isinstance(s, Stack)]
@@ -272,10 +272,12 @@ class PipelineStack(Stack):
             f"arn:{self.partition}:cloudformation:{s.region}:{account}:stack/{s.stack_name}/*" for s in stacks
         ]
         self._guard_stack_arns += stack_arns
+        assembly = synth.primary_output
+        assert assembly is not None  # a ShellStep with a primary output directory (cdk.out) has one
         guard = pipelines.CodeBuildStep(
             "GuardListenerRule",
             input=source,
-            additional_inputs={"cdk.out": synth.primary_output},
+            additional_inputs={"cdk.out": assembly},
             # boto3 as uv.lock pins it; the guard needs nothing else.
             install_commands=[f"pip3 install --quiet boto3=={BOTO3_VERSION}"],
             commands=[f"python3 -m ops.listener_rule_guard cdk.out/assembly-{PIPELINE_STACK}-{stage.stage_name}"],

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -186,11 +186,13 @@ class StorefrontService(Construct):
             "names the image repository, log group, key or secret.",
         )
         if self.exec_log_group is not None:
+            stack = Stack.of(self)
+            # cdk-nag names region and account as the template does: literals where the stack knows them.
+            account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
             acknowledge(
                 task_definition,
-                # The stack's region is known at synth, so CDK writes the ARN's partition and region out.
-                f"AwsSolutions-IAM5[Resource::arn:aws:logs:{Stack.of(self).region}:<AWS::AccountId>:log-group:"
-                f"<{Stack.of(self).get_logical_id(self.exec_log_group.node.default_child)}>:*]",  # type: ignore[arg-type]
+                f"AwsSolutions-IAM5[Resource::arn:aws:logs:{stack.region}:{account}:log-group:"
+                f"<{stack.get_logical_id(self.exec_log_group.node.default_child)}>:*]",  # type: ignore[arg-type]
                 "ECS Exec writes each session's output to a log stream it names per session: the streams of "
                 "exactly this log group.",
             )

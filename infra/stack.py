@@ -183,7 +183,7 @@ class TapStack(Stack):
         CfnOutput(self, "DatabaseEndpoint", value=self.database.endpoint.hostname)
         CfnOutput(self, "DatabaseSecretArn", value=self.database.secret.secret_arn)
         CfnOutput(self, "AlertTopicArn", value=self.monitoring.topic.topic_arn)
-        # The seed's output, kept where the dashboard is off (alerts.dashboard) so that scripts still find it.
+        # A long-standing output, kept where the dashboard is off (alerts.dashboard) so that scripts still find it.
         dashboard = self.monitoring.dashboard
         CfnOutput(
             self, "DashboardName", value=dashboard.dashboard_name if dashboard else "none (alerts.dashboard is off)"

@@ -33,7 +33,9 @@ Every setting is a CDK context key `<section>.<field>`. Set it the CDK way, high
 pinned CLI: `node_modules/.bin/cdk synth -c environment=prod -c service.max_tasks=20`), `cdk.context.json`,
 or the `context` of `cdk.json`. Values are parsed to the setting's type: integers and numbers as written,
 `true`/`false`, lists comma-separated on the command line (JSON lists in the files), choices by name,
-an empty value for "none". The profile (`environment`) gives every default. A key that names no setting,
+an empty value for "none". The profile (`environment`) gives every default; any other valid
+`environment` (a preview, like `pr-123`) takes dev's values with `backup.removal_policy` `DESTROY`
+(docs/operations.md, "Preview environments"). A key that names no setting,
 or a value that is not allowed, fails synth with the setting, the value and what is allowed.
 
 Map settings (`service.environment`, `service.secrets`, `jobs`) take one entry per key,

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tapstack_cli import names
+
 PRICES = Path(__file__).with_name("prices.toml")
 CDK_OUT = Path(__file__).resolve().parents[1] / "cdk.out"
 
@@ -754,7 +756,10 @@ def render_app(costs: list[StackCost], environment: str | None = None, title: st
         e = cost.estimate
         label = "**total**" if len(costs) == 1 else "**subtotal**"
         out += [f"| {label} | | **{e.idle:.2f}** | **{e.peak:.2f}** | **{e.per_million:.2f}** | |", ""]
-    target = prices.targets.get(environment or "")
+    # A preview (any environment name but a profile's) is held to the previews' target.
+    target = prices.targets.get(environment or "") or (
+        prices.targets.get("preview") if environment and names.is_preview(environment) else None
+    )
     if target is None:
         out.append(f"Idle target: none set for {environment or 'this template'}.")
     else:

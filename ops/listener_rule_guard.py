@@ -113,14 +113,14 @@ class Clients:
 
     @classmethod
     def for_region(cls, region: str | None) -> Clients:
-        import boto3
+        import boto3  # type: ignore[import-untyped]
 
         return cls(boto3.client("cloudformation", region_name=region), boto3.client("elbv2", region_name=region))
 
 
 def _deployed_template(clients: Clients, stack: str) -> dict[str, Any] | None:
     """The template the stack was last deployed with, or None when the stack does not exist (yet)."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
     try:
         body = clients.cloudformation.get_template(StackName=stack, TemplateStage="Original")["TemplateBody"]

@@ -67,16 +67,31 @@ class Synthesized:
         return template
 
 
+class GateFailed(AssertionError):
+    """The compliance gate refused a synthesis, as it fails `make synth`: every test that uses that
+    synthesis (a session fixture caches the failure) fails with the findings."""
+
+
+def validation_report(outdir: Path) -> dict[str, Any]:
+    """The cdk-nag validation report of a cloud assembly (none: no plugin reported anything)."""
+    report_path = outdir / "validation-report.json"
+    report: dict[str, Any] = json.loads(report_path.read_text()) if report_path.exists() else {"pluginReports": []}
+    return report
+
+
 def synth_with_report(app: App, stack: Stack, outdir: Path) -> tuple[Template, Path, dict[str, Any]]:
     """Synthesize `app` into `outdir` through the compliance gate: the template, its path and the
-    cdk-nag validation report. Findings do not raise here; the nag tests name them."""
+    cdk-nag validation report. A finding that fails the gate raises GateFailed naming each one."""
     try:
         app.synth()
     except RuntimeError as error:
         if "ValidationFailed" not in str(error):
             raise
-    report_path = outdir / "validation-report.json"
-    report = json.loads(report_path.read_text()) if report_path.exists() else {"pluginReports": []}
+        findings = nag_findings(validation_report(outdir), "error") or [str(error)]
+        raise GateFailed(
+            f"the compliance gate (cdk-nag) failed the synth of {stack.stack_name}:\n  " + "\n  ".join(findings)
+        ) from None
+    report = validation_report(outdir)
     template_path = outdir / f"{stack.stack_name}.template.json"
     return Template.from_json(json.loads(template_path.read_text())), template_path, report
 
@@ -131,8 +146,7 @@ def synthesize_with_cli(
         raise RuntimeError(f"cdk synth failed:\n{result.stdout}\n{result.stderr}")
     template_paths = stack_templates(outdir)
     main = template_paths[f"TapStack-{environment}"]
-    report_path = outdir / "validation-report.json"
-    report = json.loads(report_path.read_text()) if report_path.exists() else {"pluginReports": []}
+    report = validation_report(outdir)
     return Synthesized(
         environment,
         Template.from_json(json.loads(main.read_text())),
@@ -152,6 +166,27 @@ def nag_findings(report: dict[str, Any], severity: str) -> list[str]:
         if violation["severity"] == severity
         for construct in violation["violatingConstructs"]
     ]
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """One cdk-nag (or CDK) finding accepted on a construct, as the cloud assembly records it."""
+
+    construct: str
+    rule: str
+    reason: str
+
+
+def acknowledgements(outdir: Path) -> list[Acknowledgement]:
+    """Every acknowledgement of a cloud assembly (nested pipeline stages included): `Validations.of(c)
+    .acknowledge(...)` records each as `aws:cdk:acknowledged-rules` metadata of the construct."""
+    found = []
+    for path in sorted(outdir.glob("**/*.metadata.json")):
+        for construct, entries in json.loads(path.read_text()).items():
+            for entry in entries:
+                if entry["type"] == "aws:cdk:acknowledged-rules":
+                    found += [Acknowledgement(construct, rule, reason) for rule, reason in entry["data"].items()]
+    return found
 
 
 def cfn_lint(*templates: Path) -> str:

@@ -28,6 +28,7 @@ def _documents() -> list[Path]:
         *REPO.glob("ops/**/*.py"),
         *REPO.glob("ops/*.toml"),
         *REPO.glob("storefront/src/**/*.py"),
+        *REPO.glob("tapstack_cli/src/**/*.py"),
         *REPO.glob("storefront/*.md"),
     ]
     return sorted(path for path in sources if path.is_file() and ".venv" not in path.parts)

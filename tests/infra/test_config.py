@@ -311,6 +311,162 @@ def test_every_region_has_a_default_backup_copy_region_elsewhere() -> None:
     assert all(source != target for source, target in BACKUP_REGION_PAIRS.items())
 
 
+OTHER_COPY_REGIONS = (
+    "ap-northeast-1, ap-northeast-3, ap-southeast-1, ap-southeast-2, eu-central-1, eu-north-1, eu-west-1, "
+    "eu-west-2, us-east-2, us-west-2"
+)
+PUBLIC = "docker.io, public.ecr.aws, ghcr.io, quay.io, registry.k8s.io, mcr.microsoft.com"
+CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/0f3a1c2e-1111-2222-3333-444455556666"
+TWO_ZONES = {"network.availability_zones": "us-east-1a,us-east-1b", "network.nat_gateways": "2"}
+
+# One row per rule between settings (each `check` of infra/config.py and Config.validate), with a value
+# that only that rule refuses, and the whole message: a rule removed, or one that stops checking its
+# bound, changes the outcome of its own row (not only "some error").
+CROSS_SETTING_REJECTED = [
+    (
+        "dev",
+        {"network.availability_zones": "us-east-1a"},
+        "network.availability_zones=('us-east-1a',): allowed is 2 or 3 zones",
+    ),
+    (
+        "dev",
+        {"network.availability_zones": "us-east-1a,us-east-1b,us-east-1c,us-east-1d"},
+        "network.availability_zones=('us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d'): allowed is 2 or 3 zones",
+    ),
+    (
+        "prod",
+        {"network.nat_gateways": "4"},
+        "network.nat_gateways=4: allowed is 1 to 3 (one per availability zone at most)",
+    ),
+    (
+        "prod",
+        {**TWO_ZONES, "network.nat_gateways": "3"},
+        "network.nat_gateways=3: allowed is 1 to 2 (one per availability zone at most)",
+    ),
+    (
+        "prod",
+        {"database.max_capacity": "0.5", "database.min_capacity": "0"},
+        "database.max_capacity=0.5: allowed is at least 1 ACU",
+    ),
+    (
+        "prod",
+        {"database.min_capacity": "20"},
+        "database.min_capacity=20: allowed is at most database.max_capacity (16)",
+    ),
+    (
+        "prod",
+        {"database.removal_policy": "DESTROY"},
+        "database.removal_policy='DESTROY': allowed is SNAPSHOT when deletion_protection is on",
+    ),
+    (
+        "dev",
+        {"service.image": "registry.acme.com/shop:1.0"},
+        f"service.image='registry.acme.com/shop:1.0': allowed is an ECR image, a public registry's ({PUBLIC}), "
+        "or a private registry's with service.image_credentials_secret_arn",
+    ),
+    ("dev", {"service.memory_mib": "4096"}, "service.memory_mib=4096: allowed is one of (512, 1024, 2048) for cpu=256"),
+    ("prod", {"service.max_tasks": "1"}, "service.max_tasks=1: allowed is at least service.min_tasks (2)"),
+    (
+        "prod",
+        {"service.scale_in_cooldown_seconds": "60"},
+        "service.scale_in_cooldown_seconds=60: allowed is longer than service.scale_out_cooldown_seconds (60)",
+    ),
+    ("dev", {"api.burst_limit": "999"}, "api.burst_limit=999: allowed is at least api.rate_limit (1000) requests"),
+    (
+        "dev",
+        {"certificateArn": CERTIFICATE},
+        f"edge.certificate_arn='{CERTIFICATE}': allowed is a certificate only with edge.domain_name",
+    ),
+    (
+        "dev",
+        {"pipeline.repository": "acme/shop"},
+        "pipeline.connection_arn/pipeline.repository=(None, 'acme/shop'): allowed is both (the connection and "
+        "the owner/name it reads) or neither (no pipeline)",
+    ),
+    (
+        "dev",
+        {"pipeline.connection_arn": CONNECTION},
+        f"pipeline.connection_arn/pipeline.repository=('{CONNECTION}', None): allowed is both (the connection and "
+        "the owner/name it reads) or neither (no pipeline)",
+    ),
+    (
+        "prod",
+        {"backup.vault_lock_min_retention_days": "36"},
+        "backup.daily_retention_days=35: allowed is at least backup.vault_lock_min_retention_days (36)",
+    ),
+    (
+        "prod",
+        {
+            "backup.vault_lock_min_retention_days": "20",
+            "database.backup_retention_days": "14",
+            "backup.continuous_retention_days": "14",
+        },
+        "backup.continuous_retention_days=14: allowed is at least backup.vault_lock_min_retention_days (20)",
+    ),
+    (
+        "dev",
+        {"region": "eu-central-1", "network.availability_zones": "us-east-1a,us-east-1b"},
+        "network.availability_zones=('us-east-1a', 'us-east-1b'): allowed is zones of eu-central-1",
+    ),
+    (
+        "prod",
+        {**TWO_ZONES, "database.readers": "2"},
+        "database.readers=2: allowed is at most one reader per AZ besides the writer's",
+    ),
+    (
+        "prod",
+        {"backup.copy_region": "us-east-1"},
+        f"backup.copy_region='us-east-1': allowed is a region other than us-east-1: one of {OTHER_COPY_REGIONS}",
+    ),
+    (
+        "prod",
+        {"backup.copy_region": ""},
+        "backup.copy_region='': allowed is a region other than us-east-1 when backup.cross_region_copy is on",
+    ),
+    (
+        "prod",
+        {"backup.continuous_retention_days": "30"},
+        "backup.continuous_retention_days=30: allowed is database.backup_retention_days (35) when "
+        "backup.continuous is on",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("environment", "context", "message"),
+    CROSS_SETTING_REJECTED,
+    ids=[row[2].split(":")[0] for row in CROSS_SETTING_REJECTED],
+)
+def test_each_rule_between_settings_refuses_its_own_row(
+    environment: str, context: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        config_from_context({"environment": environment, **context})
+    assert str(error.value) == f"invalid setting {message}"
+
+
+# The edge of each rule between settings, accepted: a rule that refuses one value too many fails here.
+CROSS_SETTING_ACCEPTED = [
+    ("prod", {"database.max_capacity": "1", "database.min_capacity": "1"}),
+    ("dev", {"api.burst_limit": "1000"}),
+    ("prod", {**TWO_ZONES, "database.readers": "1"}),
+    ("prod", {"backup.vault_lock_min_retention_days": "35"}),
+    ("prod", {"service.scale_in_cooldown_seconds": "61"}),
+    ("prod", {"network.availability_zones": "us-east-1a,us-east-1b,us-east-1c", "network.nat_gateways": "3"}),
+    ("dev", {"service.cpu": "512", "service.memory_mib": "4096"}),
+    ("dev", {"domainName": "shop.example.com", "certificateArn": CERTIFICATE}),
+    ("dev", {"pipeline.connection_arn": CONNECTION, "pipeline.repository": "acme/shop"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("environment", "context"), CROSS_SETTING_ACCEPTED, ids=[str(row[1]) for row in CROSS_SETTING_ACCEPTED]
+)
+def test_each_rule_between_settings_accepts_its_edge(environment: str, context: dict[str, object]) -> None:
+    config = config_from_context({"environment": environment, **context})
+    assert config.environment == environment
+
+
 # --- Physical names within AWS's limits (infra/limits.py) ---
 
 
@@ -413,6 +569,30 @@ def test_preview_names_fit_every_name_aws_derives_from_them(name: str) -> None:
     assert len(f"{config.stack_name.lower()}-storefront") <= 63
 
 
+def test_dev_and_previews_trim_the_web_acls_to_the_baseline_and_drop_the_dashboard() -> None:
+    """Idle cost levers as settings (docs/operations.md): each door keeps its web ACL with the rate limit and
+    AWSManagedRulesCommonRuleSet; staging and prod keep all three managed groups and the dashboard."""
+    everything = (
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+    )
+    for name in ("dev", "pr-1"):
+        config = load_config(name)
+        assert config.edge.waf_rule_groups == config.api.waf_rule_groups == ("AWSManagedRulesCommonRuleSet",)
+        assert not config.alerts.dashboard
+    for name in ("staging", "prod"):
+        config = load_config(name)
+        assert config.edge.waf_rule_groups == config.api.waf_rule_groups == everything
+        assert config.alerts.dashboard
+
+
+@pytest.mark.parametrize("groups", ["AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesBotControlRuleSet"])
+def test_a_web_acl_keeps_the_baseline_rule_group(groups: str) -> None:
+    with pytest.raises(ConfigError, match=r"edge.waf_rule_groups=.*with AWSManagedRulesCommonRuleSet among them"):
+        load_config("dev", overrides={"edge.waf_rule_groups": groups})
+
+
 def test_a_map_takes_one_entry_per_key_or_a_json_object() -> None:
     """`-c service.environment.NAME=value` per entry, or the whole map as JSON (cdk.json or `-c key='{...}'`)."""
     by_key = config_from_context(
@@ -481,3 +661,115 @@ def test_a_secret_names_its_json_key_and_version_the_way_ecs_reads_them() -> Non
         "ssm",
         "arn:aws:ssm:us-east-1:123456789012:parameter/shop/dsn",
     )
+
+
+# --- Types and context parsing, each with its whole message (tests/infra/test_config.py's mutation run) ---
+
+CONTEXT_REJECTED = [
+    ({"network.nat_instance_type": 5}, "invalid setting network.nat_instance_type=5: allowed is text"),
+    (
+        {"network.availability_zones": ["us-east-1a", 5]},
+        "invalid setting network.availability_zones=5: allowed is text",
+    ),
+    ({"network.availability_zones": 5}, "invalid setting network.availability_zones=5: allowed is list of text"),
+    ({"database.performance_insights": 1}, "invalid setting database.performance_insights=1: allowed is true or false"),
+    (
+        {"edge.price_class": 5},
+        "invalid setting edge.price_class=5: allowed is one of PRICE_CLASS_100, PRICE_CLASS_200, PRICE_CLASS_ALL",
+    ),
+    (
+        {"removal_policy": "SNAPSHOT"},
+        "invalid setting removal_policy=<RemovalPolicy.SNAPSHOT: 'SNAPSHOT'>: allowed is one of RETAIN, DESTROY",
+    ),
+    (
+        {"service.max_task": "1"},
+        "unknown setting 'service.max_task': no setting has this name; closest: service.max_tasks, "
+        "service.min_tasks, service.paths (docs/configuration.md lists them)",
+    ),
+    (
+        {"emailAdress": "ops@example.com"},
+        "unknown setting 'emailAdress': no setting has this name; closest: emailAddress "
+        "(docs/configuration.md lists them)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("context", "message"), CONTEXT_REJECTED, ids=[str(row[0]) for row in CONTEXT_REJECTED])
+def test_a_context_value_of_the_wrong_type_or_key_gives_its_whole_message(
+    context: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        config_from_context(context)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("empty", ["", "none", "None", "NULL", " null "])
+def test_none_null_or_nothing_clears_an_optional_setting(empty: str) -> None:
+    assert config_from_context({"network.nat_instance_type": empty}).network.nat_instance_type is None
+
+
+def test_empty_items_of_a_list_are_skipped() -> None:
+    zones = config_from_context({"network.availability_zones": "us-east-1a,,us-east-1b,"}).network.availability_zones
+    assert zones == ("us-east-1a", "us-east-1b")
+
+
+def test_a_bare_key_that_is_no_typo_of_ours_passes_through() -> None:
+    """CDK's and other tools' own context keys are not ours to refuse."""
+    assert config_from_context({"verbose": True, "json": "true"}) == load_config("dev")
+
+
+def test_region_and_account_reach_the_config() -> None:
+    config = config_from_context({"region": "eu-central-1"}, account="123456789012")
+    assert (config.region, config.account) == ("eu-central-1", "123456789012")
+    assert config.network.availability_zones == REGIONS["eu-central-1"].availability_zones
+    assert config.backup.copy_region == "eu-west-1"
+    assert load_config().environment == "dev"
+    assert load_config("prod", account="210987654321").account == "210987654321"
+
+
+def _direct_type_errors() -> list[tuple[object, str]]:
+    """Sections built in code (not through the context), with a value of the wrong type."""
+    from infra.profiles import DEV
+
+    return [
+        (dataclasses.replace(DEV.network, nat_instance_type=5), "network.nat_instance_type=5: allowed is text or none"),
+        (
+            dataclasses.replace(DEV.network, availability_zones=("us-east-1a", 5)),
+            "network.availability_zones=('us-east-1a', 5): allowed is list of text",
+        ),
+        (
+            dataclasses.replace(DEV.network, availability_zones="us-east-1a"),
+            "network.availability_zones='us-east-1a': allowed is list of text",
+        ),
+        (dataclasses.replace(DEV.database, max_capacity=True), "database.max_capacity=True: allowed is number"),
+        (dataclasses.replace(DEV.service, max_tasks=2.0), "service.max_tasks=2.0: allowed is integer"),
+        (
+            dataclasses.replace(DEV.edge, price_class="PRICE_CLASS_100"),
+            "edge.price_class='PRICE_CLASS_100': allowed is one of PRICE_CLASS_100, PRICE_CLASS_200, PRICE_CLASS_ALL",
+        ),
+        (
+            dataclasses.replace(DEV.database, performance_insights="yes"),
+            "database.performance_insights='yes': allowed is true or false",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("row", range(7))
+def test_a_section_built_in_code_checks_each_fields_type(row: int) -> None:
+    section, message = _direct_type_errors()[row]
+    with pytest.raises(ConfigError) as error:
+        section.validate()  # type: ignore[attr-defined]
+    assert str(error.value) == f"invalid setting {message}"
+
+
+def test_a_setting_shaped_key_with_no_close_name_says_so_without_suggestions() -> None:
+    with pytest.raises(ConfigError) as error:
+        config_from_context({"zzzz.qqqq": "1"})
+    assert (
+        str(error.value) == "unknown setting 'zzzz.qqqq': no setting has this name (docs/configuration.md lists them)"
+    )
+
+
+def test_a_bare_key_only_loosely_like_ours_passes_through() -> None:
+    """Only a near typo (similarity 0.8 and up) of a bare key of ours is refused: `environ` is another tool's."""
+    assert config_from_context({"environ": "x"}) == load_config("dev")

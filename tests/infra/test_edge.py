@@ -396,8 +396,8 @@ def test_load_balancer_admits_only_cloudfronts_origin_facing_prefix_list(edge: E
 
 def test_waf_web_acl_guards_the_distribution(edge: EdgeStack) -> None:
     """AWS WAF (AwsSolutions-CFR2): a CLOUDFRONT-scope web ACL (only creatable in us-east-1) with the
-    AWS managed common, known-bad-inputs and IP-reputation groups and a per-IP rate rule, metrics on,
-    associated through the distribution's WebACLId, its requests logged."""
+    AWS managed groups of edge.waf_rule_groups (the common rule set at least) and a per-IP rate rule,
+    metrics on, associated through the distribution's WebACLId, its requests logged."""
     edge.template.has_resource_properties(
         "AWS::WAFv2::WebACL",
         {
@@ -412,11 +412,7 @@ def test_waf_web_acl_guards_the_distribution(edge: EdgeStack) -> None:
         for r in rules
         if "ManagedRuleGroupStatement" in r["Statement"]
     }
-    assert managed == {
-        "AWSManagedRulesCommonRuleSet",
-        "AWSManagedRulesKnownBadInputsRuleSet",
-        "AWSManagedRulesAmazonIpReputationList",
-    }
+    assert managed == set(edge.settings.waf_rule_groups) and "AWSManagedRulesCommonRuleSet" in managed
     (rate,) = [r for r in rules if "RateBasedStatement" in r["Statement"]]
     assert rate["Statement"]["RateBasedStatement"] == {
         "AggregateKeyType": "IP",
@@ -424,7 +420,8 @@ def test_waf_web_acl_guards_the_distribution(edge: EdgeStack) -> None:
         "EvaluationWindowSec": 300,
     }
     assert rate["Action"] == {"Block": {}}
-    assert len(rules) == 5  # and BodyOverServiceLimit (tests/infra/test_waf.py)
+    # The rate rule, the managed groups, and BodyOverServiceLimit (tests/infra/test_waf.py).
+    assert len(rules) == 2 + len(edge.settings.waf_rule_groups)
     assert all(r["VisibilityConfig"]["CloudWatchMetricsEnabled"] for r in rules)
     assert edge.distribution_config()["WebACLId"] == {"Fn::GetAtt": [edge.ids["web_acl"], "Arn"]}
     edge.template.has_resource_properties(

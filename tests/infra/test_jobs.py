@@ -42,7 +42,8 @@ def test_the_schedule_role_starts_only_the_jobs_and_writes_only_their_dead_lette
     role_id, role = _one(abroad, "AWS::IAM::Role", "ScheduledJobsScheduleRole")
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
-    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    # The abroad app knows its account.
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     (policy,) = (
         p["Properties"]
         for p in abroad.of_type("AWS::IAM::Policy").values()
@@ -51,6 +52,12 @@ def test_the_schedule_role_starts_only_the_jobs_and_writes_only_their_dead_lette
     machine_id, _ = _one(abroad, "AWS::StepFunctions::StateMachine", "ScheduledJobscleanup")
     queue_id, _ = _one(abroad, "AWS::SQS::Queue", "ScheduledJobsDeadLetters")
     assert policy["PolicyDocument"]["Statement"] == [
+        # The queue's key, to write to the encrypted dead-letter queue.
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": ["KeysDataKey8F3FE3A4", "Arn"]},
+        },
         {"Action": "states:StartExecution", "Effect": "Allow", "Resource": {"Ref": machine_id}},
         {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": {"Fn::GetAtt": [queue_id, "Arn"]}},
     ]
@@ -99,8 +106,9 @@ def test_a_failed_run_reaches_the_alert_topic(abroad: Synthesized) -> None:
     assert detail["lastStatus"] == ["STOPPED"]
     assert detail["containers"] == {"exitCode": [{"anything-but": [0]}]}
     (prefix,) = detail["taskDefinitionArn"]
-    family = prefix["prefix"]["Fn::Join"][1][-1]
-    assert family.startswith(":task-definition/TapStackprodScheduledJobsTask") and family.endswith(":")
+    family = prefix["prefix"]
+    assert family.startswith("arn:aws:ecs:eu-central-1:123456789012:task-definition/TapStackprodScheduledJobsTask")
+    assert family.endswith(":")
     assert failed["Targets"][0]["Arn"] == {"Ref": "MonitoringAlertsA1241EEA"}
     _, execution = _one(abroad, "AWS::Events::Rule", "ScheduledJobsFailedExecution")
     assert execution["EventPattern"]["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]

@@ -221,12 +221,13 @@ def test_the_image_is_built_on_arm_so_the_graviton_tasks_can_run_it(pipeline: Sy
     assert environment["PrivilegedMode"] is True
 
 
-def test_the_staging_check_reads_health_catalog_and_the_partner_api_with_its_key(pipeline: Synthesized) -> None:
-    """The post-deploy step fails the pipeline unless /health and a catalog read answer through
-    CloudFront and the partner API answers with the API key (read with apigateway get-api-key)."""
+def test_the_staging_check_reads_the_api_catalog_and_the_partner_api_with_its_key(pipeline: Synthesized) -> None:
+    """The post-deploy step fails the pipeline unless the service's OpenAPI document and a catalog read
+    answer through CloudFront's /api/* behaviour (its /health would reach the site bucket) and the partner API
+    answers with the API key (read with apigateway get-api-key)."""
     commands = _buildspec(pipeline, "PipelineStagingCheckStaging")["phases"]["build"]["commands"]
     text = "\n".join(commands)
-    assert '"${SHOP_URL%/}/health"' in text
+    assert '"${SHOP_URL%/}/api/openapi.json"' in text and "/health" not in text
     assert '"${SHOP_URL%/}/api/products?limit=1"' in text
     assert 'aws apigateway get-api-key --api-key "$API_KEY_ID" --include-value' in text
     assert '-H "x-api-key: $API_KEY" "${API_URL%/}/api/products?limit=1"' in text

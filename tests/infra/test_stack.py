@@ -31,14 +31,16 @@ def test_stateful_resources_keep_their_logical_ids(profile: Synthesized) -> None
 
 
 def test_every_stateful_resource_states_its_removal_policy(profile: Synthesized) -> None:
-    """A resource that holds data says what happens to it on stack delete (DeletionPolicy)."""
+    """A resource that holds data says what happens to it on stack delete: its row of the removal table
+    (tests/infra/test_removal.py) for this profile, stated in the template."""
+    from tests.infra.test_removal import COLUMNS, REMOVAL, row_of
+
     for logical_id in STATEFUL_LOGICAL_IDS:
-        assert profile.resources[logical_id]["DeletionPolicy"] in {
-            "Retain",
-            "RetainExceptOnCreate",
-            "Snapshot",
-            "Delete",
-        }
+        resource = profile.resources[logical_id]
+        row = row_of(logical_id, resource)
+        assert row is not None, logical_id
+        expected = REMOVAL[row][COLUMNS.index(profile.environment)]
+        assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == expected, logical_id
 
 
 @pytest.mark.parametrize(("environment", "policy"), [("dev", "Delete"), ("staging", "Retain"), ("prod", "Retain")])

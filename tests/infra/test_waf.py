@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from infra.context import load_config
 from infra.waf import SERVICE_MAX_BODY_BYTES
 from tests.synthesis import Synthesized
 
@@ -59,7 +60,14 @@ def test_each_front_door_accepts_what_the_service_accepts(
         "Size": 65536,
         "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
     }
-    assert len({rule["Priority"] for rule in acl["Rules"]}) == len(acl["Rules"]) == 5
+    config = load_config(profile.environment)
+    groups = (config.edge if scope == "CLOUDFRONT" else config.api).waf_rule_groups
+    # The rate limit, each managed group the door's setting names, the body rule: each its own priority.
+    assert [rule["Name"] for rule in sorted(acl["Rules"], key=lambda rule: rule["Priority"])] == [
+        "RateLimitPerIp",
+        *groups,
+        "BodyOverServiceLimit",
+    ]
 
 
 def test_the_waf_body_limit_is_the_storefront_s_own(prod: Synthesized) -> None:
@@ -68,6 +76,9 @@ def test_the_waf_body_limit_is_the_storefront_s_own(prod: Synthesized) -> None:
     from storefront.settings import Settings
 
     assert SERVICE_MAX_BODY_BYTES == Settings.model_fields["max_body_bytes"].default == 64 * 1024
-    (task,) = prod.of_type("AWS::ECS::TaskDefinition").values()
-    for container in task["Properties"]["ContainerDefinitions"]:
+    for container in (
+        container
+        for task in prod.of_type("AWS::ECS::TaskDefinition").values()
+        for container in task["Properties"]["ContainerDefinitions"]
+    ):
         assert "STOREFRONT_MAX_BODY_BYTES" not in {item["Name"] for item in container.get("Environment", [])}

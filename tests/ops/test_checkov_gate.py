@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,6 +44,14 @@ def test_every_skip_names_a_check_a_resource_and_a_reason() -> None:
         assert skip.check.startswith("CKV"), skip
         assert len(skip.resource) >= 8, f"{skip}: the prefix must single out resources, not match all"
         assert len(skip.reason) >= 40, f"{skip}: say why the check does not apply"
+
+
+def test_a_skip_without_a_reason_is_refused(tmp_path: Path) -> None:
+    """The gate will not load a skip whose reason is empty or blank, so none can slip into the list."""
+    skips = tmp_path / "skips.toml"
+    skips.write_text('[[skip]]\ncheck = "CKV_AWS_115"\nresource = "CustomProvider"\nreason = """  """\n')
+    with pytest.raises(ValueError, match="every skip needs a check, a resource prefix and a reason"):
+        load_skips(skips)
 
 
 def test_checkov_finds_no_failure_outside_the_skip_list_in_any_profile(

@@ -55,6 +55,22 @@ def test_deploy_passes_region_and_context_keys_to_the_cli() -> None:
     assert "-c service.max_tasks=20" in deploy
 
 
+def test_cost_table_records_every_profile_as_make_synth_builds_it() -> None:
+    """mk/quality.mk: one command regenerates ops/cost-table.json for dev, staging and prod."""
+    lines = _dry_run("cost-table")
+    text = "\n".join(lines)
+    for environment in ("dev", "staging", "prod"):
+        assert "app.py -c environment=$e" in text or f"environment={environment}" in text
+    assert "ops.cost_table --environment $e" in text
+    assert "for e in dev staging prod" in text
+
+
+def test_mutate_is_not_part_of_make_test() -> None:
+    """Mutation testing runs on purpose (`make mutate`), never inside the suite's budget."""
+    assert not any("mutmut" in line for line in _dry_run("test"))
+    assert any("mutmut run" in line for line in _dry_run("mutate"))
+
+
 # The pinned CLI's own declaration of its commands and options (its argument parser is generated from it).
 CLI_REGISTRY = REPO / "node_modules" / "aws-cdk" / "lib" / "cli" / "cli-type-registry.json"
 CDK = "node_modules/.bin/cdk"

@@ -24,6 +24,24 @@ def test_remote_database_url_without_tls_is_rejected() -> None:
         Settings(DATABASE_URL="postgresql://u:p@db.example.com/app?sslmode=disable")
 
 
+# asyncpg (like libpq) takes the last of a repeated parameter, and without sslmode it falls back to PGSSLMODE
+# or `prefer`, which connects in plain text when the server offers no TLS.
+# https://www.postgresql.org/docs/current/libpq-ssl.html#LIBPQ-SSL-PROTECTION
+REFUSED_SSLMODES = ["sslmode=disable", "sslmode=allow", "sslmode=prefer", "", "sslmode=require&sslmode=disable"]
+ACCEPTED_SSLMODES = ["sslmode=require", "sslmode=verify-ca", "sslmode=verify-full", "sslmode=disable&sslmode=require"]
+
+
+@pytest.mark.parametrize("query", REFUSED_SSLMODES)
+def test_every_sslmode_that_allows_plain_text_to_a_remote_host_is_refused(query: str) -> None:
+    with pytest.raises(ValidationError, match="DATABASE_URL for a remote host must require TLS"):
+        Settings(DATABASE_URL=f"postgresql://u:p@db.example.com/app?{query}")
+
+
+@pytest.mark.parametrize("query", ACCEPTED_SSLMODES)
+def test_sslmodes_that_require_tls_are_accepted_for_a_remote_host(query: str) -> None:
+    assert Settings(DATABASE_URL=f"postgresql://u:p@db.example.com/app?{query}").database_mode == "url"
+
+
 def test_local_database_url_without_tls_is_accepted() -> None:
     assert Settings(DATABASE_URL="postgresql://u:p@127.0.0.1/app?sslmode=disable").database_mode == "url"
 

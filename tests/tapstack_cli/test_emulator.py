@@ -219,3 +219,14 @@ def test_destroy_lists_what_is_kept_and_deletes_the_stack_after_confirmation(dep
 def test_destroy_without_a_terminal_needs_yes(deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
     code, _ = tapstack("destroy", "--env", "dev")
     assert code == 2 and "--yes" in capsys.readouterr().err
+
+
+def test_aws_refusals_are_one_line_not_a_traceback(
+    aws: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An endpoint that refuses the connection: botocore's error, said in one line with exit 1."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    code, _ = tapstack("outputs", "--env", "dev")
+    assert code == 1
+    assert capsys.readouterr().err.startswith("tapstack outputs: AWS: ")

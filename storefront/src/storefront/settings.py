@@ -105,10 +105,14 @@ class Settings(BaseSettings):
         if parts.scheme not in ("postgres", "postgresql"):
             raise ValueError("DATABASE_URL must be a postgresql:// URL")
         query = parse_qs(parts.query)
-        host = parts.hostname or (query.get("host", [""])[0])
-        sslmode = query.get("sslmode", [""])[0]
-        if not _is_loopback(host) and sslmode in ("disable", "allow", "prefer"):
-            raise ValueError("DATABASE_URL for a remote host must not disable TLS (sslmode)")
+        # As asyncpg (and libpq) read the URL: the last of a repeated parameter counts, and without sslmode
+        # it falls back to PGSSLMODE or `prefer`, which goes on in plain text when the server has no TLS.
+        host = parts.hostname or (query.get("host", [""])[-1])
+        sslmode = query.get("sslmode", [""])[-1]
+        if not _is_loopback(host) and sslmode not in ("require", "verify-ca", "verify-full"):
+            raise ValueError(
+                "DATABASE_URL for a remote host must require TLS (sslmode=require, verify-ca or verify-full)"
+            )
         return value
 
     @model_validator(mode="after")

@@ -47,6 +47,12 @@ REMOVAL: dict[str, str] = {
     "--db-cluster-snapshot-identifier <name>",
     "AWS::SecretsManager::Secret": "aws secretsmanager delete-secret --region {region} --secret-id {id} "
     "--recovery-window-in-days 7",
+    # API Gateway's CloudWatch role is an account-and-Region setting every API there logs through.
+    "AWS::ApiGateway::Account": "nothing: it is the account's API Gateway logging setting in {region}, shared by "
+    "every API there",
+    "AWS::IAM::Role": "only if no other stack's API in {region} logs through it (API Gateway's account-wide "
+    "CloudWatch role): detach its policies (aws iam list-attached-role-policies --role-name {id}), then "
+    "aws iam delete-role --role-name {id}",
 }
 
 

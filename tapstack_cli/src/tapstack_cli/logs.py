@@ -75,8 +75,16 @@ def events(
     if pattern:
         request["filterPattern"] = pattern
     if stream:
-        request["logStreamNamePrefix"] = stream
-    found = [event for page in logs.get_paginator("filter_log_events").paginate(**request) for event in page["events"]]
+        # One task writes exactly one stream (<prefix>/<container>/<task id>).
+        request["logStreamNames"] = [stream]
+    try:
+        pages = logs.get_paginator("filter_log_events").paginate(**request)
+        found = [event for page in pages for event in page["events"]]
+    except Exception as error:
+        # A task that has not written yet has no stream: no lines so far.
+        if stream and "ResourceNotFound" in type(error).__name__ + str(error):
+            return
+        raise
     for event in sorted(found, key=lambda event: (event["timestamp"], event["eventId"])):
         if event["eventId"] not in seen:
             seen.add(event["eventId"])

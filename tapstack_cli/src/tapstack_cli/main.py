@@ -110,3 +110,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return error.code
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        # AWS's own refusals (no credentials, access denied, throttling) in one line, not a traceback.
+        if not type(error).__module__.startswith("botocore"):
+            raise
+        print(f"tapstack {args.verb}: AWS: {error}", file=sys.stderr)
+        return 1

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 # The three profiles of infra/profiles.py. Any other valid name is a preview (dev's settings, disposable).
 ENVIRONMENTS = ("dev", "staging", "prod")
-# The seed's README deploys with `-c environment=production`; its users' commands keep working.
+# Older READMEs deploy with `-c environment=production`; those commands keep working.
 ALIASES: Mapping[str, str] = {"production": "prod"}
 STACK_PREFIX = "TapStack-"
 # Names a preview may not take: a profile's, the pipeline stack's (TapStack-pipeline), an alias.

@@ -87,9 +87,12 @@ def run(profile: Profile, args: argparse.Namespace, out: TextIO) -> int:
     problems = sum(1 for stack in stacks if stack.status.endswith(FAILED))
     if outputs is not None:
         cluster = require(outputs, "ClusterName", profile.environment)
-        (service,) = profile.client("ecs").describe_services(
+        services = profile.client("ecs").describe_services(
             cluster=cluster, services=[require(outputs, "ServiceName", profile.environment)]
         )["services"]
+        if not services:
+            raise CommandError(f"the service {outputs['ServiceName']} is not in cluster {cluster}")
+        service = services[0]
         print(
             f"\nService {service['serviceName']}: {service['status']}, running {service['runningCount']}, "
             f"desired {service['desiredCount']}, pending {service['pendingCount']}",
