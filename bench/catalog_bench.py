@@ -5,7 +5,7 @@ demo catalog, storefront/src/storefront/demo.py) on migration 0001, as a product
 the index migration arrives, then migrated:
 - before: 200,000 products, migrations up to 0002 (the trigram index, timed), served with the search query
   of issue 16 (the trigram index or the id walk, chosen by the planner's estimate);
-- after: the same 200,000 products, every migration (0004: the estimate's 1,000 samples), the service as it
+- after: the same 200,000 products, every migration (0005: the estimate's 300 samples), the service as it
   is (a short window of the id walk first, then the planner's choice on a corrected estimate);
 - small: 1,000 products, every migration: the listing figures the 200,000-product ones are held to.
 Every server is one uvicorn worker with the same flags. Requests are sent open loop at a fixed rate (latency
@@ -518,7 +518,7 @@ NOTES = """\
   sorted. *after* walks the next 10 products per row asked for in id order first (210 for a page of 20;
   a term in a tenth of the catalog stops there), in a statement whose plan PostgreSQL caches (it does not
   depend on the term), then, only if that window found less than a page, lets the planner choose for the
-  rest on an estimate that is no longer squared and rests on 1,000 sample texts (migration 0004)
+  rest on an estimate that is no longer squared and rests on 300 sample texts (migration 0005)
   (storefront/src/storefront/db/queries.py). The plans' planning times are EXPLAIN's own: it plans every
   time, where the service reuses the window statement's cached plan.
 - The two *(slow rate)* rows are what no index can help, sent at the slow rate because neither server
@@ -585,7 +585,7 @@ def summarise(
         " (the machine is shared: other processes compete for the 2 cores)",
         f"- setup: embedded PostgreSQL 18 (durable defaults), `storefront seed --products {BIG:,}` into *before*"
         f" and *after* and `--products {SMALL:,}` into *small*, each on migration 0001; then `storefront migrate`:"
-        " *before* up to 0002 (the trigram index), *after* and *small* every migration (0004: 1,000 samples for"
+        " *before* up to 0002 (the trigram index), *after* and *small* every migration (0005: 300 samples for"
         " the estimate), VACUUM ANALYZE; one uvicorn worker per server"
         f" (uvloop + httptools); open loop at {args.rate:g} req/s for {args.seconds:g} s ({n} requests) per"
         f" measurement (slow rate {args.slow_rate:g} req/s), at most {args.max_in_flight} in flight, latency from"

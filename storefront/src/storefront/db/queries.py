@@ -35,7 +35,7 @@ def _escape_like(text: str) -> str:
 # the planner counts it as 0.5 instead of multiplying the joined-text selectivity by the per-column one as
 # if they were independent: that squared the estimate, put a term in 2% of the catalog at a few rows, and
 # the planner then took every match from the index and sorted it (10-22 ms for `stoneware mug` at 200,000
-# products, growing with the catalog). Migration 0004 gives the estimate 1,000 sample texts instead of 100.
+# products, growing with the catalog). Migration 0005 gives the estimate 300 sample texts instead of 100.
 # The searched text is exactly the expression migration 0002 indexes: the planner uses the trigram index only
 # for the same expression. The per-column ILIKE stays the exact test (the joined text can also match across a
 # column boundary). A term under three characters (or with no letters or digits) has no trigram to look up:
