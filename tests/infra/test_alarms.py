@@ -133,6 +133,10 @@ ALARMS: dict[str, Row] = {
     "NatPortAllocationErrors": Row(
         watch("AWS/NATGateway ErrorPortAllocation[NatGatewayId] Sum 300s"), ">", 0, 1, 1, "notBreaching"
     ),
+    # Scheduled jobs (issue 24): a schedule that cannot start its run leaves a message in the dead-letter queue.
+    "JobStartFailed": Row(
+        watch("AWS/SQS ApproximateNumberOfMessagesVisible[QueueName] Maximum 300s"), ">", 0, 1, 1, "notBreaching"
+    ),
     # The release's own alarms (infra/deployment.py): ECS watches them during a deployment and rolls
     # back; they page nobody (the DeploymentFailed rule below does). Judged only at 10 requests/min or more.
     "DeploymentTarget5xxRate": Row(
@@ -156,6 +160,9 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "RotationFailed": ("aws.secretsmanager", ("AWS Service Event via CloudTrail",)),
     "DatabaseEvents": ("aws.rds", ("RDS DB Cluster Event",)),
     "BackupJobFailed": ("aws.backup", ("Backup Job State Change", "Copy Job State Change")),
+    # Scheduled jobs (issue 24): a run whose container exits non-zero, a failed workflow execution.
+    "ScheduledJobsFailedRun": ("aws.ecs", ("ECS Task State Change",)),
+    "ScheduledJobsFailedExecution": ("aws.states", ("Step Functions Execution Status Change",)),
 }
 
 
@@ -344,3 +351,44 @@ def test_every_event_rule_reaches_the_alert_topic(synth: Callable[[str], Synthes
             found[name] = (pattern["source"][0], tuple(pattern["detail-type"]))
             assert [target["Arn"] for target in properties["Targets"]] == [{"Ref": topics[0]}], logical_id
     assert found == RULES
+
+
+def _runbook_sections() -> dict[str, str]:
+    text = RUNBOOK.read_text()
+    parts = re.split(r"^### (\w+)\n", text, flags=re.MULTILINE)
+    return {parts[i]: parts[i + 1].split("\n## ")[0] for i in range(1, len(parts) - 1, 2)}
+
+
+def test_the_runbook_says_which_alarms_fire_on_missing_data() -> None:
+    """An alarm that treats missing data as breaching says so in its runbook section (the on-call reads it
+    there), and no section claims it of an alarm that does not."""
+    sections = _runbook_sections()
+    says_breaching = {
+        name for name, text in sections.items() if re.search(r"missing data counts as failing", text, re.IGNORECASE)
+    }
+    breaching = {name for name, row in ALARMS.items() if row.missing == "breaching" and row.action == TOPIC}
+    assert says_breaching == breaching
+
+
+def _window_minutes(row: Row) -> int:
+    (period,) = {int(re.search(r" (\d+)s$", metric)[1]) for metric in row.watches}  # type: ignore[index]
+    return row.periods * period // 60
+
+
+def test_the_runbook_states_each_alarms_window_as_the_alarm_has_it() -> None:
+    """ "for 3 minutes", "in 5 minutes", "(5 min, 3 periods)": what a section says of the time an alarm looks at
+    is its evaluation periods times its period."""
+    checked = set()
+    for name, text in _runbook_sections().items():
+        row = ALARMS.get(name)
+        first = text.split("\n1.")[0]
+        for minutes in re.findall(r"(?:for|in) (\d+) minutes", first):
+            assert row is not None and _window_minutes(row) == int(minutes), name
+            checked.add(name)
+        for minutes, periods in re.findall(r"\((\d+) min, (\d+) periods\)", first):
+            assert row is not None and (row.periods, _window_minutes(row) // row.periods) == (
+                int(periods),
+                int(minutes),
+            )
+            checked.add(name)
+    assert {"NoHealthyTasks", "UnhealthyTasks", "TasksBelowDesired", "TargetErrorRate"} <= checked

@@ -97,6 +97,17 @@ def test_every_cdk_nag_acknowledgement_gives_a_reason(profile: Synthesized) -> N
     assert _unreasoned(profile.template_path.parent) == []
 
 
+def test_every_acknowledgement_of_the_pipeline_and_abroad_apps_gives_a_reason(
+    abroad: Synthesized, pipeline: Synthesized
+) -> None:
+    """The same for the eu-central-1 app (its us-east-1 companions) and the pipeline with its stages' nested
+    assemblies. Both fixtures in one test: the worker that builds the abroad app builds the pipeline too
+    (tests/ops/test_checkov_gate.py), so this costs no synthesis of its own."""
+    for synthesized in (abroad, pipeline):
+        assert acknowledgements(synthesized.template_path.parent)
+        assert _unreasoned(synthesized.template_path.parent) == []
+
+
 def test_an_acknowledgement_without_a_reason_is_caught(tmp_path: Path) -> None:
     """The check above reads what `acknowledge` records: an empty reason shows up there."""
     app = App(outdir=str(tmp_path))

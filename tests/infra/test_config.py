@@ -779,3 +779,47 @@ def test_a_setting_shaped_key_with_no_close_name_says_so_without_suggestions() -
 def test_a_bare_key_only_loosely_like_ours_passes_through() -> None:
     """Only a near typo (similarity 0.8 and up) of a bare key of ours is refused: `environ` is another tool's."""
     assert config_from_context({"environ": "x"}) == load_config("dev")
+
+
+# The bounds of the shared rules (between, at_least, positive, percentage, matching, one_of): built while the
+# settings classes are defined, so `make mutate` cannot change them; pinned here at their edges instead.
+EDGES_ACCEPTED = [
+    {"alerts.target_5xx_percent": "100"},
+    {"alerts.target_5xx_percent": "0.5"},
+    {"service.min_tasks": "1", "service.max_tasks": "1"},
+    {"database.readers": "0", "backup.daily_start_hour_utc": "0"},
+    {"backup.daily_start_hour_utc": "23"},
+    {"api.monthly_quota": "1"},
+    {"network.nat_instance_type": "t4g.small"},
+    {"database.enhanced_monitoring_seconds": "60"},
+]
+EDGES_REJECTED = [
+    (
+        {"alerts.target_5xx_percent": "0"},
+        "alerts.target_5xx_percent=0: allowed is a percentage above 0 and at most 100",
+    ),
+    ({"service.min_tasks": "0"}, "service.min_tasks=0: allowed is at least 1 tasks"),
+    ({"api.monthly_quota": "0"}, "api.monthly_quota=0: allowed is a positive number (requests per month)"),
+    ({"backup.daily_start_hour_utc": "-1"}, "backup.daily_start_hour_utc=-1: allowed is 0 to 23 hours UTC"),
+    (
+        {"network.nat_instance_type": "t4g.nanos"},
+        "network.nat_instance_type='t4g.nanos': allowed is t4g.nano, t4g.micro or t4g.small (Graviton burstable; "
+        "the AMI is ARM64), or none for NAT gateways",
+    ),
+    (
+        {"database.enhanced_monitoring_seconds": "2"},
+        "database.enhanced_monitoring_seconds=2: allowed is one of 0, 1, 5, 10, 15, 30, 60",
+    ),
+]
+
+
+@pytest.mark.parametrize("context", EDGES_ACCEPTED, ids=[str(row) for row in EDGES_ACCEPTED])
+def test_a_bound_itself_is_allowed(context: dict[str, object]) -> None:
+    config_from_context({"environment": "dev", **context})
+
+
+@pytest.mark.parametrize(("context", "message"), EDGES_REJECTED, ids=[str(row[0]) for row in EDGES_REJECTED])
+def test_just_past_a_bound_is_refused_with_the_whole_rule(context: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        config_from_context({"environment": "dev", **context})
+    assert str(error.value) == f"invalid setting {message}"

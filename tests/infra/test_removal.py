@@ -28,37 +28,43 @@ RETAINED_EXCEPT_ON_CREATE: Removal = ("RetainExceptOnCreate", "Retain")
 SNAPSHOT: Removal = ("Snapshot", "Snapshot")
 UNSTATED: Removal = (None, None)  # CloudFormation's default: Delete
 
-# The columns of REMOVAL, in order. A new profile is a new column.
-COLUMNS = ("dev", "staging", "prod")
+# The columns of REMOVAL, in order. A new profile is a new column; a preview (`-c environment=pr-123`,
+# tests/infra/test_preview.py's synthesis) stands for every preview environment.
+COLUMNS = ("dev", "staging", "prod", "preview")
+PREVIEW = "pr-123"
 
 # Each kind of resource that holds data (or guards it), by resource type; "<type> <logical-ID prefix>" for
 # one resource that differs from its kind, "<type> (fixed name)" for those of a kind with a physical name.
 REMOVAL: dict[str, tuple[Removal, ...]] = {
-    #                                           dev        staging    prod
-    "AWS::KMS::Key": (DESTROYED, RETAINED, RETAINED),
+    # kind: (dev, staging, prod, preview)
+    "AWS::KMS::Key": (DESTROYED, RETAINED, RETAINED, DESTROYED),
     # The backup copy region's key (prod): the copies it encrypts outlive the stack.
-    "AWS::KMS::Key CopyKey": (RETAINED, RETAINED, RETAINED),
-    "AWS::Logs::LogGroup": (DESTROYED, RETAINED, RETAINED),
+    "AWS::KMS::Key CopyKey": (RETAINED, RETAINED, RETAINED, RETAINED),
+    "AWS::Logs::LogGroup": (DESTROYED, RETAINED, RETAINED, DESTROYED),
     # WAF's aws-waf-logs-* groups and Aurora's /aws/rds/cluster/<id>/postgresql.
-    "AWS::Logs::LogGroup (fixed name)": (DESTROYED, RETAINED_EXCEPT_ON_CREATE, RETAINED_EXCEPT_ON_CREATE),
-    "AWS::S3::Bucket": (DESTROYED, RETAINED, RETAINED),
-    "AWS::SecretsManager::Secret": (DESTROYED, RETAINED, RETAINED),
-    # Recovery points outlive the stack in every profile; the vault's name is unique per stack creation.
-    "AWS::Backup::BackupVault": (RETAINED, RETAINED, RETAINED),
+    "AWS::Logs::LogGroup (fixed name)": (DESTROYED, RETAINED_EXCEPT_ON_CREATE, RETAINED_EXCEPT_ON_CREATE, DESTROYED),
+    "AWS::S3::Bucket": (DESTROYED, RETAINED, RETAINED, DESTROYED),
+    "AWS::SecretsManager::Secret": (DESTROYED, RETAINED, RETAINED, DESTROYED),
+    # Recovery points outlive the stack (the vault's name is unique per stack creation); a preview keeps none.
+    "AWS::Backup::BackupVault": (RETAINED, RETAINED, RETAINED, DESTROYED),
     # The cluster: a final snapshot where deletion protection is on (database.removal_policy).
-    "AWS::RDS::DBCluster": (DESTROYED, SNAPSHOT, SNAPSHOT),
+    "AWS::RDS::DBCluster": (DESTROYED, SNAPSHOT, SNAPSHOT, DESTROYED),
     # Instances hold no data of their own: the cluster volume does.
-    "AWS::RDS::DBInstance": (DESTROYED, DESTROYED, DESTROYED),
+    "AWS::RDS::DBInstance": (DESTROYED, DESTROYED, DESTROYED, DESTROYED),
     # Guarded by deletion protection (service.load_balancer_deletion_protection), not by a policy.
-    "AWS::ElasticLoadBalancingV2::LoadBalancer": (UNSTATED, UNSTATED, UNSTATED),
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": (UNSTATED, UNSTATED, UNSTATED, UNSTATED),
     # Account-wide API Gateway logging role and setting: other APIs of the account rely on them.
-    "AWS::ApiGateway::Account": (RETAINED, RETAINED, RETAINED),
-    "AWS::IAM::Role ApiRestApiCloudWatchRole": (RETAINED, RETAINED, RETAINED),
+    "AWS::ApiGateway::Account": (RETAINED, RETAINED, RETAINED, RETAINED),
+    "AWS::IAM::Role ApiRestApiCloudWatchRole": (RETAINED, RETAINED, RETAINED, RETAINED),
     # CDK's helpers (bucket emptying, site upload, rotation function, default security group): no data.
-    "Custom::S3AutoDeleteObjects": (DESTROYED, DESTROYED, DESTROYED),
-    "Custom::CDKBucketDeployment": (DESTROYED, DESTROYED, DESTROYED),
-    "Custom::VpcRestrictDefaultSG": (DESTROYED, DESTROYED, DESTROYED),
-    "AWS::Serverless::Application": (DESTROYED, DESTROYED, DESTROYED),
+    "Custom::S3AutoDeleteObjects": (DESTROYED, DESTROYED, DESTROYED, DESTROYED),
+    "Custom::CDKBucketDeployment": (DESTROYED, DESTROYED, DESTROYED, DESTROYED),
+    "Custom::VpcRestrictDefaultSG": (DESTROYED, DESTROYED, DESTROYED, DESTROYED),
+    "AWS::Serverless::Application": (DESTROYED, DESTROYED, DESTROYED, DESTROYED),
+    "Custom::Release": (DESTROYED, DESTROYED, DESTROYED, DESTROYED),
+    # Scheduled jobs (issue 24): their definitions and the dead-letter queue of failed starts, no shop data.
+    "AWS::StepFunctions::StateMachine ScheduledJobs": (DESTROYED, DESTROYED, DESTROYED, DESTROYED),
+    "AWS::SQS::Queue": (DESTROYED, DESTROYED, DESTROYED, DESTROYED),
 }
 
 # The property that gives a resource of the kind a physical name.
@@ -101,11 +107,11 @@ def check_removals(synthesized: Synthesized, column: str) -> None:
     assert wrong == {}, "removal behaviour differs from REMOVAL:\n" + "\n".join(f"{k}: {v}" for k, v in wrong.items())
 
 
-@pytest.mark.parametrize("environment", PROFILES)
+@pytest.mark.parametrize("environment", [*PROFILES, PREVIEW])
 def test_every_resource_is_removed_as_the_table_says(synth: Callable[[str], Synthesized], environment: str) -> None:
     """Every resource of every stack of the profile whose kind the table names, and every resource that states
     a removal policy at all, has its row's DeletionPolicy and UpdateReplacePolicy."""
-    check_removals(synth(environment), environment)
+    check_removals(synth(environment), "preview" if environment == PREVIEW else environment)
 
 
 def test_outside_us_east_1_the_companion_stacks_follow_the_table(abroad: Synthesized) -> None:
@@ -116,7 +122,7 @@ def test_outside_us_east_1_the_companion_stacks_follow_the_table(abroad: Synthes
 
 def test_every_row_of_the_table_is_used(synth: Callable[[str], Synthesized]) -> None:
     """No stale row: each row judges at least one resource in some profile."""
-    used = {row for environment in PROFILES for row, _ in removals(synth(environment)).values()}
+    used = {row for environment in (*PROFILES, PREVIEW) for row, _ in removals(synth(environment)).values()}
     assert set(REMOVAL) - used == set()
 
 

@@ -23,6 +23,10 @@ LOG_RETENTION: dict[str, Callable[[Config], int]] = {
     "NetworkFlowLogs": lambda c: c.network.flow_log_retention_days,
     "DatabasePostgresLogs": lambda c: c.database.log_retention_days,
     "ServiceLogs": lambda c: c.service.log_retention_days,
+    # ECS Exec sessions, the release step and the scheduled jobs: the service's own retention.
+    "ServiceExecLogs": lambda c: c.service.log_retention_days,
+    "ReleaseStepLogs": lambda c: c.service.log_retention_days,
+    "ScheduledJobsLogs": lambda c: c.service.log_retention_days,
     "EdgeWafLogs": lambda c: c.edge.access_log_days,
     "WafLogs": lambda c: c.edge.access_log_days,  # the us-east-1 companion's (outside us-east-1)
     "EdgeDeploymentLogs": lambda c: c.edge.access_log_days,
@@ -170,10 +174,13 @@ def _port_and_path(synthesized: Synthesized) -> tuple[dict[str, object], dict[st
     resources = synthesized.resources
     ports: dict[str, object] = {}
     paths: dict[str, object] = {}
+    # The service's task definition (the release step and the scheduled jobs run others, with no port).
+    (service,) = synthesized.of_type("AWS::ECS::Service").values()
+    service_task = service["Properties"]["TaskDefinition"]["Ref"]
     for logical_id, resource in resources.items():
         properties = resource.get("Properties", {})
         kind = resource["Type"]
-        if kind == "AWS::ECS::TaskDefinition":
+        if kind == "AWS::ECS::TaskDefinition" and logical_id == service_task:
             (container,) = properties["ContainerDefinitions"]
             ports[f"{logical_id} port mapping"] = [m["ContainerPort"] for m in container["PortMappings"]]
         elif kind == "AWS::ECS::Service":
@@ -215,7 +222,8 @@ def test_the_default_port_and_health_path_reach_every_resource(prod: Synthesized
     carry the one configured port; the health checks and the listener rule the one configured path.
     https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html"""
     check_port_and_path(prod, 8000, "/health")
-    (task,) = prod.of_type("AWS::ECS::TaskDefinition").values()
+    (service,) = prod.of_type("AWS::ECS::Service").values()
+    task = prod.resources[service["Properties"]["TaskDefinition"]["Ref"]]
     (container,) = task["Properties"]["ContainerDefinitions"]
     assert container["HealthCheck"]["Command"] == [
         "CMD",
