@@ -5,7 +5,7 @@ demo catalog, storefront/src/storefront/demo.py) on migration 0001, as a product
 the index migration arrives, then migrated:
 - before: 200,000 products, migrations up to 0002 (the trigram index, timed), served with the search query
   of issue 16 (the trigram index or the id walk, chosen by the planner's estimate);
-- after: the same 200,000 products, every migration (0004: the estimate's 1,000 samples), the service as it
+- after: the same 200,000 products, every migration (0005: the estimate's 300 samples), the service as it
   is (a short window of the id walk first, then the planner's choice on a corrected estimate);
 - small: 1,000 products, every migration: the listing figures the 200,000-product ones are held to.
 Every server is one uvicorn worker with the same flags. Requests are sent open loop at a fixed rate (latency
@@ -192,6 +192,25 @@ async def open_loop(port: int, paths: list[str], rate: float, seconds: float, ma
     return result
 
 
+async def sequential(ports: dict[str, int], paths: list[str], count: int) -> dict[str, list[float]]:
+    """`count` requests one at a time to each server, interleaved (path i to every server, then path i+1), so
+    that both meet the same moments of the machine's load; latency of each, in ms."""
+    clients = {name: RawClient(port) for name, port in ports.items()}
+    latencies: dict[str, list[float]] = {name: [] for name in ports}
+    loop = asyncio.get_running_loop()
+    for i in range(count):
+        raw = f"GET {paths[i % len(paths)]} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+        for name, client in clients.items():
+            started = loop.time()
+            status = await client.request(raw)
+            latencies[name].append((loop.time() - started) * 1000)
+            assert status == 200, (name, paths[i % len(paths)], status)
+    for client in clients.values():
+        for _, writer in client.idle:
+            writer.close()
+    return latencies
+
+
 def postgres_cpu_seconds(pg: EmbeddedPostgres) -> float:
     """CPU time of the whole PostgreSQL cluster so far, including exited parallel workers (reaped by the
     postmaster, so counted in its children's times)."""
@@ -353,6 +372,7 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second, open loop")
     parser.add_argument("--slow-rate", type=float, default=4.0, help="for the searches no index can help")
     parser.add_argument("--max-in-flight", type=int, default=32)
+    parser.add_argument("--sequential", type=int, default=300, help="requests one at a time per search workload")
     parser.add_argument("--write", action="store_true", help="write the Catalog search section of bench/RESULTS.md")
     args = parser.parse_args()
 
@@ -429,13 +449,23 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script of rounds
                           f"  p99 {percentile(res.latencies_ms, 99):8.2f} ms"
                           f"  cpu {res.cpu_ms:6.2f} ms/req"
                           f"  statuses {res.statuses} cut off {res.unfinished}", flush=True)  # fmt: skip
+        one_at_a_time: dict[str, dict[str, list[float]]] = {}
+        for workload, paths in searches.items():
+            if workload.startswith(SLOW):
+                continue
+            ports = {"before": before.port, "after": after.port}
+            one_at_a_time[workload] = asyncio.run(sequential(ports, paths, args.sequential))
+            print(f"sequential {workload:24} " + "  ".join(
+                f"{name} p50 {percentile(v, 50):7.2f} p99 {percentile(v, 99):7.2f} ms"
+                for name, v in one_at_a_time[workload].items()
+            ), flush=True)  # fmt: skip
     finally:
         for s in servers:
             s.stop()
         pg.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    summary = summarise(loads, seeding, storage, compared, plans, args)
+    summary = summarise(loads, seeding, storage, compared, plans, one_at_a_time, args)
     print(summary)
     if args.write:
         write_results(summary, marker="search")
@@ -488,7 +518,7 @@ NOTES = """\
   sorted. *after* walks the next 10 products per row asked for in id order first (210 for a page of 20;
   a term in a tenth of the catalog stops there), in a statement whose plan PostgreSQL caches (it does not
   depend on the term), then, only if that window found less than a page, lets the planner choose for the
-  rest on an estimate that is no longer squared and rests on 1,000 sample texts (migration 0004)
+  rest on an estimate that is no longer squared and rests on 300 sample texts (migration 0005)
   (storefront/src/storefront/db/queries.py). The plans' planning times are EXPLAIN's own: it plans every
   time, where the service reuses the window statement's cached plan.
 - The two *(slow rate)* rows are what no index can help, sent at the slow rate because neither server
@@ -539,6 +569,7 @@ def summarise(
     storage: dict[str, dict[str, str]],
     compared: int,
     plans: dict[str, dict[str, Any]],
+    one_at_a_time: dict[str, dict[str, list[float]]],
     args: argparse.Namespace,
 ) -> str:
     m = machine()
@@ -554,7 +585,7 @@ def summarise(
         " (the machine is shared: other processes compete for the 2 cores)",
         f"- setup: embedded PostgreSQL 18 (durable defaults), `storefront seed --products {BIG:,}` into *before*"
         f" and *after* and `--products {SMALL:,}` into *small*, each on migration 0001; then `storefront migrate`:"
-        " *before* up to 0002 (the trigram index), *after* and *small* every migration (0004: 1,000 samples for"
+        " *before* up to 0002 (the trigram index), *after* and *small* every migration (0005: 300 samples for"
         " the estimate), VACUUM ANALYZE; one uvicorn worker per server"
         f" (uvloop + httptools); open loop at {args.rate:g} req/s for {args.seconds:g} s ({n} requests) per"
         f" measurement (slow rate {args.slow_rate:g} req/s), at most {args.max_in_flight} in flight, latency from"
@@ -575,6 +606,19 @@ def summarise(
         lines.append(
             f"| {workload} | {b.p50:.2f} | {b.p99:.2f} | {a.p50:.2f} | {a.p99:.2f} | {a.median_round_p99:.2f} |"
             f" {a.rounds} | {b.cpu_ms:.2f}, {a.cpu_ms:.2f} | {b.errors}/{b.cut_off}, {a.errors}/{a.cut_off} |"
+        )
+    lines += [
+        "",
+        f"### Search one request at a time ({args.sequential} per workload and server, before and after interleaved)",
+        "",
+        "| workload | before p50 ms | before p99 ms | after p50 ms | after p99 ms |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for workload, by_server in one_at_a_time.items():
+        b, a = by_server["before"], by_server["after"]
+        lines.append(
+            f"| {workload} | {percentile(b, 50):.2f} | {percentile(b, 99):.2f} |"
+            f" {percentile(a, 50):.2f} | {percentile(a, 99):.2f} |"
         )
     lines += [
         "",

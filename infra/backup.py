@@ -14,7 +14,7 @@ from constructs import Construct
 
 from infra.compliance import acknowledge
 from infra.config import BackupSettings, Config
-from infra.limits import backup_plan
+from tapstack_cli.limits import backup_plan
 
 # Job states that mean a recovery point was not made or not copied.
 # https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html

@@ -19,8 +19,8 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 
-from infra.limits import VAULT_SUFFIX, name_problems, regional_stack_names, waf_log_group
 from tapstack_cli import names
+from tapstack_cli.limits import VAULT_SUFFIX, name_problems, regional_stack_names, waf_log_group
 
 
 class ConfigError(ValueError):
@@ -405,6 +405,10 @@ COMMAND = Allowed("a command line of at most 1000 characters, quotes balanced (r
 BUNDLED_RELEASE_COMMAND = "storefront migrate"
 
 
+# The Fargate capacity providers a service's tasks may run on.
+FARGATE_CAPACITY = ("FARGATE", "FARGATE_SPOT")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings(Settings):
     section: ClassVar[str] = "service"
@@ -458,6 +462,12 @@ class ServiceSettings(Settings):
     # session encrypted with the stack's key, every session in CloudTrail (ExecuteCommand).
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
     execute_command: bool = setting(default=True)
+    # Where the service's tasks run: FARGATE (on demand) or FARGATE_SPOT (spare capacity, up to 70% off,
+    # stopped with a two-minute warning when AWS needs it back, and not started while none is free).
+    # FARGATE_SPOT runs Linux ARM64 tasks on platform version 1.4.0 or later.
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html
+    capacity: str = setting(one_of(*FARGATE_CAPACITY), default="FARGATE")
     # ROLLING replaces tasks in place; BLUE_GREEN starts a full second set on the alternate target group,
     # shifts all traffic at once and keeps the old set for the bake time, so a rollback is instant.
     deployment_strategy: ecs.DeploymentStrategy = setting(

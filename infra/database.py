@@ -10,11 +10,11 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
-from infra import limits
 from infra.cfn import cfn_resource, drop_redundant_depends_on
 from infra.compliance import acknowledge
 from infra.config import DatabaseSettings
 from infra.log_storage import EncryptedLogGroup
+from tapstack_cli import limits
 
 # Aurora PostgreSQL 17.9: a current minor that Aurora can create (cfn-lint W3690 lists retired ones, such
 # as 15.3) and that supports 0-ACU auto-pause (16.3+ / 17.x).

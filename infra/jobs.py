@@ -38,7 +38,7 @@ from infra.cfn import cfn_resource
 from infra.compliance import acknowledge
 from infra.config import JobSettings, ServiceSettings
 from infra.log_storage import EncryptedLogGroup
-from infra.service import StorefrontService
+from infra.service import StorefrontService, app_task_definition
 
 # A schedule whose state machine cannot be started is retried this often, for up to this long, then its
 # event goes to the dead-letter queue (EventBridge Scheduler's own retry policy).
@@ -73,6 +73,8 @@ class ScheduledJob(Construct):
             integration_pattern=sfn.IntegrationPattern.RUN_JOB,
             cluster=service.cluster,
             task_definition=task_definition,
+            # On demand even where the service runs on Fargate Spot (service.capacity): a job's run is minutes,
+            # and an interruption would leave it half done until the next schedule.
             launch_target=tasks.EcsFargateLaunchTarget(platform_version=ecs.FargatePlatformVersion.LATEST),
             container_overrides=[tasks.ContainerOverride(container_definition=container, command=list(job.argv))],
             subnets=service.subnets,
@@ -133,15 +135,10 @@ class ScheduledJobs(Construct):
     ) -> None:
         super().__init__(scope, id)
         # The service's size and its two roles: the jobs read the same secrets and database as the service.
-        self.task_definition = ecs.FargateTaskDefinition(
+        self.task_definition = app_task_definition(
             self,
             "Task",
-            cpu=settings.cpu,
-            memory_limit_mib=settings.memory_mib,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.ARM64,
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-            ),
+            settings=settings,
             execution_role=service.task_definition.obtain_execution_role(),
             task_role=service.task_definition.task_role,
         )

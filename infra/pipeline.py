@@ -39,9 +39,10 @@ CDK_CLI_VERSION: str = json.loads((REPO / "package.json").read_text())["devDepen
 # .ci/run and the storefront's browser test expect Debian (apt-get, Debian's chromium); Node runs the
 # CDK CLI and jsii, and Debian 12's python3 is the 3.11 that pyproject.toml requires.
 SYNTH_IMAGE = "public.ecr.aws/docker/library/node:22-bookworm"
-# The synth build runs the whole suite (.ci/run): two pytest workers each synthesizing profiles (a Python and
-# a Node process of about 1 GB each), mypy beside them (about 1 GB), an embedded PostgreSQL and Chromium.
-# MEDIUM (4 vCPUs, 7 GB) holds that with room; SMALL (2 vCPUs, 3 GB) would swap or be killed.
+# The synth build runs the whole suite (.ci/run): two pytest workers each synthesizing profiles (a prod synth's
+# largest process peaks at 0.6 GB, measured, beside its Python process), mypy over aws_cdk's stubs, an embedded
+# PostgreSQL and Chromium, at once. MEDIUM (4 vCPUs, 7 GB) holds that with room; SMALL (2 vCPUs, 3 GB) has
+# neither the memory nor a core for mypy beside the two workers.
 # https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-compute-types.html
 SYNTH_COMPUTE = codebuild.ComputeType.MEDIUM
 # The storefront image is linux/arm64 (Graviton tasks): it is built on an ARM build host, no emulation.
@@ -258,31 +259,34 @@ class PipelineStack(Stack):
     def _listener_rule_guard(self, stage: DeliveryStage, settings: PipelineSettings) -> list[pipelines.Step]:
         """Before a stage deploys: ops/listener_rule_guard.py on the stage's stacks, as `make deploy` runs it.
 
-        It reads the stage's deployed stacks with the pipeline's own role, so only a stage in the pipeline's
-        account gets it; a stage in another account would need that account's CDK lookup role (not done).
+        A stage in the pipeline's account is read with the step's own role; a stage in another account
+        through that account's CDK lookup role (ReadOnlyAccess), which `cdk bootstrap --trust <pipeline
+        account>` lets the pipeline's account assume, as it does the deploy role.
+        https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html
         """
-        if stage.stack.account not in (None, settings.home_account) and not Token.is_unresolved(stage.stack.account):
-            return []
         synth = self.pipeline.synth
         assert isinstance(synth, pipelines.ShellStep) and synth.primary_output is not None
         (source,) = (location.file_set for location in synth.inputs if location.directory == ".")
-        account = "<AWS::AccountId>" if Token.is_unresolved(self.account) else self.account
         stacks = [s for s in stage.node.children if isinstance(s, Stack)]
-        stack_arns = [
-            f"arn:{self.partition}:cloudformation:{s.region}:{account}:stack/{s.stack_name}/*" for s in stacks
-        ]
-        self._guard_stack_arns += stack_arns
-        assembly = synth.primary_output
-        assert assembly is not None  # a ShellStep with a primary output directory (cdk.out) has one
-        guard = pipelines.CodeBuildStep(
-            "GuardListenerRule",
-            input=source,
-            additional_inputs={"cdk.out": assembly},
-            # boto3 as uv.lock pins it; the guard needs nothing else.
-            install_commands=[f"pip3 install --quiet boto3=={BOTO3_VERSION}"],
-            commands=[f"python3 -m ops.listener_rule_guard cdk.out/assembly-{PIPELINE_STACK}-{stage.stage_name}"],
-            env={LISTENER_RULE_OVERRIDE: f"#{{variables.{LISTENER_RULE_OVERRIDE}}}"},
-            role_policy_statements=[
+        command = f"python3 -m ops.listener_rule_guard cdk.out/assembly-{PIPELINE_STACK}-{stage.stage_name}"
+        stage_account = stage.stack.account
+        if not Token.is_unresolved(stage_account) and stage_account != settings.home_account:
+            lookup_role = f"cdk-hnb659fds-lookup-role-{stage_account}"
+            command += f" --role-arn 'arn:{self.partition}:iam::{stage_account}:role/{lookup_role}-{{region}}'"
+            permissions = [
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=sorted(
+                        {f"arn:{self.partition}:iam::{stage_account}:role/{lookup_role}-{s.region}" for s in stacks}
+                    ),
+                )
+            ]
+        else:
+            account = "<AWS::AccountId>" if Token.is_unresolved(self.account) else self.account
+            self._guard_stack_arns += [
+                f"arn:{self.partition}:cloudformation:{s.region}:{account}:stack/{s.stack_name}/*" for s in stacks
+            ]
+            permissions = [
                 iam.PolicyStatement(
                     actions=["cloudformation:GetTemplate", "cloudformation:DescribeStackResources"],
                     resources=[
@@ -297,7 +301,16 @@ class PipelineStack(Stack):
                 ),
                 # Describe* of Elastic Load Balancing has no resource-level permissions.
                 iam.PolicyStatement(actions=["elasticloadbalancing:DescribeRules"], resources=["*"]),
-            ],
+            ]
+        guard = pipelines.CodeBuildStep(
+            "GuardListenerRule",
+            input=source,
+            additional_inputs={"cdk.out": synth.primary_output},
+            # boto3 as uv.lock pins it; the guard needs nothing else.
+            install_commands=[f"pip3 install --quiet boto3=={BOTO3_VERSION}"],
+            commands=[command],
+            env={LISTENER_RULE_OVERRIDE: f"#{{variables.{LISTENER_RULE_OVERRIDE}}}"},
+            role_policy_statements=permissions,
         )
         return [guard]
 

@@ -50,6 +50,8 @@ DEV = Config(
         log_retention_days=14,
         access_log_expiry_days=14,
         load_balancer_deletion_protection=False,
+        # Fargate Spot: interruptions are fine for a disposable environment with one task (docs/operations.md).
+        capacity="FARGATE_SPOT",
     ),
     # Idle cost levers (docs/operations.md, "What a dev or preview environment costs"): each door's web ACL
     # keeps the rate limit and the baseline rule group only, and there is no dashboard.
@@ -85,6 +87,8 @@ STAGING = replace(
         deployment_strategy=ecs.DeploymentStrategy.BLUE_GREEN,
         bake_time_minutes=10,
         load_balancer_deletion_protection=True,
+        # On demand: a Spot interruption would stop a task that customers' requests are on.
+        capacity="FARGATE",
     ),
     api=replace(DEV.api, access_log_retention_days=30, waf_rule_groups=WAF_RULE_GROUPS),
     edge=replace(

@@ -115,16 +115,7 @@ class StorefrontService(Construct):
                 "is no downstream system for a rotation function to update.",
             )
 
-        task_definition = ecs.FargateTaskDefinition(
-            self,
-            "Task",
-            cpu=settings.cpu,
-            memory_limit_mib=settings.memory_mib,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.ARM64,
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-            ),
-        )
+        task_definition = app_task_definition(self, "Task", settings=settings)
         log_group = EncryptedLogGroup(
             self, "Logs", key=key, retention=settings.log_retention, removal_policy=removal_policy
         )
@@ -204,11 +195,20 @@ class StorefrontService(Construct):
                 "secrets, image and log group; an inline policy cannot be attached to any other principal.",
             )
 
+        capacity = _capacity_providers(self, cluster, settings)
         self.service = ecs.FargateService(
             self,
             "Service",
             cluster=cluster,
             task_definition=task_definition,
+            # FARGATE_SPOT runs ARM64 tasks on 1.4.0 or later; LATEST is 1.4.0 (and what ECS picks anyway).
+            platform_version=ecs.FargatePlatformVersion.LATEST,
+            # On demand: the launch type alone (the service as it always was). Spot: a strategy, and no launch type.
+            capacity_provider_strategies=(
+                [ecs.CapacityProviderStrategy(capacity_provider=settings.capacity, weight=1)]
+                if capacity is not None
+                else None
+            ),
             desired_count=settings.min_tasks,
             min_healthy_percent=100,
             max_healthy_percent=200,
@@ -224,6 +224,9 @@ class StorefrontService(Construct):
             vpc_subnets=private,
             assign_public_ip=False,
         )
+        if capacity is not None:
+            # CloudFormation must associate the capacity provider before it creates a service that uses it.
+            self.service.node.add_dependency(capacity)
 
         self.load_balancer = elbv2.ApplicationLoadBalancer(
             self,
@@ -234,13 +237,6 @@ class StorefrontService(Construct):
             drop_invalid_header_fields=True,
             deletion_protection=settings.load_balancer_deletion_protection,
         )
-        if not settings.load_balancer_deletion_protection:
-            acknowledge(
-                self.load_balancer,
-                "NIST.800.53.R5-ELBDeletionProtectionEnabled",
-                "Off only where service.load_balancer_deletion_protection is false (dev), so that `cdk destroy` "
-                "can delete a disposable stack; staging and prod have it on.",
-            )
         access_logs = AccessLogBucket(
             self, "AccessLogs", expiration_days=settings.access_log_expiry_days, removal_policy=removal_policy
         )
@@ -293,27 +289,7 @@ class StorefrontService(Construct):
         self.deployment_alarms = DeploymentAlarms(
             self, "DeploymentAlarms", settings=settings, service=self.service, target_groups=self.target_groups
         )
-        for rule in (
-            "PCI.DSS.321-ELBTlsHttpsListenersOnly",
-            "PCI.DSS.321-ALBHttpToHttpsRedirection",
-            "PCI.DSS.321-ELBv2ACMCertificateRequired",
-            "NIST.800.53.R5-ALBHttpToHttpsRedirection",
-            "NIST.800.53.R5-ELBv2ACMCertificateRequired",
-        ):
-            acknowledge(
-                self.load_balancer,
-                rule,
-                "The load balancer is internal: TLS ends at CloudFront and API Gateway, which reach it only "
-                "through the CloudFront VPC origin and the API's VPC link inside the VPC.",
-            )
-
-        for rule in ("PCI.DSS.321-ALBWAFEnabled", "NIST.800.53.R5-ALBWAFEnabled"):
-            acknowledge(
-                self.load_balancer,
-                rule,
-                "The web ACLs sit on the two front doors (CloudFront and API Gateway), the only ways in; the "
-                "internal load balancer is not reachable from the internet.",
-            )
+        _acknowledge_load_balancer(self.load_balancer, settings)
 
         scaling = self.service.auto_scale_task_count(min_capacity=settings.min_tasks, max_capacity=settings.max_tasks)
         scale_in = Duration.seconds(settings.scale_in_cooldown_seconds)
@@ -377,6 +353,86 @@ class StorefrontService(Construct):
         task_definition.add_volume(name="tmp")
         container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))  # noqa: S108
         return container
+
+
+def _acknowledge_load_balancer(load_balancer: elbv2.ApplicationLoadBalancer, settings: ServiceSettings) -> None:
+    """Why the internal load balancer has neither TLS nor a web ACL of its own (the front doors have both),
+    and, where the settings say so, no deletion protection."""
+    if not settings.load_balancer_deletion_protection:
+        acknowledge(
+            load_balancer,
+            "NIST.800.53.R5-ELBDeletionProtectionEnabled",
+            "Off only where service.load_balancer_deletion_protection is false (dev), so that `cdk destroy` "
+            "can delete a disposable stack; staging and prod have it on.",
+        )
+    for rule in (
+        "PCI.DSS.321-ELBTlsHttpsListenersOnly",
+        "PCI.DSS.321-ALBHttpToHttpsRedirection",
+        "PCI.DSS.321-ELBv2ACMCertificateRequired",
+        "NIST.800.53.R5-ALBHttpToHttpsRedirection",
+        "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+    ):
+        acknowledge(
+            load_balancer,
+            rule,
+            "The load balancer is internal: TLS ends at CloudFront and API Gateway, which reach it only "
+            "through the CloudFront VPC origin and the API's VPC link inside the VPC.",
+        )
+
+    for rule in ("PCI.DSS.321-ALBWAFEnabled", "NIST.800.53.R5-ALBWAFEnabled"):
+        acknowledge(
+            load_balancer,
+            rule,
+            "The web ACLs sit on the two front doors (CloudFront and API Gateway), the only ways in; the "
+            "internal load balancer is not reachable from the internet.",
+        )
+
+
+def _capacity_providers(
+    scope: Construct, cluster: ecs.Cluster, settings: ServiceSettings
+) -> ecs.CfnClusterCapacityProviderAssociations | None:
+    """FARGATE and FARGATE_SPOT associated with the cluster when the service runs on Spot (none on demand: the
+    service keeps its FARGATE launch type). No default strategy: each task says where it runs (the service its
+    strategy; the release step and the jobs their FARGATE launch type, so a migration is never interrupted).
+
+    L1: the L2 Cluster (`enable_fargate_capacity_providers`) creates the association in an aspect at synth,
+    after the service exists, so the service cannot depend on it; without that DependsOn CloudFormation may
+    create the service first and ECS refuses a capacity provider the cluster does not have yet
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ecs-clustercapacityproviderassociations.html,
+    aws/containers-roadmap#631)."""
+    if settings.capacity == "FARGATE":
+        return None
+    return ecs.CfnClusterCapacityProviderAssociations(
+        scope,
+        "CapacityProviders",
+        cluster=cluster.cluster_name,
+        capacity_providers=["FARGATE", "FARGATE_SPOT"],
+        default_capacity_provider_strategy=[],
+    )
+
+
+def app_task_definition(
+    scope: Construct,
+    id: str,
+    *,
+    settings: ServiceSettings,
+    execution_role: iam.IRole | None = None,
+    task_role: iam.IRole | None = None,
+) -> ecs.FargateTaskDefinition:
+    """A task definition of the app's size on Linux ARM64 (Graviton, the image's platform): the service's,
+    and the jobs' with the service's two roles."""
+    return ecs.FargateTaskDefinition(
+        scope,
+        id,
+        cpu=settings.cpu,
+        memory_limit_mib=settings.memory_mib,
+        runtime_platform=ecs.RuntimePlatform(
+            cpu_architecture=ecs.CpuArchitecture.ARM64,
+            operating_system_family=ecs.OperatingSystemFamily.LINUX,
+        ),
+        execution_role=execution_role,
+        task_role=task_role,
+    )
 
 
 def _app_secrets(scope: Construct, settings: ServiceSettings) -> dict[str, ecs.Secret]:

@@ -11,8 +11,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from infra.limits import waf_log_group
 from infra.log_storage import EncryptedLogGroup
+from tapstack_cli.limits import waf_log_group
 
 # The baseline and IP reputation groups AWS recommends for every web ACL; no extra charge beyond a rule.
 # Which run is a setting per door (edge.waf_rule_groups, api.waf_rule_groups; infra/config.py):

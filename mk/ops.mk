@@ -47,9 +47,11 @@ $(CDK): package.json package-lock.json
 deploy: test $(CDK) listener-rule-guard ## every gate, then cdk deploy of TapStack-$(ENVIRONMENT) and its companion stacks (EMAIL=... subscribes alerts)
 	$(CDK) deploy --all $(CDK_ARGS) --outputs-file cdk.out/outputs-$(ENVIRONMENT).json
 
-# `cdk diff` has no --all (only deploy and destroy do): it takes stack names or patterns. These two select
-# every stack of the profile: the regional one and its companions (-edge, -edge-alarms, -backup-<region>).
-PROFILE_STACKS = 'TapStack-$(ENVIRONMENT)' 'TapStack-$(ENVIRONMENT)-*'
+# `cdk diff` has no --all (only deploy and destroy do): it takes stack names or patterns. These select every
+# stack of the profile, the regional one and its companions (-edge, -edge-alarms, -backup-<region>), and no
+# preview's (a preview may be called dev-x, never x-edge or x-backup-y: tapstack_cli/names.py).
+PROFILE_STACKS = 'TapStack-$(ENVIRONMENT)' 'TapStack-$(ENVIRONMENT)-edge' 'TapStack-$(ENVIRONMENT)-edge-alarms' \
+	'TapStack-$(ENVIRONMENT)-backup-*'
 # `tapstack destroy` (tapstack_cli/): every stack of the profile in order (the us-east-1 alarms, the regional
 # stack, then the us-east-1 edge and the backup copy region's), after listing what is kept and how to remove
 # it, and asking for the environment's name. YES=1 does not ask (CI removing a preview).

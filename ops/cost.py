@@ -361,15 +361,35 @@ def _scaling_range(ctx: Context, service_id: str) -> tuple[float, float] | None:
     return None
 
 
+def _spot_tasks(strategy: list[dict[str, Any]], tasks: float) -> float:
+    """How many of `tasks` a capacity provider strategy places on FARGATE_SPOT: the one provider with a base
+    gets its base first, the rest is shared by weight (ECS's placement; fractions for an estimate).
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html"""
+    items = [
+        (str(item.get("CapacityProvider")), number(item.get("Base")) or 0.0, number(item.get("Weight")) or 0.0)
+        for item in strategy
+    ]
+    spot, rest = 0.0, tasks
+    for provider, base, _weight in items:
+        placed = min(base, rest)
+        rest -= placed
+        spot += placed if provider == "FARGATE_SPOT" else 0.0
+    total = sum(weight for _provider, _base, weight in items)
+    if total > 0:
+        spot += rest * sum(weight for provider, _base, weight in items if provider == "FARGATE_SPOT") / total
+    return spot
+
+
 def _ecs_service(ctx: Context, logical_id: str, resource: Resource) -> list[Line]:
     p = props(resource)
     launch = p.get("LaunchType")
-    providers = {s.get("CapacityProvider") for s in p.get("CapacityProviderStrategy", [])}
+    strategy: list[dict[str, Any]] = p.get("CapacityProviderStrategy") or []
+    providers = {s.get("CapacityProvider") for s in strategy}
     if launch != "FARGATE" and not providers & {"FARGATE", "FARGATE_SPOT"}:
         ctx.notes.append(f"{logical_id}: ECS service on EC2 capacity; its instances are priced, if at all")
         return []
-    if "FARGATE_SPOT" in providers:
-        ctx.notes.append(f"{logical_id}: Fargate Spot share priced at on-demand rates (upper bound)")
+    if providers - {"FARGATE", "FARGATE_SPOT"}:
+        ctx.notes.append(f"{logical_id}: tasks on EC2 capacity providers priced as Fargate on demand")
     found = ctx.target(p.get("TaskDefinition"))
     if found is None:
         ctx.notes.append(f"{logical_id}: task definition not in the template; not priced")
@@ -382,26 +402,32 @@ def _ecs_service(ctx: Context, logical_id: str, resource: Resource) -> list[Line
     vcpu, gb = vcpu / 1024, memory / 1024
     arch = task.get("RuntimePlatform", {}).get("CpuArchitecture", "X86_64")
     prefix = "arm64" if arch == "ARM64" else "x86"
-    per_task_hour = vcpu * ctx.prices("fargate", f"{prefix}_vcpu_hour") + gb * ctx.prices(
-        "fargate", f"{prefix}_gb_hour"
-    )
     desired = number(p.get("DesiredCount"))
     low, high = _scaling_range(ctx, logical_id) or (desired or 1.0, desired or 1.0)
-    label = f"Fargate tasks ({'ARM64' if prefix == 'arm64' else 'x86_64'}, {vcpu:g} vCPU, {gb:g} GB)"
-    lines = [
-        Line(
-            label,
-            low,
-            ctx.monthly(per_task_hour) * low,
-            ctx.monthly(per_task_hour) * high,
-            0.0,
-            f"{per_task_hour:.5f} USD/task-h; {low:g}..{high:g} tasks",
+    size = f"{'ARM64' if prefix == 'arm64' else 'x86_64'}, {vcpu:g} vCPU, {gb:g} GB"
+    lines = []
+    spot_low, spot_high = _spot_tasks(strategy, low), _spot_tasks(strategy, high)
+    for label, key, idle_tasks, peak_tasks in (
+        (f"Fargate tasks ({size})", prefix, low - spot_low, high - spot_high),
+        (f"Fargate Spot tasks ({size})", f"{prefix}_spot", spot_low, spot_high),
+    ):
+        if peak_tasks <= 0:
+            continue
+        per_task_hour = vcpu * ctx.prices("fargate", f"{key}_vcpu_hour") + gb * ctx.prices("fargate", f"{key}_gb_hour")
+        lines.append(
+            Line(
+                label,
+                idle_tasks,
+                ctx.monthly(per_task_hour) * idle_tasks,
+                ctx.monthly(per_task_hour) * peak_tasks,
+                0.0,
+                f"{per_task_hour:.5f} USD/task-h; {idle_tasks:g}..{peak_tasks:g} tasks",
+            )
         )
-    ]
     network = p.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {})
     if network.get("AssignPublicIp") == "ENABLED":
-        ip = _public_ipv4(ctx, low)
-        lines.append(Line(ip.kind, low, ip.idle, ip.idle / low * high, 0.0, ip.unit_price))
+        ip = _public_ipv4(ctx, 1.0)
+        lines.append(Line(ip.kind, low, ip.idle * low, ip.idle * high, 0.0, ip.unit_price))
     return lines
 
 

@@ -15,6 +15,8 @@ states, since then the update writes back what is already there; otherwise it ex
 do, unless ALLOW_LISTENER_RULE_UPDATE=1. `make deploy`, `make diff` and the pipeline's stages run it.
 
     python -m ops.listener_rule_guard cdk.out
+    python -m ops.listener_rule_guard cdk.out --role-arn \
+        'arn:aws:iam::<account>:role/cdk-hnb659fds-lookup-role-<account>-{region}'
 """
 
 from __future__ import annotations
@@ -112,10 +114,23 @@ class Clients:
     elbv2: Any
 
     @classmethod
-    def for_region(cls, region: str | None) -> Clients:
+    def for_region(cls, region: str | None, role_arn: str | None = None) -> Clients:
+        """Clients with the caller's credentials, or with those of `role_arn` (`{region}` filled in): a
+        stage in another account is read through that account's CDK lookup role (ReadOnlyAccess)."""
         import boto3  # type: ignore[import-untyped]
 
-        return cls(boto3.client("cloudformation", region_name=region), boto3.client("elbv2", region_name=region))
+        session = boto3.Session(region_name=region)
+        if role_arn is not None:
+            credentials = session.client("sts").assume_role(
+                RoleArn=role_arn.format(region=region), RoleSessionName="listener-rule-guard"
+            )["Credentials"]
+            session = boto3.Session(
+                region_name=region,
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+            )
+        return cls(session.client("cloudformation"), session.client("elbv2"))
 
 
 def _deployed_template(clients: Clients, stack: str) -> dict[str, Any] | None:
@@ -165,19 +180,24 @@ def check_stack(stack: StackTemplate, clients: Clients) -> list[str]:
     return problems
 
 
-def check_assembly(assembly: Path, clients_for: Any = Clients.for_region) -> list[str]:
+def check_assembly(assembly: Path, role_arn: str | None = None) -> list[str]:
     problems = []
     for stack in assembly_stacks(assembly):
         if production_listener_rules(stack.template):
-            problems += check_stack(stack, clients_for(stack.region))
+            problems += check_stack(stack, Clients.for_region(stack.region, role_arn))
     return problems
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("assembly", type=Path, help="the cloud assembly directory (cdk.out)")
+    parser.add_argument(
+        "--role-arn",
+        help="read the stacks through this role ({region}: the stack's region), e.g. another account's "
+        "arn:aws:iam::<account>:role/cdk-hnb659fds-lookup-role-<account>-{region}",
+    )
     args = parser.parse_args(argv)
-    problems = check_assembly(args.assembly)
+    problems = check_assembly(args.assembly, args.role_arn)
     for problem in problems:
         print(f"listener rule guard: {problem}", file=sys.stderr)
     if problems and os.environ.get(OVERRIDE) == "1":

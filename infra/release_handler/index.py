@@ -47,6 +47,8 @@ def on_event(event: dict[str, Any], _context: object) -> dict[str, Any]:
     response = ecs.run_task(
         cluster=props["Cluster"],
         taskDefinition=props["TaskDefinition"],
+        # On demand even where the service runs on Fargate Spot (service.capacity): a migration stopped half-way
+        # by a Spot interruption would fail the deployment, and it runs for minutes once per release.
         launchType="FARGATE",
         count=1,
         startedBy="tapstack-release",

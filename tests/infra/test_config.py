@@ -11,8 +11,8 @@ import pytest
 
 from infra.config import REGIONS, Config, ConfigError, backup_copy_regions
 from infra.context import config_from_context, load_config, setting_types
-from infra.limits import VAULT_SUFFIX, name_problems
 from infra.profiles import PROFILES
+from tapstack_cli.limits import VAULT_SUFFIX, name_problems
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shop/django-AbCdEf"  # noqa: S105 - an ARN
@@ -104,6 +104,7 @@ REJECTED = [
     ("dev", {"service.secrets_kms_key_arns": "alias/shop"}, r"service.secrets_kms_key_arns=.*KMS key ARNs"),
     ("dev", {"service.release_command": 'sh -c "migrate'}, r"service.release_command=.*quotes balanced"),
     ("dev", {"service.release_timeout_minutes": "90"}, r"service.release_timeout_minutes=90.*1 to 50"),
+    ("dev", {"service.capacity": "SPOT"}, r"service.capacity='SPOT': allowed is one of FARGATE, FARGATE_SPOT"),
     ("dev", {"jobs.cleanup.schedule": "every hour", "jobs.cleanup.command": "x"}, r"jobs.cleanup.schedule=.*rate\("),
     ("dev", {"jobs.cleanup.schedule": "rate(0 hours)", "jobs.cleanup.command": "x"}, r"jobs.cleanup.schedule="),
     ("dev", {"jobs.cleanup.schedule": "cron(0 3 * * * *)", "jobs.cleanup.command": "x"}, r"\? in one of the day"),
@@ -468,7 +469,7 @@ def test_each_rule_between_settings_accepts_its_edge(environment: str, context: 
     assert config.environment == environment
 
 
-# --- Physical names within AWS's limits (infra/limits.py) ---
+# --- Physical names within AWS's limits (tapstack_cli/limits.py) ---
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -262,12 +263,10 @@ def _small_stage_stacks(scope: Construct, config: Config) -> Stack:
     return stack
 
 
-@pytest.mark.parametrize(
-    ("staging_account", "cross_account"), [(None, False), ("123456789012", False), ("111111111111", True)]
-)
-def test_cross_account_keys_only_when_a_stage_account_differs(staging_account: str | None, cross_account: bool) -> None:
-    """CodePipeline crossAccountKeys: needed (and `cdk bootstrap --trust` in the target account) only when
-    a stage deploys into another account; then its deploy role is that account's and the key lets it in."""
+@functools.cache
+def _small_pipeline(staging_account: str | None) -> tuple[bool, dict[str, Any]]:
+    """The pipeline of 123456789012 with stand-in stages, staging in `staging_account`: whether it uses
+    cross-account keys, and its template's resources (synthesized once per account for this module)."""
     overrides = PIPELINE_CONTEXT | {"pipeline.account": "123456789012", "pipeline.staging_account": staging_account}
     config = load_config("dev", overrides=overrides)
     staging = load_config("staging", account=config.pipeline.staging_account or config.pipeline.account)
@@ -282,10 +281,49 @@ def test_cross_account_keys_only_when_a_stage_account_differs(staging_account: s
         build=_small_stage_stacks,
         synth_command="true",
     )
-    assert stack.cross_account_keys is cross_account
-    resources = app.synth().get_stack_by_name(PIPELINE_STACK).template["Resources"].values()
-    key_policies = json.dumps([r["Properties"]["KeyPolicy"] for r in resources if r["Type"] == "AWS::KMS::Key"])
+    resources: dict[str, Any] = app.synth().get_stack_by_name(PIPELINE_STACK).template["Resources"]
+    return stack.cross_account_keys, resources
+
+
+@pytest.mark.parametrize(
+    ("staging_account", "cross_account"), [(None, False), ("123456789012", False), ("111111111111", True)]
+)
+def test_cross_account_keys_only_when_a_stage_account_differs(staging_account: str | None, cross_account: bool) -> None:
+    """CodePipeline crossAccountKeys: needed (and `cdk bootstrap --trust` in the target account) only when
+    a stage deploys into another account; then its deploy role is that account's and the key lets it in."""
+    keys, resources = _small_pipeline(staging_account)
+    assert keys is cross_account
+    key_policies = json.dumps(
+        [r["Properties"]["KeyPolicy"] for r in resources.values() if r["Type"] == "AWS::KMS::Key"]
+    )
     assert ("cdk-hnb659fds-deploy-role-111111111111" in key_policies) is cross_account
+
+
+@pytest.mark.parametrize("staging_account", [None, "111111111111"])
+def test_the_guard_reads_a_stage_of_another_account_through_its_lookup_role(staging_account: str | None) -> None:
+    """The CDK bootstrap's lookup role (ReadOnlyAccess) in the stage's account, trusted by `cdk bootstrap
+    --trust <pipeline account>`: the guard assumes it there, and reads stacks directly in its own account.
+    https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html"""
+    _, resources = _small_pipeline(staging_account)
+    (project,) = (
+        v
+        for k, v in resources.items()
+        if k.startswith("PipelineStagingGuardListenerRule") and v["Type"] == "AWS::CodeBuild::Project"
+    )
+    (command,) = json.loads(project["Properties"]["Source"]["BuildSpec"])["phases"]["build"]["commands"]
+    (policy,) = (
+        v["Properties"]["PolicyDocument"]["Statement"]
+        for k, v in resources.items()
+        if k.startswith("PipelineStagingGuardListenerRuleRoleDefaultPolicy")
+    )
+    if staging_account is None:
+        assert "--role-arn" not in command
+        assert "cloudformation:GetTemplate" in json.dumps(policy) and "sts:AssumeRole" not in json.dumps(policy)
+    else:
+        role = "arn:aws:iam::111111111111:role/cdk-hnb659fds-lookup-role-111111111111"
+        assert command.endswith(f" --role-arn '{role}-{{region}}'")
+        assert {"Action": "sts:AssumeRole", "Effect": "Allow", "Resource": f"{role}-us-east-1"} in policy
+        assert "cloudformation:GetTemplate" not in json.dumps(policy)
 
 
 def test_a_connection_arn_of_another_service_fails_naming_the_setting() -> None:

@@ -96,6 +96,38 @@ def test_tasks_run_on_graviton(profile: Synthesized) -> None:
     }
 
 
+def test_dev_tasks_run_on_fargate_spot_after_the_cluster_has_it(dev: Synthesized) -> None:
+    """service.capacity=FARGATE_SPOT (dev and previews). AWS rule: "FARGATE_SPOT supports Linux tasks with the
+    ARM64 architecture on platform version 1.4.0 or later", and a service's strategy may only name capacity
+    providers associated with its cluster, so the service DependsOn the association and has no launch type.
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ecs-clustercapacityproviderassociations.html"""
+    (service,) = dev.of_type("AWS::ECS::Service").values()
+    properties = service["Properties"]
+    assert properties["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]
+    assert "LaunchType" not in properties
+    assert properties["PlatformVersion"] == "LATEST"
+    assert _task(dev)["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
+    ((association_id, association),) = dev.of_type("AWS::ECS::ClusterCapacityProviderAssociations").items()
+    assert association["Properties"]["CapacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    # No default strategy: the release step and the jobs keep their FARGATE launch type (never interrupted).
+    assert association["Properties"]["DefaultCapacityProviderStrategy"] == []
+    assert association["Properties"]["Cluster"] == properties["Cluster"]
+    assert association_id in service["DependsOn"]
+
+
+def test_staging_and_prod_tasks_run_on_demand(staging: Synthesized, prod: Synthesized) -> None:
+    """service.capacity=FARGATE: the FARGATE launch type as before (a Spot interruption would stop a task
+    that customers' requests are on), no capacity provider association to change.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html"""
+    for synthesized in (staging, prod):
+        properties = _one(synthesized, "AWS::ECS::Service")
+        assert properties["LaunchType"] == "FARGATE"
+        assert "CapacityProviderStrategy" not in properties
+        assert properties["PlatformVersion"] == "LATEST"
+        assert synthesized.of_type("AWS::ECS::ClusterCapacityProviderAssociations") == {}
+
+
 def test_container_is_hardened(profile: Synthesized) -> None:
     """Read-only root filesystem, a non-root user, and a container health check on /health."""
     container = _container(profile)

@@ -186,6 +186,32 @@ def test_the_stacks_of_one_deployment_are_priced_together() -> None:
     assert "AWS::Backup::BackupVault" in merged.uncounted
 
 
+def test_fargate_spot_tasks_are_priced_at_spot_rates_after_the_on_demand_base() -> None:
+    """A capacity provider strategy places its base first, then shares the rest by weight (AWS rule:
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html); each
+    share is priced at its provider's rate ([fargate] arm64_spot_* for FARGATE_SPOT)."""
+    template = _template()
+    service = template["Resources"]["Service"]["Properties"]
+    del service["LaunchType"]
+    service["CapacityProviderStrategy"] = [
+        {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+        {"CapacityProvider": "FARGATE_SPOT", "Weight": 3},
+    ]
+    kinds = _kinds(estimate(template, PRICES))
+    on_demand = (0.5 * 0.03238 + 1 * 0.00356) * 730
+    spot = (0.5 * 0.009714 + 1 * 0.001068) * 730
+    # Idle 2 tasks: the base on demand, then 1 shared 1:3. Max 10: 1 + 9 shared 1:3.
+    assert kinds["Fargate tasks (ARM64, 0.5 vCPU, 1 GB)"] == pytest.approx(
+        (1.25, 1.25 * on_demand, 3.25 * on_demand, 0)
+    )
+    assert kinds["Fargate Spot tasks (ARM64, 0.5 vCPU, 1 GB)"] == pytest.approx((0.75, 0.75 * spot, 6.75 * spot, 0))
+    # All on Spot (dev's strategy): no on-demand line at all.
+    service["CapacityProviderStrategy"] = [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]
+    kinds = _kinds(estimate(template, PRICES))
+    assert "Fargate tasks (ARM64, 0.5 vCPU, 1 GB)" not in kinds
+    assert kinds["Fargate Spot tasks (ARM64, 0.5 vCPU, 1 GB)"] == pytest.approx((2, 2 * spot, 10 * spot, 0))
+
+
 def test_x86_tasks_and_a_nat_instance_are_priced_from_their_properties() -> None:
     template = _template()
     del template["Resources"]["TaskDef"]["Properties"]["RuntimePlatform"]

@@ -114,8 +114,9 @@ def _assembly(directory: Path, template: dict[str, Any]) -> Path:
     return directory
 
 
-def _deploy(aws: AwsEmulator, template: dict[str, Any]) -> None:
-    aws.client("cloudformation").create_stack(StackName=STACK, TemplateBody=json.dumps(template))
+def _deploy(aws: AwsEmulator, template: dict[str, Any], account: Any = None) -> None:
+    cloudformation = account("cloudformation") if account else aws.client("cloudformation")
+    cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(template))
 
 
 def _with_paths(template: dict[str, Any], *paths: str) -> dict[str, Any]:
@@ -124,9 +125,9 @@ def _with_paths(template: dict[str, Any], *paths: str) -> dict[str, Any]:
     return changed
 
 
-def _ecs_shifts_traffic_to_the_alternate_group(aws: AwsEmulator) -> None:
+def _ecs_shifts_traffic_to_the_alternate_group(aws: AwsEmulator, account: Any = None) -> None:
     """What an ECS blue/green deployment leaves behind: all weight on the alternate target group."""
-    cloudformation, elbv2 = aws.client("cloudformation"), aws.client("elbv2")
+    cloudformation, elbv2 = (account or aws.client)("cloudformation"), (account or aws.client)("elbv2")
     physical = {
         resource["LogicalResourceId"]: resource["PhysicalResourceId"]
         for resource in cloudformation.describe_stack_resources(StackName=STACK)["StackResources"]
@@ -188,3 +189,32 @@ def test_a_rule_change_after_ecs_moved_the_traffic_is_refused_unless_allowed(
 def test_the_guard_finds_the_production_rule_in_the_synthesized_prod_stack(prod: Synthesized) -> None:
     """prod runs BLUE_GREEN: its service names exactly one production listener rule, the one guarded."""
     assert production_listener_rules(prod.template.to_json()) == [RULE]
+
+
+def test_a_stage_of_another_account_is_read_through_the_role_given(aws: AwsEmulator, tmp_path: Path) -> None:
+    """A pipeline stage in another account: the guard assumes that account's CDK lookup role (`{region}` filled
+    in) and judges the stack there; with its own credentials it would find no such stack and let it pass.
+    https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html"""
+    import boto3
+
+    role = "arn:aws:iam::111111111111:role/cdk-hnb659fds-lookup-role-111111111111-{region}"
+    credentials = aws.client("sts").assume_role(RoleArn=role.format(region="us-east-1"), RoleSessionName="deploy")[
+        "Credentials"
+    ]
+
+    def other_account(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=aws.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+
+    template = _deployed_template()
+    _deploy(aws, template, other_account)
+    _ecs_shifts_traffic_to_the_alternate_group(aws, other_account)
+    assembly = _assembly(tmp_path / "cdk.out", _synthesized(_with_paths(template, "/api/*", "/healthz*")))
+    assert main([str(assembly)]) == 0  # the caller's own account has no such stack
+    assert main([str(assembly), "--role-arn", role]) == 1

@@ -154,7 +154,11 @@ def test_diff_names_every_stack_of_the_profile_and_no_other(prod: Synthesized) -
     profile's or the pipeline. https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-diff.html"""
     (line,) = [line for line in _dry_run("diff", "ENVIRONMENT=prod") if line.startswith(f"{CDK} diff")]
     patterns = [word for word in shlex.split(line)[2:] if not word.startswith("-") and "=" not in word]
-    others = [f"TapStack-{e}{suffix}" for e in ("dev", "staging") for suffix in ("", "-edge")] + ["TapStack-pipeline"]
+    others = [f"TapStack-{e}{suffix}" for e in ("dev", "staging") for suffix in ("", "-edge")] + [
+        "TapStack-pipeline",
+        "TapStack-prod-hotfix",  # a preview's stack (names.py allows prod-hotfix)
+        "TapStack-prod-hotfix-edge",
+    ]
     selected = {name for name in [*prod.template_paths, *others] if any(fnmatch(name, p) for p in patterns)}
     assert selected == set(prod.template_paths)
 

@@ -12,8 +12,9 @@ request in progress a grace period (`GRACE_S`) for its request to arrive: one th
 with `Connection: close`, like the requests in flight; one that does not is half-closed (FIN), anything
 the client still sends is read and dropped for `LINGER_S`, and only then is the socket closed, with nothing
 unread. A client connecting after the listening socket closed is refused at connect (nothing was sent).
-The ECS task's stop timeout and the load balancer's deregistration delay bound the whole drain; this adds
-at most GRACE_S + LINGER_S to it.
+The whole drain stays inside ECS's stop timeout: StopTask sends SIGTERM and, 30 s later by default, SIGKILL
+(https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html); requests in flight get up to
+20 s (`timeout_graceful_shutdown` in cli.py) and this adds at most GRACE_S + LINGER_S.
 """
 
 from __future__ import annotations

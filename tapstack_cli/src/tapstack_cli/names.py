@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tapstack_cli import limits
+
 # The three profiles of infra/profiles.py. Any other valid name is a preview (dev's settings, disposable).
 ENVIRONMENTS = ("dev", "staging", "prod")
 # Older READMEs deploy with `-c environment=production`; those commands keep working.
@@ -27,29 +29,29 @@ class InvalidName(ValueError):
     """An environment name that TapStack cannot deploy under."""
 
 
-# The longest names AWS derives from a preview's name, with their limits (the tightest decides):
-# - the backup plan `TapStack-<env>-database` and the vault `TapStack-<env>-<8 hex>`: 50 characters
-#   https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupPlan.html
-#   https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html
-# - the Aurora cluster `tapstack-<env>-storefront`: 63 characters, letters, digits, single hyphens
-#   https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBCluster.html
-# - the stack `TapStack-<env>-edge-alarms`: 128 characters, [A-Za-z][-A-Za-z0-9]*
-#   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
-# - S3 bucket names CloudFormation derives from the stack name are lower case: so is a preview's name.
-NAME_LIMITS: Mapping[str, tuple[str, int]] = {
-    "backup plan name": ("TapStack-{env}-database", 50),
-    "backup vault name": ("TapStack-{env}-12345678", 50),
-    "Aurora cluster identifier": ("tapstack-{env}-storefront", 63),
-    "CloudFormation stack name": ("TapStack-{env}-edge-alarms", 128),
-}
+# The longest names AWS derives from a preview's name (tapstack_cli/limits.py holds each limit with its page):
+# the backup plan `TapStack-<env>-database` and vault `TapStack-<env>-<8 hex>` (50 characters) decide, before
+# the Aurora cluster `tapstack-<env>-storefront` (63) and the stack `TapStack-<env>-edge-alarms` (128).
+# S3 bucket names CloudFormation derives from the stack name are lower case: so is a preview's name.
 PREVIEW_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 # A preview named like another stack's suffix would take that stack's name (TapStack-x-edge).
 COMPANION_SUFFIX = re.compile(r".*-(edge|edge-alarms)|.*-backup-.*")
 
 
+def derived_names(environment: str) -> list[tuple[str, str]]:
+    """(kind of tapstack_cli/limits.py, name) of the longest names AWS derives from an environment's name."""
+    stack = stack_name(environment)
+    return [
+        ("backup_plan", limits.backup_plan(stack)),
+        ("backup_vault", stack + limits.VAULT_SUFFIX),
+        ("db_cluster", limits.cluster_identifier(stack)),
+        ("stack", edge_alarms_stack_name(environment)),
+    ]
+
+
 def longest_preview_name() -> int:
     """The most characters a preview's name may have so that every derived name fits its limit."""
-    return min(limit - len(pattern.format(env="")) for pattern, limit in NAME_LIMITS.values())
+    return min(limits.LIMITS[kind].max_length - len(name) for kind, name in derived_names(""))
 
 
 def allowed_environments() -> str:

@@ -2,8 +2,8 @@
 
 Plain Python (no aws_cdk): infra/config.py checks every name of a deployment against its limit when the
 Config is built (the error names the setting that made the name), the constructs build their names with
-the same functions, and any other code that makes a stack name (a preview environment's) can check it with
-`name_problems` before anything is synthesized.
+the same functions, and names.py bounds a preview environment's name by them before anything is
+synthesized.
 """
 
 from __future__ import annotations
