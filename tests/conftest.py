@@ -151,14 +151,24 @@ def mypy_result(pytestconfig: pytest.Config) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synthesized]:
-    from tests.synthesis import synthesize
+def shared_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A directory of this test session that every pytest-xdist worker sees (the workers' common basetemp)."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+@pytest.fixture(scope="session")
+def synth(shared_dir: Path) -> Callable[[str], Synthesized]:
+    """Each profile (or preview name) synthesized once per session, by whichever worker needs it first."""
+    from tests.synthesis import shared_synthesis, synthesize
 
     cache: dict[str, Synthesized] = {}
 
     def get(environment: str) -> Synthesized:
         if environment not in cache:
-            cache[environment] = synthesize(environment, tmp_path_factory.mktemp(f"cdk-{environment}"))
+            cache[environment] = shared_synthesis(
+                shared_dir / f"cdk-{environment}", lambda outdir: synthesize(environment, outdir)
+            )
         return cache[environment]
 
     return get
@@ -209,18 +219,21 @@ ABROAD_CONTEXT = {
 
 
 @pytest.fixture(scope="session")
-def abroad(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def abroad(shared_dir: Path) -> Synthesized:
     """prod in eu-central-1 with the shop's own ECR image, through the pinned CDK CLI as a user runs it
     with credentials (the account known, 123456789012, the image's): the regional stack, its us-east-1
     companions and its backup copy stack."""
-    from tests.synthesis import synthesize_with_cli
+    from tests.synthesis import shared_synthesis, synthesize_with_cli
 
-    return synthesize_with_cli("prod", tmp_path_factory.mktemp("cdk-abroad"), ABROAD_CONTEXT, account=ABROAD_ACCOUNT)
+    return shared_synthesis(
+        shared_dir / "cdk-abroad",
+        lambda outdir: synthesize_with_cli("prod", outdir, ABROAD_CONTEXT, account=ABROAD_ACCOUNT),
+    )
 
 
 @pytest.fixture(scope="session")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def pipeline(shared_dir: Path) -> Synthesized:
     """TapStack-pipeline with its staging and prod stages, synthesized once (about as long as two profiles)."""
-    from tests.synthesis import synthesize_pipeline
+    from tests.synthesis import shared_synthesis, synthesize_pipeline
 
-    return synthesize_pipeline(tmp_path_factory.mktemp("cdk-pipeline"))
+    return shared_synthesis(shared_dir / "cdk-pipeline", synthesize_pipeline)

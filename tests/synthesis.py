@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,36 @@ def synthesize_with_cli(
         report,
         template_paths,
         output=result.stdout + result.stderr,
+    )
+
+
+def shared_synthesis(directory: Path, build: Callable[[Path], Synthesized]) -> Synthesized:
+    """One synthesis per test session, whichever pytest-xdist worker asks first: `build` writes the cloud
+    assembly into `directory` (on a path every worker sees) under a file lock, and a later caller, in this
+    process or another, reads it back from the files. A synthesis that fails is not kept, so each caller
+    fails with it."""
+    from filelock import FileLock
+
+    done = directory / "synthesized.json"
+    with FileLock(f"{directory}.lock"):
+        if not done.exists():
+            synthesized = build(directory)
+            meta = {
+                "environment": synthesized.environment,
+                "template": synthesized.template_path.name,
+                "output": synthesized.output,
+            }
+            done.write_text(json.dumps(meta))
+            return synthesized
+    meta = json.loads(done.read_text())
+    template_path = directory / meta["template"]
+    return Synthesized(
+        meta["environment"],
+        Template.from_json(json.loads(template_path.read_text())),
+        template_path,
+        validation_report(directory),
+        stack_templates(directory),
+        output=meta["output"],
     )
 
 
