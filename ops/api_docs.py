@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -15,6 +14,8 @@ from typing import Any
 
 from storefront.api.openapi import document
 from storefront.app import create_app
+
+from ops.generated import generate
 
 OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 
@@ -150,17 +151,7 @@ def render(spec: dict[str, Any] | None = None) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/api.md is stale")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if OUTPUT.read_text() != text:
-            print(f"{OUTPUT} is stale: run `make docs`", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(text)
-    return 0
+    return generate(argv, output=OUTPUT, render=render, description=__doc__)
 
 
 if __name__ == "__main__":

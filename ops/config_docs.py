@@ -7,7 +7,6 @@ generated from the settings schema (infra/config.py) and the profiles (infra/pro
 
 from __future__ import annotations
 
-import argparse
 import enum
 import inspect
 import re
@@ -19,6 +18,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 from infra.config import REGIONS, Config, JobSettings, type_name
 from infra.context import SEED_KEYS, load_config, sections, setting_types
 from infra.profiles import PROFILES
+from ops.generated import generate
 
 OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
@@ -167,17 +167,7 @@ def _jobs_table(configs: dict[str, Config]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if docs/configuration.md is stale")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if OUTPUT.read_text() != text:
-            print("docs/configuration.md is stale: run `make docs` and commit it", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(text)
-    return 0
+    return generate(argv, output=OUTPUT, render=render, description=__doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
