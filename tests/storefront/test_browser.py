@@ -187,7 +187,9 @@ def test_a_shopper_searches_pages_orders_and_is_told_by_name_what_ran_short(  # 
     expect(page.get_by_test_id(f"product-{first['sku']}")).to_contain_text(str(first["name"]))
     picture = page.get_by_test_id(f"product-{first['sku']}").locator("img")
     expect(picture).to_have_attribute("alt", str(first["name"]))
-    assert picture.evaluate("img => img.complete && img.naturalWidth > 0")
+    # decode() settles once the picture has loaded (it is lazy-loaded, and may still be on its way): it
+    # resolves for a picture the browser could read and rejects for a broken one.
+    assert picture.evaluate("img => img.decode().then(() => img.naturalWidth > 0, () => false)")
     assert picture.get_attribute("src") == "/img/shirt.svg"
     _shot(page, width, "1-catalog")
     metrics = _metrics(page)
