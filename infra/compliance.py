@@ -7,6 +7,8 @@ acknowledged next to the resource they excuse (`Validations.of(construct).acknow
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from aws_cdk import Acknowledgment, App, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks
 from constructs import IConstruct
@@ -24,3 +26,11 @@ def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
     "PCI.DSS.321-IAMNoInlinePolicy").
     """
     Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def acknowledge_all(construct: IConstruct, reasons: Mapping[str, str], *, nist_twins: Iterable[str] = ()) -> None:
+    """Accept each finding of `reasons` on `construct`. NIST 800-53 rev. 5 runs some PCI DSS 3.2.1 rules under
+    its own name: each rule of `nist_twins` ("IAMNoInlinePolicy") is accepted there too, with the PCI reason."""
+    twins = {f"NIST.800.53.R5-{rule}": reasons[f"PCI.DSS.321-{rule}"] for rule in nist_twins}
+    for rule, reason in {**reasons, **twins}.items():
+        acknowledge(construct, rule, reason)

@@ -18,7 +18,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra.cfn import cfn_resource
-from infra.compliance import acknowledge
+from infra.compliance import acknowledge, acknowledge_all
 from infra.config import EdgeSettings
 from infra.edge_guard import EdgeGuard
 from infra.log_storage import AccessLogBucket, EncryptedLogGroup
@@ -367,8 +367,4 @@ class Edge(Construct):
                 "fails and rolls back); a dead-letter queue only receives failed asynchronous invocations."
             ),
         }
-        # NIST 800-53 rev. 5 runs these two PCI rules under its own name, for the same reasons.
-        for rule in ("IAMNoInlinePolicy", "LambdaInsideVPC"):
-            reasons[f"NIST.800.53.R5-{rule}"] = reasons[f"PCI.DSS.321-{rule}"]
-        for rule, reason in reasons.items():
-            acknowledge(function, rule, reason)
+        acknowledge_all(function, reasons, nist_twins=("IAMNoInlinePolicy", "LambdaInsideVPC"))
