@@ -316,13 +316,10 @@ class StorefrontService(Construct):
         scale_on_requests(scaling, "Requests", target_groups=self.target_groups)
         self.cluster: ecs.ICluster = cluster
         self.task_definition = task_definition
-        self.container_name = container.container_name
         self.container = container
-        self.subnets = private
         # Where one-off tasks (the release step, the jobs) run: the service's subnets and security group.
-        self.service_subnet_ids: list[str] = vpc.select_subnets(
-            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
-        ).subnet_ids
+        self.subnets = private
+        self.service_subnet_ids: list[str] = vpc.select_subnets(subnet_type=private.subnet_type).subnet_ids
 
     def add_app_container(
         self,

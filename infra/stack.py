@@ -201,7 +201,7 @@ class TapStack(Stack):
             "ServiceName": service.service.service_name,
             "ServiceLogGroup": service.log_group.log_group_name,
             "LogStreamPrefix": LOG_STREAM_PREFIX,
-            "ContainerName": service.container_name,
+            "ContainerName": service.container.container_name,
             "TaskDefinitionFamily": service.task_definition.family,
             "TargetGroupArns": Fn.join(",", [group.target_group_arn for group in service.target_groups]),
             # Every stack of the profile with its region, in the order `tapstack destroy` deletes them.
