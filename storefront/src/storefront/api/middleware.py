@@ -143,6 +143,8 @@ class EdgeMiddleware:
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # The most digits an allowed Content-Length has, worked out once rather than per request.
+        self.max_length_digits = len(str(max_bytes))
         self.access_log = access_log
         self._fast: list[tuple[Callable[[str], re.Match[str] | None], Respond]] = []
         for route in fast_reads:
@@ -210,7 +212,7 @@ class EdgeMiddleware:
                 # A length with more digits than any allowed one is too large, and is not converted: int()
                 # refuses more than 4,300 digits, and a server in front may not have checked it.
                 try:
-                    length = int(value) if len(value) <= len(str(self.max_bytes)) else self.max_bytes + 1
+                    length = int(value) if len(value) <= self.max_length_digits else self.max_bytes + 1
                 except ValueError:
                     length = 0
                 if length > self.max_bytes:

@@ -82,12 +82,16 @@ def query(query_string: bytes) -> dict[str, str]:
     return {name: value for name, _, value in (field.partition("=") for field in text.split("&") if field)}
 
 
+# The most digits an allowed `limit` has.
+LIMIT_DIGITS = len(str(MAX_LIMIT))
+
+
 def limit(raw: str | None) -> int:
     """The `limit` query value: a page size from 1 to MAX_LIMIT, DEFAULT_LIMIT when absent."""
     if raw is None:
         return DEFAULT_LIMIT
     # Length first: int() of a string of more than 4,300 digits raises (CPython's conversion limit).
-    if len(raw) > len(str(MAX_LIMIT)) or not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if len(raw) > LIMIT_DIGITS or not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise Invalid(f"query.limit: must be an integer between 1 and {MAX_LIMIT}")
     return int(raw)
 
