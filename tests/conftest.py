@@ -37,9 +37,9 @@ sys.dont_write_bytecode = False
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 MYPY_TEST = "test_mypy_strict_finds_no_type_errors"
-# The session fixtures each group shares: all tests using one of them run in one worker, which builds
-# them once. The eu-central-1 app (a CDK CLI run, the longest fixture) has its own group, beside the
-# in-process synths of the profiles; the one test using both (checkov) synthesizes the profiles again there.
+# The session fixtures each group shares: all tests using one of them run in one worker. The eu-central-1 app
+# (a CDK CLI run, the longest fixture) has its own group, beside the in-process synths of the profiles; a
+# test using both reads the profiles the other worker synthesized (shared_synthesis, tests/synthesis.py).
 CDK_FIXTURES = frozenset({"synth", "profile", "dev", "staging", "prod"})
 MYPY = pytest.StashKey[subprocess.Popen[str]]()
 MYPY_DIR = pytest.StashKey[Path]()
