@@ -1,15 +1,19 @@
 """The partner front door: an API Gateway REST API with API keys, a usage plan and WAF, reaching the
-internal load balancer over a private VPC link."""
+internal load balancer over a private VPC link. Its web ACL is its own, or CloudFront's when partners come in
+through the storefront's distribution (api.through_cloudfront)."""
 
 from __future__ import annotations
 
 import json
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_apigatewayv2 as apigatewayv2
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
@@ -18,7 +22,7 @@ from infra.cfn import cfn_resource
 from infra.compliance import acknowledge
 from infra.config import ApiSettings
 from infra.log_storage import EncryptedLogGroup
-from infra.waf import PARTNER_COUNTED_RULES, WebAcl
+from infra.waf import PARTNER_COUNTED_RULES, PARTNER_REDACTED_HEADERS, WebAcl
 
 # The stage is part of every partner URL: https://{api}.execute-api.{region}.amazonaws.com/v1/api/...
 STAGE_NAME = "v1"
@@ -106,6 +110,35 @@ class PartnerApi(Construct):
             self, "AccessLogs", key=key, retention=settings.access_log_retention, removal_policy=removal_policy
         )
 
+        # --- Who may call it -------------------------------------------------------------------
+        # Through CloudFront (api.through_cloudfront), the distribution's web ACL is the partners' too, so
+        # a call straight to execute-api would pass no WAF: the resource policy refuses every call whose
+        # Referer is not the value CloudFront's origin sets (it overwrites a viewer's own Referer). The
+        # value is the stack's id, made by CloudFormation at create: unknown outside the account, and
+        # readable inside it only where the stack and distribution are (DescribeStacks, GetDistribution).
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-aws-condition-keys.html
+        # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/add-origin-custom-headers.html
+        self.cloudfront_referer: str | None = None
+        policy = None
+        if settings.through_cloudfront:
+            self.cloudfront_referer = Fn.select(2, Fn.split("/", Stack.of(self).stack_id))
+            everyone = [iam.AnyPrincipal()]
+            policy = iam.PolicyDocument(
+                statements=[
+                    iam.PolicyStatement(
+                        principals=everyone, actions=["execute-api:Invoke"], resources=["execute-api:/*"]
+                    ),
+                    iam.PolicyStatement(
+                        effect=iam.Effect.DENY,
+                        principals=everyone,
+                        actions=["execute-api:Invoke"],
+                        resources=["execute-api:/*"],
+                        # A request without a Referer has no aws:Referer key: StringNotEquals is then true.
+                        conditions={"StringNotEquals": {"aws:Referer": self.cloudfront_referer}},
+                    ),
+                ]
+            )
+
         # --- The REST API ----------------------------------------------------------------------
         api = apigateway.RestApi(
             self,
@@ -135,9 +168,20 @@ class PartnerApi(Construct):
                 tracing_enabled=settings.tracing,
             ),
             default_method_options=apigateway.MethodOptions(api_key_required=True),
+            policy=policy,
         )
         self.rest_api: apigateway.RestApi = api
+        # What CloudFront sends partners' calls to (api.through_cloudfront): <CloudFrontURL>/v1/... is the
+        # API's own path, stage included, so the origin path is empty.
+        self.cloudfront_origin: cloudfront.IOrigin | None = (
+            origins.RestApiOrigin(api, origin_path="", custom_headers={"Referer": self.cloudfront_referer})
+            if self.cloudfront_referer is not None
+            else None
+        )
         stage = api.deployment_stage
+        if policy is not None and api.latest_deployment is not None:
+            # A resource policy takes effect with the next deployment: a changed one must redeploy.
+            api.latest_deployment.add_to_logical_id({"policy": policy.to_json()})
         acknowledge(
             api,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
@@ -290,7 +334,22 @@ class PartnerApi(Construct):
         self.usage_plan.add_api_key(self.api_key)
 
         # --- WAF -------------------------------------------------------------------------------
-        self.waf = WebAcl(
+        self.web_acl: wafv2.CfnWebACL | None = None
+        if settings.through_cloudfront:
+            for rule in (
+                "AwsSolutions-APIG3",
+                "PCI.DSS.321-APIGWAssociatedWithWAF",
+                "NIST.800.53.R5-APIGWAssociatedWithWAF",
+            ):
+                acknowledge(
+                    stage,
+                    rule,
+                    "Partners call the API through the storefront's CloudFront distribution, whose web ACL "
+                    "inspects every request; the API's resource policy refuses a call without the Referer that "
+                    "only that distribution sends (api.through_cloudfront).",
+                )
+            return
+        waf = WebAcl(
             self,
             "Waf",
             waf_scope="REGIONAL",
@@ -299,17 +358,16 @@ class PartnerApi(Construct):
             key=key,
             log_retention=settings.access_log_retention,
             removal_policy=removal_policy,
-            # A partner's key never reaches the WAF logs.
-            redacted_headers=("x-api-key", "authorization", "cookie"),
+            redacted_headers=PARTNER_REDACTED_HEADERS,
             managed_rule_groups=settings.waf_rule_groups,
             resource_type="API_GATEWAY",
             counted_rules=PARTNER_COUNTED_RULES,
         )
-        self.web_acl: wafv2.CfnWebACL = self.waf.web_acl
+        self.web_acl = waf.web_acl
         # aws_wafv2 has no L2 constructs, only CloudFormation resources.
         wafv2.CfnWebACLAssociation(
             self,
             "WebAclAssociation",
             resource_arn=stage.stage_arn,
-            web_acl_arn=self.web_acl.attr_arn,
+            web_acl_arn=waf.web_acl.attr_arn,
         )

@@ -17,6 +17,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from infra.api import STAGE_NAME
 from infra.cfn import cfn_resource
 from infra.compliance import acknowledge, acknowledge_all
 from infra.config import EdgeSettings
@@ -53,8 +54,11 @@ class Edge(Construct):
         listener_port: int,
         removal_policy: RemovalPolicy,
         site_source: str,
+        partner_origin: cloudfront.IOrigin | None = None,
         guard: EdgeGuard | None = None,
     ) -> None:
+        """`partner_origin`: the partner API, when partners call it through this distribution
+        (api.through_cloudfront) under /v1/*, its URL's path on its own endpoint."""
         super().__init__(scope, id)
         stack = Stack.of(self)
         # Without emptying, CloudFormation cannot delete a bucket that holds objects; where the profile
@@ -107,7 +111,9 @@ class Edge(Construct):
 
         # The web ACL and certificate come from the companion us-east-1 stack outside us-east-1
         # (infra/edge_guard.py); in us-east-1 they are this construct's own.
-        guard = guard or EdgeGuard.create(self, settings=settings, key=key, removal_policy=removal_policy)
+        guard = guard or EdgeGuard.create(
+            self, settings=settings, key=key, removal_policy=removal_policy, serves_partners=partner_origin is not None
+        )
         web_acl, certificate = guard.web_acl, guard.certificate
         security_headers = cloudfront.ResponseHeadersPolicy(
             self,
@@ -217,6 +223,24 @@ class Edge(Construct):
             compress=True,
         )
 
+        behaviors = {
+            "/api/products": catalog_behavior,
+            "/api/products/*": catalog_behavior,
+            "/api/*": api_behavior,
+        }
+        if partner_origin is not None:
+            # Partners' calls pass this distribution's web ACL, then go to the REST API as they are: every
+            # header (x-api-key) and query string, nothing cached, HTTPS only (a redirect would turn a
+            # partner's POST into a GET).
+            behaviors[f"/{STAGE_NAME}/*"] = cloudfront.BehaviorOptions(
+                origin=partner_origin,
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+                cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+                origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+                compress=True,
+            )
+
         distribution = cloudfront.Distribution(
             self,
             "Distribution",
@@ -232,11 +256,7 @@ class Edge(Construct):
             # CloudFront takes the first behavior whose pattern matches, in this order: the catalog's
             # two patterns (exact, so /api/productsX is not the catalog) before the /api/* catch-all.
             # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html#DownloadDistValuesPathPattern
-            additional_behaviors={
-                "/api/products": catalog_behavior,
-                "/api/products/*": catalog_behavior,
-                "/api/*": api_behavior,
-            },
+            additional_behaviors=behaviors,
             default_root_object="index.html",
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=settings.price_class,

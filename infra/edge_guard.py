@@ -20,7 +20,13 @@ from constructs import Construct
 
 from infra.config import EDGE_REGION, Config, EdgeSettings
 from infra.keys import Keys
-from infra.waf import BROWSER_COUNTED_RULES, WebAcl
+from infra.waf import (
+    BROWSER_COUNTED_RULES,
+    BROWSER_REDACTED_HEADERS,
+    PARTNER_COUNTED_RULES,
+    PARTNER_REDACTED_HEADERS,
+    WebAcl,
+)
 
 
 @dataclass(frozen=True)
@@ -32,9 +38,16 @@ class EdgeGuard:
 
     @classmethod
     def create(
-        cls, scope: Construct, *, settings: EdgeSettings, key: kms.IKey, removal_policy: RemovalPolicy
+        cls,
+        scope: Construct,
+        *,
+        settings: EdgeSettings,
+        key: kms.IKey,
+        removal_policy: RemovalPolicy,
+        serves_partners: bool,
     ) -> EdgeGuard:
-        """The web ACL ("Waf") and certificate ("Certificate") as children of `scope`."""
+        """The web ACL ("Waf") and certificate ("Certificate") as children of `scope`. `serves_partners`: the
+        distribution is the partner API's door too (api.through_cloudfront)."""
         web_acl = WebAcl(
             scope,
             "Waf",
@@ -44,10 +57,10 @@ class EdgeGuard:
             key=key,
             log_retention=settings.log_retention,
             removal_policy=removal_policy,
-            redacted_headers=("authorization", "cookie"),
+            redacted_headers=PARTNER_REDACTED_HEADERS if serves_partners else BROWSER_REDACTED_HEADERS,
             managed_rule_groups=settings.waf_rule_groups,
             resource_type="CLOUDFRONT",
-            counted_rules=BROWSER_COUNTED_RULES,
+            counted_rules=PARTNER_COUNTED_RULES if serves_partners else BROWSER_COUNTED_RULES,
         ).web_acl
         certificate: acm.ICertificate | None = None
         if settings.certificate_arn:
@@ -75,4 +88,10 @@ class EdgeGuardStack(Stack):
             description=f"TapStack {config.environment}: CloudFront's web ACL and certificate (us-east-1)",
         )
         keys = Keys(self, "Keys", removal_policy=config.removal_policy)
-        self.guard = EdgeGuard.create(self, settings=config.edge, key=keys.key, removal_policy=config.removal_policy)
+        self.guard = EdgeGuard.create(
+            self,
+            settings=config.edge,
+            key=keys.key,
+            removal_policy=config.removal_policy,
+            serves_partners=config.api.through_cloudfront,
+        )

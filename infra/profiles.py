@@ -53,9 +53,10 @@ DEV = Config(
         # Fargate Spot: interruptions are fine for a disposable environment with one task (docs/operations.md).
         capacity="FARGATE_SPOT",
     ),
-    # Idle cost levers (docs/operations.md, "What a dev or preview environment costs"): each door's web ACL
-    # keeps the rate limit and the baseline rule group only, and there is no dashboard.
-    api=ApiSettings(access_log_retention_days=7, waf_rule_groups=BASELINE_WAF),
+    # Idle cost levers (docs/operations.md, "What a dev or preview environment costs"): partners come in
+    # through CloudFront, so one web ACL guards both doors, with the rate limit and the baseline rule group
+    # only; and there is no dashboard.
+    api=ApiSettings(access_log_retention_days=7, waf_rule_groups=BASELINE_WAF, through_cloudfront=True),
     edge=EdgeSettings(waf_rate_limit=1000, noncurrent_version_days=7, access_log_days=30, waf_rule_groups=BASELINE_WAF),
     alerts=AlertSettings(dashboard=False),
     backup=BackupSettings(daily_retention_days=7),
@@ -90,7 +91,8 @@ STAGING = replace(
         # On demand: a Spot interruption would stop a task that customers' requests are on.
         capacity="FARGATE",
     ),
-    api=replace(DEV.api, access_log_retention_days=30, waf_rule_groups=WAF_RULE_GROUPS),
+    # Partners call the API's own endpoint, behind its own web ACL, as in prod.
+    api=replace(DEV.api, access_log_retention_days=30, waf_rule_groups=WAF_RULE_GROUPS, through_cloudfront=False),
     edge=replace(
         DEV.edge, waf_rate_limit=2000, noncurrent_version_days=30, access_log_days=90, waf_rule_groups=WAF_RULE_GROUPS
     ),

@@ -8,7 +8,7 @@ from aws_cdk import CfnOutput, Environment, Fn, Stack, Tags
 from aws_cdk import aws_backup as backup
 from constructs import Construct
 
-from infra.api import PartnerApi
+from infra.api import STAGE_NAME, PartnerApi
 from infra.backup import DatabaseBackup
 from infra.cfn import drop_provider_role_depends_on
 from infra.compliance import acknowledge
@@ -98,17 +98,6 @@ class TapStack(Stack):
         )
         self.database.connections.allow_default_port_from(self.service.service, "storefront tasks")
 
-        self.edge = Edge(
-            self,
-            "Edge",
-            settings=config.edge,
-            key=keys.key,
-            load_balancer=self.service.load_balancer,
-            listener_port=self.service.listener_port,
-            removal_policy=config.removal_policy,
-            site_source=str(STOREFRONT_WEB),
-            guard=edge_guard,
-        )
         self.partner_api = PartnerApi(
             self,
             "Api",
@@ -119,6 +108,19 @@ class TapStack(Stack):
             listener=self.service.listener,
             listener_port=self.service.listener_port,
             removal_policy=config.removal_policy,
+        )
+
+        self.edge = Edge(
+            self,
+            "Edge",
+            settings=config.edge,
+            key=keys.key,
+            load_balancer=self.service.load_balancer,
+            listener_port=self.service.listener_port,
+            removal_policy=config.removal_policy,
+            site_source=str(STOREFRONT_WEB),
+            partner_origin=self.partner_api.cloudfront_origin,
+            guard=edge_guard,
         )
 
         self.monitoring = Monitoring(
@@ -176,7 +178,13 @@ class TapStack(Stack):
         CfnOutput(self, "ALBDNSName", value=self.service.load_balancer.load_balancer_dns_name)
         CfnOutput(self, "CloudFrontURL", value=f"https://{self.edge.domain_name}/")
         CfnOutput(self, "S3BucketName", value=self.edge.bucket.bucket_name)
-        CfnOutput(self, "APIGatewayURL", value=self.partner_api.rest_api.url)
+        # Where partners call: the API's own endpoint, or the distribution (api.through_cloudfront).
+        partner_url = (
+            f"https://{self.edge.domain_name}/{STAGE_NAME}/"
+            if config.api.through_cloudfront
+            else self.partner_api.rest_api.url
+        )
+        CfnOutput(self, "APIGatewayURL", value=partner_url)
         # The key's id, never its value: `aws apigateway get-api-key --api-key <id> --include-value`.
         CfnOutput(self, "APIKey", value=self.partner_api.api_key.key_id)
         CfnOutput(self, "UsagePlanId", value=self.partner_api.usage_plan.usage_plan_id)

@@ -34,6 +34,11 @@ SERVICE_MAX_BODY_BYTES = 64 * 1024
 # https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html#aws-managed-rule-groups-baseline-crs
 BROWSER_COUNTED_RULES = ("SizeRestrictions_BODY",)
 PARTNER_COUNTED_RULES = ("SizeRestrictions_BODY", "NoUserAgent_HEADER")
+# Credentials never reach the WAF logs: a browser's session, and a partner's API key.
+BROWSER_REDACTED_HEADERS = ("authorization", "cookie")
+PARTNER_REDACTED_HEADERS = ("x-api-key", "authorization", "cookie")
+# CloudFront's web ACL in front of both doors (api.through_cloudfront) lets through what either door needs:
+# the partners' rules are the browsers' and more.
 # A body-size rule can only judge what the front door forwards to WAF: 16 KB unless raised, up to 64 KB
 # (at an extra charge only for requests with larger bodies). https://docs.aws.amazon.com/waf/latest/developerguide/web-acl-setting-body-inspection-limit.html
 INSPECTION_LIMITS = {16 * 1024: "KB_16", 32 * 1024: "KB_32", 48 * 1024: "KB_48", 64 * 1024: "KB_64"}

@@ -1,4 +1,4 @@
-"""Monitoring of the partner front door: the API Gateway REST API and its web ACL."""
+"""Monitoring of the partner front door: the API Gateway REST API and its web ACL (when it has its own)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ def monitor_api(api: PartnerApi, settings: AlertSettings) -> Tier:
     error_rate_4xx = rest_api.metric_client_error(statistic="Average", period=FIVE_MINUTES)
     error_rate_5xx = rest_api.metric_server_error(statistic="Average", period=FIVE_MINUTES)
     p99 = rest_api.metric_latency(statistic="p99", period=FIVE_MINUTES)
-    blocked = waf_blocked_requests(api.web_acl, region=Stack.of(api).region)
     alarms = [
         AlarmSpec(
             "Api5xxRate",
@@ -52,7 +51,6 @@ def monitor_api(api: PartnerApi, settings: AlertSettings) -> Tier:
             GT,
             QUIET,
         ),
-        waf_blocked_spike("ApiWafBlockedSpike", "The partner API's web ACL", blocked, settings),
     ]
     widgets = [
         section("Partner API (API Gateway)"),
@@ -63,6 +61,10 @@ def monitor_api(api: PartnerApi, settings: AlertSettings) -> Tier:
             left=[rest_api.metric_latency(statistic="p50", period=FIVE_MINUTES), p99],
             width=6,
         ),
-        cloudwatch.GraphWidget(title="API WAF blocked requests", left=[blocked], width=6),
     ]
+    # Through CloudFront (api.through_cloudfront) partners' blocked calls are the distribution's web ACL's.
+    if api.web_acl is not None:
+        blocked = waf_blocked_requests(api.web_acl, region=Stack.of(api).region)
+        alarms.append(waf_blocked_spike("ApiWafBlockedSpike", "The partner API's web ACL", blocked, settings))
+        widgets.append(cloudwatch.GraphWidget(title="API WAF blocked requests", left=[blocked], width=6))
     return Tier(alarms, widgets)

@@ -174,6 +174,9 @@ def expected_alarms(environment: str, region: str = "us-east-1") -> dict[str, se
     regional = set(ALARMS) - edge - {"ReplicaLagHigh", "NatPortAllocationErrors"}
     if config.database.readers:
         regional.add("ReplicaLagHigh")
+    if config.api.through_cloudfront:
+        # Partners' calls pass CloudFront's web ACL, watched by EdgeWafBlockedSpike; the API has none.
+        regional.remove("ApiWafBlockedSpike")
     if config.network.nat_instance_type is None:
         regional |= {f"NatPortAllocationErrors{n}" for n in range(1, config.network.nat_gateways + 1)}
     if region == "us-east-1":

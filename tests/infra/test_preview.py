@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.infra.test_partners_through_cloudfront import distribution_config, partner_behaviour
 from tests.synthesis import Synthesized, cfn_lint, nag_findings
 
 PREVIEW = "pr-123"
@@ -65,15 +66,17 @@ def test_a_preview_is_tagged_with_its_name_and_creation_time(preview: Synthesize
 def test_a_preview_runs_devs_service_and_keeps_waf_in_front_of_both_doors(
     preview: Synthesized, dev: Synthesized
 ) -> None:
-    """Dev's settings: same task size and count; each door still has a web ACL (rate limit and baseline)."""
+    """Dev's settings: same task size and count; one web ACL (rate limit, baseline group, body limit) in front
+    of both doors: the distribution, and the partner API that partners reach through it (api.through_cloudfront)."""
     task, dev_task = (_service_task(synthesized) for synthesized in (preview, dev))
     assert (task["Cpu"], task["Memory"]) == (dev_task["Cpu"], dev_task["Memory"])
-    acls = preview.of_type("AWS::WAFv2::WebACL")
-    assert {acl["Properties"]["Scope"] for acl in acls.values()} == {"CLOUDFRONT", "REGIONAL"}
-    for acl in acls.values():
-        names = [rule["Name"] for rule in acl["Properties"]["Rules"]]
-        # The rate limit, the baseline group, the service's own body limit (infra/waf.py); no other group.
-        assert names == ["RateLimitPerIp", "AWSManagedRulesCommonRuleSet", "BodyOverServiceLimit"]
+    ((acl_id, acl),) = preview.of_type("AWS::WAFv2::WebACL").items()
+    assert acl["Properties"]["Scope"] == "CLOUDFRONT"
+    names = [rule["Name"] for rule in acl["Properties"]["Rules"]]
+    # The rate limit, the baseline group, the service's own body limit (infra/waf.py); no other group.
+    assert names == ["RateLimitPerIp", "AWSManagedRulesCommonRuleSet", "BodyOverServiceLimit"]
+    assert distribution_config(preview)["WebACLId"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    assert partner_behaviour(preview) is not None
 
 
 def _service_task(synthesized: Synthesized) -> dict[str, Any]:

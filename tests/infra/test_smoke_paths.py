@@ -21,6 +21,7 @@ import pytest
 from starlette.routing import Match, Mount
 from storefront.app import create_app
 
+from infra.api import STAGE_NAME
 from tests.synthesis import Synthesized
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,6 +142,30 @@ def cloudfront_reaches_the_load_balancer(template: dict[str, Any], path: str) ->
     return behaviour["TargetOriginId"] in _load_balancer_origin_ids(template)
 
 
+def partners_through_cloudfront(template: dict[str, Any]) -> bool:
+    """The partner URL (APIGatewayURL) is the distribution's (api.through_cloudfront)."""
+    distributions = set(_resources(template, "AWS::CloudFront::Distribution"))
+    return any(
+        isinstance(part, dict) and part.get("Fn::GetAtt", [None])[0] in distributions
+        for part in template["Outputs"]["APIGatewayURL"]["Value"]["Fn::Join"][1]
+    )
+
+
+def cloudfront_reaches_the_rest_api(template: dict[str, Any], path: str) -> bool:
+    """CloudFront's choice for `path` is an origin on the stack's REST API that adds no path of its own, so
+    API Gateway receives `path`, stage first."""
+    (distribution,) = _resources(template, "AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    behaviour = next(
+        (b for b in config.get("CacheBehaviors", []) if fnmatchcase(path, b["PathPattern"])),
+        config["DefaultCacheBehavior"],
+    )
+    (origin,) = (o for o in config["Origins"] if o["Id"] == behaviour["TargetOriginId"])
+    (api,) = _resources(template, "AWS::ApiGateway::RestApi")
+    # The origin's domain is built from the API's id: <id>.execute-api.<region>.<suffix>.
+    return json.dumps({"Ref": api}) in json.dumps(origin["DomainName"]) and origin.get("OriginPath", "") == ""
+
+
 def api_gateway_reaches_the_load_balancer(template: dict[str, Any], path: str, method: str) -> bool:
     """API Gateway's choice for `path` under the stage: a resource whose path matches, with a method
     integrated through the VPC link to the load balancer, which receives the same path."""
@@ -194,6 +219,13 @@ def route_problems(call: Call, template: dict[str, Any]) -> list[str]:
             ("CloudFront's behaviour sends it to the site bucket", cloudfront_reaches_the_load_balancer(template, path))
         )
     elif call.output == "APIGatewayURL":
+        if partners_through_cloudfront(template):
+            hops.append(
+                (
+                    "CloudFront's behaviour does not send it to the REST API as it is",
+                    cloudfront_reaches_the_rest_api(template, f"/{STAGE_NAME}{path}"),
+                )
+            )
         hops.append(
             (
                 "no API Gateway resource sends it to the VPC link",
@@ -280,3 +312,21 @@ def test_the_route_check_tells_the_site_bucket_from_the_service(prod: Synthesize
     assert "site bucket" in problems('curl "${SHOP_URL%/}/health"')[0]
     assert "site bucket" in problems('curl "$SHOP_URL/api/products"')[0]
     assert "no such route" in problems('curl "${API_URL%/}/api/nothing"')[0]
+
+
+def test_partner_curls_in_the_docs_reach_the_service_through_cloudfront_where_partners_come_that_way(
+    dev: Synthesized,
+) -> None:
+    """Dev's partners call <CloudFrontURL>/v1/... (api.through_cloudfront): each partner curl of README.md and
+    docs/ with dev's APIGatewayURL is sent by the distribution to the REST API unchanged, by an API resource to
+    the VPC link, by a listener rule to the service, and answered by a route of the service."""
+    template = dev.template.to_json()
+    assert partners_through_cloudfront(template)
+    calls = [
+        call
+        for document in DOCS
+        for curl in _curls(document.read_text())
+        if (call := _call(document.name, curl, DOC_VARIABLES, template["Outputs"])).output == "APIGatewayURL"
+    ]
+    assert calls
+    assert [p for call in calls for p in route_problems(call, template)] == []

@@ -6,6 +6,7 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_ec2 as ec2
 
+from infra.profiles import PROFILES
 from tests.synthesis import Synthesized
 
 # Renaming any of these replaces the resource and loses what it holds (data, keys, logs).
@@ -17,16 +18,23 @@ STATEFUL_LOGICAL_IDS = {
     "ServiceLogs205D48C6": "AWS::Logs::LogGroup",
     "ServiceAccessLogsC4D1116F": "AWS::S3::Bucket",
     "ApiAccessLogs50B185DB": "AWS::Logs::LogGroup",
-    "ApiWafLogs2E888F32": "AWS::Logs::LogGroup",
     "EdgeSite1C882D16": "AWS::S3::Bucket",
     "EdgeAccessLogsC159D9EF": "AWS::S3::Bucket",
     "EdgeWafLogs9A3D9C2E": "AWS::Logs::LogGroup",
 }
+# The partner API's own web ACL's logs, where partners call the API's own endpoint (api.through_cloudfront off).
+API_WAF_LOGS = {"ApiWafLogs2E888F32": "AWS::Logs::LogGroup"}
+
+
+def stateful_logical_ids(profile: Synthesized) -> dict[str, str]:
+    """The stateful resources the profile has, by logical ID."""
+    through_cloudfront = PROFILES[profile.environment].api.through_cloudfront
+    return STATEFUL_LOGICAL_IDS | ({} if through_cloudfront else API_WAF_LOGS)
 
 
 def test_stateful_resources_keep_their_logical_ids(profile: Synthesized) -> None:
     """CloudFormation replaces a resource whose logical ID changes: pinned for every stateful one."""
-    for logical_id, resource_type in STATEFUL_LOGICAL_IDS.items():
+    for logical_id, resource_type in stateful_logical_ids(profile).items():
         assert profile.resources.get(logical_id, {}).get("Type") == resource_type, logical_id
 
 
@@ -35,7 +43,7 @@ def test_every_stateful_resource_states_its_removal_policy(profile: Synthesized)
     (tests/infra/test_removal.py) for this profile, stated in the template."""
     from tests.infra.test_removal import COLUMNS, REMOVAL, row_of
 
-    for logical_id in STATEFUL_LOGICAL_IDS:
+    for logical_id in stateful_logical_ids(profile):
         resource = profile.resources[logical_id]
         row = row_of(logical_id, resource)
         assert row is not None, logical_id
