@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 import re
 
+from aws_cdk import App
+from aws_cdk.assertions import Template
+
 from infra.config import REGIONS
+from infra.context import load_config
+from infra.edge_guard import EdgeGuardStack
 from tests.synthesis import Synthesized, cfn_lint, nag_findings
 
 EDGE = "TapStack-prod-edge"
@@ -97,3 +102,18 @@ def test_every_stack_passes_cdk_nag_and_cfn_lint(abroad: Synthesized) -> None:
     assert nag_findings(abroad.report, "error") == []
     assert nag_findings(abroad.report, "warning") == []
     assert cfn_lint(*abroad.template_paths.values()) == ""
+
+
+def test_the_companion_s_web_acl_lets_partners_through_where_they_come_through_cloudfront() -> None:
+    """Outside us-east-1 the distribution's web ACL is the companion's: with api.through_cloudfront it is the
+    partners' door too, so it counts what their clients send (no User-Agent) and redacts their x-api-key."""
+    config = load_config("dev", region="eu-central-1")
+    assert config.api.through_cloudfront
+    template = Template.from_stack(EdgeGuardStack(App(), "Edge", stack_name="TapStack-dev-edge", config=config))
+    (acl,) = template.find_resources("AWS::WAFv2::WebACL").values()
+    (common,) = (r for r in acl["Properties"]["Rules"] if r["Name"] == "AWSManagedRulesCommonRuleSet")
+    overrides = common["Statement"]["ManagedRuleGroupStatement"]["RuleActionOverrides"]
+    assert {o["Name"] for o in overrides} == {"SizeRestrictions_BODY", "NoUserAgent_HEADER"}
+    (logging,) = template.find_resources("AWS::WAFv2::LoggingConfiguration").values()
+    redacted = {field["SingleHeader"]["Name"] for field in logging["Properties"]["RedactedFields"]}
+    assert redacted == {"x-api-key", "authorization", "cookie"}
