@@ -171,10 +171,16 @@ class PartnerApi(Construct):
             policy=policy,
         )
         self.rest_api: apigateway.RestApi = api
-        # What CloudFront sends partners' calls to (api.through_cloudfront): <CloudFrontURL>/v1/... is the
-        # API's own path, stage included, so the origin path is empty.
+        # What CloudFront sends partners' calls to (api.through_cloudfront): the API's regional endpoint with
+        # no origin path, since <CloudFrontURL>/v1/... is the API's own path, stage included. (RestApiOrigin
+        # would add the stage as the origin path: /v1/v1/...)
+        stack = Stack.of(self)
         self.cloudfront_origin: cloudfront.IOrigin | None = (
-            origins.RestApiOrigin(api, origin_path="", custom_headers={"Referer": self.cloudfront_referer})
+            origins.HttpOrigin(
+                f"{api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}",
+                protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+                custom_headers={"Referer": self.cloudfront_referer},
+            )
             if self.cloudfront_referer is not None
             else None
         )

@@ -58,9 +58,10 @@ def test_partners_calls_go_to_the_rest_api_s_own_paths_stage_included(dev: Synth
     regional endpoint over HTTPS and adds no path of its own."""
     origin = _partner_origin(dev)
     api_id, _ = _rest_api(dev)
-    url = origin["DomainName"]["Fn::Select"][1]["Fn::Split"][1]["Fn::Join"][1]
-    assert url[:3] == ["https://", {"Ref": api_id}, ".execute-api.us-east-1."]
-    assert origin["OriginPath"] == ""
+    assert origin["DomainName"] == {
+        "Fn::Join": ["", [{"Ref": api_id}, ".execute-api.us-east-1.", {"Ref": "AWS::URLSuffix"}]]
+    }
+    assert "OriginPath" not in origin
     assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
 
 
