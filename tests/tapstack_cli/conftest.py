@@ -115,7 +115,7 @@ def deploy(emulator: AwsEmulator) -> Deployed:
     cloudformation = emulator.client("cloudformation")
     outputs: dict[str, object] = {
         "CloudFrontURL": "https://d111111abcdef8.cloudfront.net/",
-        "APIGatewayURL": "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1/",
+        "APIGatewayURL": "https://d111111abcdef8.cloudfront.net/v1/",  # dev: partners through CloudFront
         "ClusterName": CLUSTER,
         "ServiceName": SERVICE,
         "ServiceLogGroup": {"Ref": "ServiceLogs"},
