@@ -462,6 +462,11 @@ class ServiceSettings(Settings):
     # session encrypted with the stack's key, every session in CloudTrail (ExecuteCommand).
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
     execute_command: bool = setting(default=True)
+    # CloudWatch Container Insights on the cluster: running, desired and pending tasks and the resources they
+    # use, per cluster, service and task family, billed as custom metrics (make cost prices them); the
+    # TasksBelowDesired alarm reads them. Off, the service keeps ECS's own CPU and memory metrics and the
+    # load balancer's healthy-task alarms. https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-ECS.html
+    container_insights: bool = setting(default=True)
     # Where the service's tasks run: FARGATE (on demand) or FARGATE_SPOT (spare capacity, up to 70% off,
     # stopped with a two-minute warning when AWS needs it back, and not started while none is free).
     # FARGATE_SPOT runs Linux ARM64 tasks on platform version 1.4.0 or later.

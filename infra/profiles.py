@@ -52,6 +52,8 @@ DEV = Config(
         load_balancer_deletion_protection=False,
         # Fargate Spot: interruptions are fine for a disposable environment with one task (docs/operations.md).
         capacity="FARGATE_SPOT",
+        # One task: the load balancer's healthy-task alarms already see it missing (docs/operations.md).
+        container_insights=False,
     ),
     # Idle cost levers (docs/operations.md, "What a dev or preview environment costs"): partners come in
     # through CloudFront, so one web ACL guards both doors, with the rate limit and the baseline rule group
@@ -90,6 +92,7 @@ STAGING = replace(
         load_balancer_deletion_protection=True,
         # On demand: a Spot interruption would stop a task that customers' requests are on.
         capacity="FARGATE",
+        container_insights=True,
     ),
     # Partners call the API's own endpoint, behind its own web ACL, as in prod.
     api=replace(DEV.api, access_log_retention_days=30, waf_rule_groups=WAF_RULE_GROUPS, through_cloudfront=False),

@@ -67,31 +67,7 @@ class StorefrontService(Construct):
         super().__init__(scope, id)
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
-        # ECS Exec's sessions: encrypted end to end with our key, their output kept in an encrypted log group.
-        self.exec_log_group = (
-            EncryptedLogGroup(
-                self, "ExecLogs", key=key, retention=settings.log_retention, removal_policy=removal_policy
-            )
-            if settings.execute_command
-            else None
-        )
-        cluster = ecs.Cluster(
-            self,
-            "Cluster",
-            vpc=vpc,
-            container_insights_v2=ecs.ContainerInsights.ENABLED,
-            execute_command_configuration=(
-                ecs.ExecuteCommandConfiguration(
-                    kms_key=key,
-                    logging=ecs.ExecuteCommandLogging.OVERRIDE,
-                    log_configuration=ecs.ExecuteCommandLogConfiguration(
-                        cloud_watch_log_group=self.exec_log_group, cloud_watch_encryption_enabled=True
-                    ),
-                )
-                if self.exec_log_group is not None
-                else None
-            ),
-        )
+        cluster = self._cluster(settings, vpc=vpc, key=key, removal_policy=removal_policy)
 
         # The admin token the storefront's admin routes check; rotate by putting a new value (docs/deploy.md).
         admin_token = secretsmanager.Secret(
@@ -315,11 +291,55 @@ class StorefrontService(Construct):
         )
         scale_on_requests(scaling, "Requests", target_groups=self.target_groups)
         self.cluster: ecs.ICluster = cluster
+        # Whether the cluster publishes Container Insights metrics, which some alarms read.
+        self.container_insights: bool = settings.container_insights
         self.task_definition = task_definition
         self.container = container
         # Where one-off tasks (the release step, the jobs) run: the service's subnets and security group.
         self.subnets = private
         self.service_subnet_ids: list[str] = vpc.select_subnets(subnet_type=private.subnet_type).subnet_ids
+
+    def _cluster(
+        self, settings: ServiceSettings, *, vpc: ec2.IVpc, key: kms.IKey, removal_policy: RemovalPolicy
+    ) -> ecs.Cluster:
+        """The cluster, with ECS Exec's logging (`exec_log_group`) and Container Insights as the settings say."""
+        # ECS Exec's sessions: encrypted end to end with our key, their output kept in an encrypted log group.
+        self.exec_log_group = (
+            EncryptedLogGroup(
+                self, "ExecLogs", key=key, retention=settings.log_retention, removal_policy=removal_policy
+            )
+            if settings.execute_command
+            else None
+        )
+        cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=vpc,
+            container_insights_v2=(
+                ecs.ContainerInsights.ENABLED if settings.container_insights else ecs.ContainerInsights.DISABLED
+            ),
+            execute_command_configuration=(
+                ecs.ExecuteCommandConfiguration(
+                    kms_key=key,
+                    logging=ecs.ExecuteCommandLogging.OVERRIDE,
+                    log_configuration=ecs.ExecuteCommandLogConfiguration(
+                        cloud_watch_log_group=self.exec_log_group, cloud_watch_encryption_enabled=True
+                    ),
+                )
+                if self.exec_log_group is not None
+                else None
+            ),
+        )
+
+        if not settings.container_insights:
+            acknowledge(
+                cluster,
+                "AwsSolutions-ECS4",
+                "Container Insights is off by setting (service.container_insights) where one disposable task "
+                "runs (dev, previews): its custom metrics cost about 14 USD a month (make cost), and the load "
+                "balancer's NoHealthyTasks alarm already sees that task missing; ECS's CPU and memory metrics stay.",
+            )
+        return cluster
 
     def add_app_container(
         self,

@@ -38,7 +38,8 @@ NOT_COUNTED_ALWAYS = (
     "free tiers (CloudFront 1 TB and 10M requests, 10 alarms, 3 dashboards, 1M Lambda requests, "
     "20k KMS requests, 1M SNS publishes a month): the figures are upper bounds",
     "data transfer out to the internet and between AZs, NAT and endpoint data processing (usage: see the unit prices)",
-    "CloudWatch metrics beyond metric filters (Container Insights, custom application metrics)",
+    "CloudWatch metrics beyond metric filters and Container Insights (custom application metrics), and Container "
+    "Insights' performance log events",
     "container images in the CDK bootstrap ECR repository and assets in its S3 bucket",
     "Aurora backup storage beyond the cluster's size, manual snapshots; tax; AWS Support plan",
 )
@@ -431,11 +432,36 @@ def _ecs_service(ctx: Context, logical_id: str, resource: Resource) -> list[Line
     return lines
 
 
+# What Container Insights (enabled, not enhanced) publishes on Fargate, billed as custom metrics and prorated
+# by the hour a metric is sent in: 10 resource metrics (CPU, memory, network, storage, ephemeral storage,
+# each used and reserved) for the cluster, each service and each task family; the service's 5 task counts;
+# the cluster's ServiceCount and TaskCount. (EC2-, EBS- and restart-policy-only metrics left out.)
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-ECS.html
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_billing.html
+CONTAINER_INSIGHTS_METRICS = {"cluster": 12, "service": 15, "task family": 10}
+
+
 def _ecs_cluster(ctx: Context, logical_id: str, resource: Resource) -> list[Line]:
-    for setting in props(resource).get("ClusterSettings", []):
-        if setting.get("Name") == "containerInsights" and setting.get("Value") in ("enabled", "enhanced"):
-            ctx.notes.append(f"{logical_id}: Container Insights ({setting['Value']}) metrics and logs")
-    return []
+    modes = {s.get("Name"): s.get("Value") for s in props(resource).get("ClusterSettings", [])}
+    mode = modes.get("containerInsights")
+    if mode == "enhanced":
+        ctx.notes.append(f"{logical_id}: Container Insights (enhanced) observations")
+    if mode != "enabled":
+        return []
+    services = [
+        r for r in ctx.resources.values() if r["Type"] == "AWS::ECS::Service" and logical_id in references(props(r))
+    ]
+    # Every task family of the template, as if its tasks ran in every hour: true of the services' and of an
+    # hourly job's; a one-off family (a release) costs its hours only, so this is an upper bound.
+    families = [r for r in ctx.resources.values() if r["Type"] == "AWS::ECS::TaskDefinition"]
+    per = CONTAINER_INSIGHTS_METRICS
+    count = float(per["cluster"] + per["service"] * len(services) + per["task family"] * len(families))
+    price = ctx.prices("cloudwatch", "custom_metric_month")
+    unit = (
+        f"{_usd(price)}/metric-month; {per['cluster']} a cluster, {per['service']} a service, "
+        f"{per['task family']} a task family ({len(services)} and {len(families)})"
+    )
+    return [Line("CloudWatch Container Insights metrics", count, price * count, price * count, 0.0, unit)]
 
 
 def _aurora_cluster_of(ctx: Context, instance: Resource) -> Resource | None:

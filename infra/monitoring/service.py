@@ -29,7 +29,6 @@ def monitor_service(service: StorefrontService, settings: AlertSettings) -> Tier
     p99 = _across(groups, "Target p99", lambda m: m.target_response_time(statistic="p99", period=FIVE_MINUTES), "MAX")
     cpu = fargate.metric_cpu_utilization(period=FIVE_MINUTES)
     memory = fargate.metric_memory_utilization(period=FIVE_MINUTES)
-    missing_tasks = _missing_tasks(fargate)
     alarms = [
         AlarmSpec(
             "NoHealthyTasks",
@@ -106,15 +105,6 @@ def monitor_service(service: StorefrontService, settings: AlertSettings) -> Tier
             GT,
             QUIET,  # as TaskCpuHigh
         ),
-        AlarmSpec(
-            "TasksBelowDesired",
-            "Fewer tasks run than ECS wants for five minutes: tasks crash or cannot start.",
-            missing_tasks,
-            0,
-            GT,
-            GONE,  # Container Insights reports every minute while the service exists
-            periods=5,
-        ),
     ]
     widgets = [
         section("Load balancer (internal)"),
@@ -153,8 +143,25 @@ def monitor_service(service: StorefrontService, settings: AlertSettings) -> Tier
         section("Storefront tasks (ECS)"),
         cloudwatch.GraphWidget(title="ECS CPU %", left=[cpu], width=8),
         cloudwatch.GraphWidget(title="ECS memory %", left=[memory], width=8),
-        cloudwatch.GraphWidget(title="ECS tasks missing (desired - running)", left=[missing_tasks], width=8),
     ]
+    # Running and desired task counts exist only as Container Insights metrics (service.container_insights);
+    # without them NoHealthyTasks and UnhealthyTasks still see a task that is missing or failing.
+    if service.container_insights:
+        missing_tasks = _missing_tasks(fargate)
+        alarms.append(
+            AlarmSpec(
+                "TasksBelowDesired",
+                "Fewer tasks run than ECS wants for five minutes: tasks crash or cannot start.",
+                missing_tasks,
+                0,
+                GT,
+                GONE,  # Container Insights reports every minute while the service exists
+                periods=5,
+            )
+        )
+        widgets.append(
+            cloudwatch.GraphWidget(title="ECS tasks missing (desired - running)", left=[missing_tasks], width=8)
+        )
     rules = [
         RuleSpec(
             "DeploymentFailed",

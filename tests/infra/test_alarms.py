@@ -174,6 +174,9 @@ def expected_alarms(environment: str, region: str = "us-east-1") -> dict[str, se
     regional = set(ALARMS) - edge - {"ReplicaLagHigh", "NatPortAllocationErrors"}
     if config.database.readers:
         regional.add("ReplicaLagHigh")
+    if not config.service.container_insights:
+        # Running and desired task counts are Container Insights metrics.
+        regional.remove("TasksBelowDesired")
     if config.api.through_cloudfront:
         # Partners' calls pass CloudFront's web ACL, watched by EdgeWafBlockedSpike; the API has none.
         regional.remove("ApiWafBlockedSpike")

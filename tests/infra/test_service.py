@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from infra.context import load_config
 from tests.synthesis import Synthesized
 
 
@@ -262,8 +263,11 @@ def test_scaling_tracks_cpu_memory_and_requests_scaling_in_slower_than_out(profi
 
 
 def test_container_insights_uses_the_current_setting(profile: Synthesized) -> None:
-    """Seed D19: containerInsights (boolean) is deprecated; ClusterSettings containerInsights=enabled."""
-    assert _one(profile, "AWS::ECS::Cluster")["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
+    """Seed D19: containerInsights (boolean) is deprecated; ClusterSettings containerInsights says enabled where
+    service.container_insights is on (staging, prod) and disabled where it is off (dev, previews)."""
+    value = "enabled" if load_config(profile.environment).service.container_insights else "disabled"
+    assert _one(profile, "AWS::ECS::Cluster")["ClusterSettings"] == [{"Name": "containerInsights", "Value": value}]
+    assert value == {"dev": "disabled", "staging": "enabled", "prod": "enabled"}[profile.environment]
 
 
 def test_a_shops_own_image_is_what_the_task_runs(abroad: Synthesized) -> None:

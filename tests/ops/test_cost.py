@@ -212,6 +212,25 @@ def test_fargate_spot_tasks_are_priced_at_spot_rates_after_the_on_demand_base() 
     assert kinds["Fargate Spot tasks (ARM64, 0.5 vCPU, 1 GB)"] == pytest.approx((2, 2 * spot, 10 * spot, 0))
 
 
+def test_container_insights_is_priced_per_metric_it_publishes_for_the_cluster_its_services_and_families() -> None:
+    """Container Insights (enabled) is billed as custom metrics (0.30 USD a metric-month): 12 for the cluster,
+    15 for each of its services, 10 for each task family (CloudWatch's Container-Insights-metrics-ECS page);
+    a disabled cluster publishes none."""
+    template = _template()
+    resources = template["Resources"]
+    resources["EcsCluster"] = {
+        "Type": "AWS::ECS::Cluster",
+        "Properties": {"ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}]},
+    }
+    resources["Service"]["Properties"]["Cluster"] = {"Ref": "EcsCluster"}
+    resources["JobTaskDef"] = dict(resources["TaskDef"])
+    kinds = _kinds(estimate(template, PRICES))
+    metrics = 12 + 15 * 1 + 10 * 2
+    assert kinds["CloudWatch Container Insights metrics"] == pytest.approx((metrics, 0.30 * metrics, 0.30 * metrics, 0))
+    resources["EcsCluster"]["Properties"]["ClusterSettings"][0]["Value"] = "disabled"
+    assert "CloudWatch Container Insights metrics" not in _kinds(estimate(template, PRICES))
+
+
 def test_x86_tasks_and_a_nat_instance_are_priced_from_their_properties() -> None:
     template = _template()
     del template["Resources"]["TaskDef"]["Properties"]["RuntimePlatform"]
