@@ -19,7 +19,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra.cfn import cfn_resource
-from infra.compliance import acknowledge
+from infra.compliance import acknowledge, acknowledge_all
 from infra.config import ApiSettings
 from infra.log_storage import EncryptedLogGroup
 from infra.waf import PARTNER_COUNTED_RULES, PARTNER_REDACTED_HEADERS, WebAcl
@@ -340,21 +340,27 @@ class PartnerApi(Construct):
         self.usage_plan.add_api_key(self.api_key)
 
         # --- WAF -------------------------------------------------------------------------------
+        # Its own REGIONAL web ACL, or none where partners come through CloudFront, whose web ACL then is theirs.
         self.web_acl: wafv2.CfnWebACL | None = None
         if settings.through_cloudfront:
-            for rule in (
+            reason = (
+                "Partners call the API through the storefront's CloudFront distribution, whose web ACL inspects "
+                "every request; the API's resource policy refuses a call without the Referer that only that "
+                "distribution sends (api.through_cloudfront)."
+            )
+            rules = (
                 "AwsSolutions-APIG3",
                 "PCI.DSS.321-APIGWAssociatedWithWAF",
                 "NIST.800.53.R5-APIGWAssociatedWithWAF",
-            ):
-                acknowledge(
-                    stage,
-                    rule,
-                    "Partners call the API through the storefront's CloudFront distribution, whose web ACL "
-                    "inspects every request; the API's resource policy refuses a call without the Referer that "
-                    "only that distribution sends (api.through_cloudfront).",
-                )
-            return
+            )
+            acknowledge_all(stage, dict.fromkeys(rules, reason))
+        else:
+            self.web_acl = self._own_web_acl(settings, stage=stage, key=key, removal_policy=removal_policy)
+
+    def _own_web_acl(
+        self, settings: ApiSettings, *, stage: apigateway.Stage, key: kms.IKey, removal_policy: RemovalPolicy
+    ) -> wafv2.CfnWebACL:
+        """The stage's REGIONAL web ACL, with its logs."""
         waf = WebAcl(
             self,
             "Waf",
@@ -369,7 +375,6 @@ class PartnerApi(Construct):
             resource_type="API_GATEWAY",
             counted_rules=PARTNER_COUNTED_RULES,
         )
-        self.web_acl = waf.web_acl
         # aws_wafv2 has no L2 constructs, only CloudFormation resources.
         wafv2.CfnWebACLAssociation(
             self,
@@ -377,3 +382,4 @@ class PartnerApi(Construct):
             resource_arn=stage.stage_arn,
             web_acl_arn=waf.web_acl.attr_arn,
         )
+        return waf.web_acl
