@@ -58,6 +58,24 @@ _ACCESS_LOG_FIELDS = {
 }
 
 
+def _referer_only_policy(referer: str) -> iam.PolicyDocument:
+    """Anyone may invoke the API (its API keys then decide), but only with `referer` as the Referer."""
+    everyone = [iam.AnyPrincipal()]
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(principals=everyone, actions=["execute-api:Invoke"], resources=["execute-api:/*"]),
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                principals=everyone,
+                actions=["execute-api:Invoke"],
+                resources=["execute-api:/*"],
+                # A request without a Referer has no aws:Referer key: StringNotEquals is then true.
+                conditions={"StringNotEquals": {"aws:Referer": referer}},
+            ),
+        ]
+    )
+
+
 class PartnerApi(Construct):
     """The REST API partners call with an API key; it forwards /api and /api/* to the internal ALB.
 
@@ -116,35 +134,18 @@ class PartnerApi(Construct):
         # Referer is not the value CloudFront's origin sets (it overwrites a viewer's own Referer). The
         # value is the stack's id, made by CloudFormation at create: unknown outside the account, and
         # readable inside it only where the stack and distribution are (DescribeStacks, GetDistribution).
+        # A changed policy redeploys: CDK hashes the whole RestApi resource into its deployment's logical ID.
         # https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-aws-condition-keys.html
         # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/add-origin-custom-headers.html
-        self.cloudfront_referer: str | None = None
-        policy = None
-        if settings.through_cloudfront:
-            self.cloudfront_referer = Fn.select(2, Fn.split("/", Stack.of(self).stack_id))
-            everyone = [iam.AnyPrincipal()]
-            policy = iam.PolicyDocument(
-                statements=[
-                    iam.PolicyStatement(
-                        principals=everyone, actions=["execute-api:Invoke"], resources=["execute-api:/*"]
-                    ),
-                    iam.PolicyStatement(
-                        effect=iam.Effect.DENY,
-                        principals=everyone,
-                        actions=["execute-api:Invoke"],
-                        resources=["execute-api:/*"],
-                        # A request without a Referer has no aws:Referer key: StringNotEquals is then true.
-                        conditions={"StringNotEquals": {"aws:Referer": self.cloudfront_referer}},
-                    ),
-                ]
-            )
+        stack = Stack.of(self)
+        referer = Fn.select(2, Fn.split("/", stack.stack_id)) if settings.through_cloudfront else None
 
         # --- The REST API ----------------------------------------------------------------------
         api = apigateway.RestApi(
             self,
             "RestApi",
             # Not a unique name (API Gateway allows duplicates); it tells deployments apart in the console.
-            rest_api_name=f"{Stack.of(self).stack_name}-partner-api",
+            rest_api_name=f"{stack.stack_name}-partner-api",
             description="TapStack partner API: /api/* of the storefront, API key required",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             api_key_source_type=apigateway.ApiKeySourceType.HEADER,
@@ -168,26 +169,22 @@ class PartnerApi(Construct):
                 tracing_enabled=settings.tracing,
             ),
             default_method_options=apigateway.MethodOptions(api_key_required=True),
-            policy=policy,
+            policy=_referer_only_policy(referer) if referer is not None else None,
         )
         self.rest_api: apigateway.RestApi = api
         # What CloudFront sends partners' calls to (api.through_cloudfront): the API's regional endpoint with
         # no origin path, since <CloudFrontURL>/v1/... is the API's own path, stage included. (RestApiOrigin
         # would add the stage as the origin path: /v1/v1/...)
-        stack = Stack.of(self)
         self.cloudfront_origin: cloudfront.IOrigin | None = (
             origins.HttpOrigin(
                 f"{api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}",
                 protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
-                custom_headers={"Referer": self.cloudfront_referer},
+                custom_headers={"Referer": referer},
             )
-            if self.cloudfront_referer is not None
+            if referer is not None
             else None
         )
         stage = api.deployment_stage
-        if policy is not None and api.latest_deployment is not None:
-            # A resource policy takes effect with the next deployment: a changed one must redeploy.
-            api.latest_deployment.add_to_logical_id({"policy": policy.to_json()})
         acknowledge(
             api,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
