@@ -131,15 +131,21 @@ def _load_balancer_origin_ids(template: dict[str, Any]) -> set[str]:
     }
 
 
-def cloudfront_reaches_the_load_balancer(template: dict[str, Any], path: str) -> bool:
-    """CloudFront's choice for `path`: the first cache behaviour whose pattern matches, else the default."""
+def _cloudfront_origin_for(template: dict[str, Any], path: str) -> dict[str, Any]:
+    """CloudFront's choice for `path`: the origin of the first cache behaviour whose pattern matches, else
+    the default behaviour's."""
     (distribution,) = _resources(template, "AWS::CloudFront::Distribution").values()
     config = distribution["Properties"]["DistributionConfig"]
     behaviour = next(
         (b for b in config.get("CacheBehaviors", []) if fnmatchcase(path, b["PathPattern"])),
         config["DefaultCacheBehavior"],
     )
-    return behaviour["TargetOriginId"] in _load_balancer_origin_ids(template)
+    (origin,) = (o for o in config["Origins"] if o["Id"] == behaviour["TargetOriginId"])
+    return origin
+
+
+def cloudfront_reaches_the_load_balancer(template: dict[str, Any], path: str) -> bool:
+    return _cloudfront_origin_for(template, path)["Id"] in _load_balancer_origin_ids(template)
 
 
 def partners_through_cloudfront(template: dict[str, Any]) -> bool:
@@ -154,13 +160,7 @@ def partners_through_cloudfront(template: dict[str, Any]) -> bool:
 def cloudfront_reaches_the_rest_api(template: dict[str, Any], path: str) -> bool:
     """CloudFront's choice for `path` is an origin on the stack's REST API that adds no path of its own, so
     API Gateway receives `path`, stage first."""
-    (distribution,) = _resources(template, "AWS::CloudFront::Distribution").values()
-    config = distribution["Properties"]["DistributionConfig"]
-    behaviour = next(
-        (b for b in config.get("CacheBehaviors", []) if fnmatchcase(path, b["PathPattern"])),
-        config["DefaultCacheBehavior"],
-    )
-    (origin,) = (o for o in config["Origins"] if o["Id"] == behaviour["TargetOriginId"])
+    origin = _cloudfront_origin_for(template, path)
     (api,) = _resources(template, "AWS::ApiGateway::RestApi")
     # The origin's domain is built from the API's id: <id>.execute-api.<region>.<suffix>.
     return json.dumps({"Ref": api}) in json.dumps(origin["DomainName"]) and origin.get("OriginPath", "") == ""
